@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The main job, on the embedded default model (offline): a balanced 3-class customer-service
+# dataset, generated, passed through the quality gate (the embedded model as label judge),
+# then exported with stratified train/validation/test splits.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SF=.venv/bin/sentiforge
+COUNT=${COUNT:-30}
+DATASET=${DATASET:-support-3class}
+$SF generate --dataset "$DATASET" --count "$COUNT" --scheme three_class \
+  --text-kind "customer support message" \
+  --attr "domain=telecom|online banking|e-commerce" \
+  --attr "persona=a busy parent|a student|a small-business owner" \
+  --attr "urgency=low|high" \
+  --length short --length medium --seed 7
+$SF quality run "$DATASET"
+$SF export "$DATASET" --format jsonl --out "out/$DATASET" --splits 0.8,0.1,0.1
+$SF show "$DATASET"

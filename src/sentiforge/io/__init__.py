@@ -1,0 +1,1 @@
+"""Reading and writing data: the shared real datasets, user files, exports, splits."""

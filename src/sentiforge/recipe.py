@@ -1,0 +1,88 @@
+"""A recipe is plain data: what to make, with which backend, in which steps.
+
+It serialises to JSON/YAML, is stored with the job that ran it, and is all a worker needs
+to run or resume that job.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from sentiforge.errors import ConfigError
+
+
+class BackendSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["embedded", "openai", "fake"] = "embedded"
+    model: str = "qwen2.5-1.5b"
+    base_url: str | None = None
+    api_key_env: str = "OPENAI_API_KEY"  # the *name* of the variable; the key itself is never stored
+    requests_per_minute: float | None = None
+    tokens_per_minute: float | None = None
+    concurrency: int = Field(default=8, ge=1, le=1024)
+    timeout: float = Field(default=60.0, gt=0)
+    input_per_mtok: float = 0.0  # USD per million prompt tokens
+    output_per_mtok: float = 0.0
+    n_ctx: int = 4096
+    n_threads: int | None = None
+    fake_latency: float = 0.0
+    # openai: how to ask for JSON output. auto = OpenAI's json_schema, falling back to json_object
+    # ({"type": "json_object", "schema": ...}) once if the server rejects it (llama-cpp-python's server)
+    json_mode: Literal["auto", "json_schema", "json_object", "none"] = "auto"
+
+
+class StepSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    strategy: str = "generate"
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class Recipe(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = "sentiforge-run"
+    scheme: str | dict[str, Any] = "three_class"
+    language: str = "en"
+    seed: int = 0
+    backend: BackendSpec = Field(default_factory=BackendSpec)
+    steps: list[StepSpec] = Field(default_factory=lambda: [StepSpec()])
+    seeds: str | None = None  # name of a real dataset: few-shot pool and augmentation seeds
+    seed_split: str | None = "train"  # only this split of the seed dataset is used (never a holdout)
+    max_attempts: int = Field(default=5, ge=1, le=50)
+    max_cost: float | None = None
+    max_total_tokens: int | None = None
+
+    def label_scheme(self) -> Any:
+        from sentiforge.labels import LabelScheme, get_scheme
+
+        if isinstance(self.scheme, dict):
+            return LabelScheme.model_validate(self.scheme)
+        return get_scheme(self.scheme)
+
+    @classmethod
+    def load(cls, path: str | Path) -> Recipe:
+        import json
+
+        p = Path(path)
+        try:
+            text = p.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"cannot read recipe {p}: {exc}") from exc
+        try:
+            if p.suffix in {".yaml", ".yml"}:
+                import yaml
+
+                data = yaml.safe_load(text)
+            else:
+                data = json.loads(text)
+            return cls.model_validate(data)
+        except (ValueError, TypeError) as exc:
+            raise ConfigError(f"invalid recipe {p}: {exc}") from exc
+
+    def dump(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")

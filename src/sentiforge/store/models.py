@@ -1,0 +1,178 @@
+"""Tables. Changing one means adding an Alembic migration in ``store/migrations/versions``."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# Named constraints, so a later migration can drop or alter them (SQLite batch mode needs names).
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class DatasetRow(Base):
+    __tablename__ = "datasets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))  # real | synthetic
+    scheme: Mapped[dict[str, Any]] = mapped_column(JSON)
+    meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class JobRow(Base):
+    __tablename__ = "jobs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"), index=True)
+    recipe: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    target: Mapped[int] = mapped_column(Integer, default=0)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    rejected: Mapped[int] = mapped_column(Integer, default=0)
+    requests: Mapped[int] = mapped_column(Integer, default=0)
+    cache_hits: Mapped[int] = mapped_column(Integer, default=0)
+    prompt_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    completion_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    cost: Mapped[float] = mapped_column(Float, default=0.0)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class SampleRow(Base):
+    """A real or synthetic sample, accepted or rejected (rejects are kept with a reason)."""
+
+    __tablename__ = "samples"
+    __table_args__ = (
+        UniqueConstraint("job_id", "slot", name="uq_samples_job_slot"),
+        Index("ix_samples_dataset_status", "dataset_id", "status"),
+        Index("ix_samples_dataset_hash", "dataset_id", "text_hash"),
+        # parent_id is a self-referencing FK with ON DELETE SET NULL: without this index every
+        # deleted sample costs a full scan of samples (deleting a dataset became quadratic).
+        Index("ix_samples_parent_id", "parent_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"))
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"), default=None)
+    # slot: the job's plan position ("step:index" for accepted; "step:index:attempt" for rejects)
+    slot: Mapped[str | None] = mapped_column(String(64), default=None)
+    status: Mapped[str] = mapped_column(String(16), default="accepted")  # accepted | rejected
+    reason: Mapped[str | None] = mapped_column(Text, default=None)
+    text: Mapped[str] = mapped_column(Text)
+    text_hash: Mapped[str] = mapped_column(String(32))
+    label: Mapped[str | None] = mapped_column(String(100), default=None)
+    labels: Mapped[list[Any] | None] = mapped_column(JSON, default=None)
+    aspects: Mapped[list[Any] | None] = mapped_column(JSON, default=None)
+    language: Mapped[str] = mapped_column(String(12), default="en")
+    rationale: Mapped[str | None] = mapped_column(Text, default=None)
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    split: Mapped[str | None] = mapped_column(String(16), default=None)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("samples.id", ondelete="SET NULL"), default=None)
+    strategy: Mapped[str | None] = mapped_column(String(40), default=None)
+    backend: Mapped[str | None] = mapped_column(String(200), default=None)
+    model: Mapped[str | None] = mapped_column(String(200), default=None)
+    template: Mapped[str | None] = mapped_column(String(200), default=None)
+    template_hash: Mapped[str | None] = mapped_column(String(64), default=None)
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    prompt_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    completion_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    cost: Mapped[float] = mapped_column(Float, default=0.0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CacheRow(Base):
+    __tablename__ = "response_cache"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    backend: Mapped[str] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(Text)
+    model: Mapped[str] = mapped_column(String(200), default="")
+    finish_reason: Mapped[str | None] = mapped_column(String(40), default=None)
+    prompt_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    completion_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class QualityRunRow(Base):
+    """One pass of the quality gate over a dataset: its config, holdout, counts (quality/)."""
+
+    __tablename__ = "quality_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(20), default="running")  # running | completed | failed
+    config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    holdout: Mapped[str | None] = mapped_column(String(200), default=None)
+    seeds: Mapped[str | None] = mapped_column(String(200), default=None)
+    counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class QualityRecordRow(Base):
+    """What the gate decided about one sample in one run: per-check results, score, reason."""
+
+    __tablename__ = "quality_records"
+    __table_args__ = (
+        UniqueConstraint("run_id", "sample_id", name="uq_quality_records_run_sample"),
+        Index("ix_quality_records_dataset_status", "dataset_id", "status"),
+        Index("ix_quality_records_sample_id", "sample_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("quality_runs.id", ondelete="CASCADE"))
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"))
+    sample_id: Mapped[int] = mapped_column(ForeignKey("samples.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(16))  # accepted | rejected
+    score: Mapped[float] = mapped_column(Float)
+    reason: Mapped[str | None] = mapped_column(Text, default=None)
+    rejected_by: Mapped[str | None] = mapped_column(String(40), default=None)  # the check that rejected
+    checks: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ReviewItemRow(Base):
+    """A sample queued for a person: why, and what they decided (who, when, old/new values)."""
+
+    __tablename__ = "review_items"
+    __table_args__ = (
+        UniqueConstraint("dataset_id", "sample_id", name="uq_review_items_dataset_sample"),
+        Index("ix_review_items_dataset_status", "dataset_id", "status"),
+        Index("ix_review_items_sample_id", "sample_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"))
+    sample_id: Mapped[int] = mapped_column(ForeignKey("samples.id", ondelete="CASCADE"))
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("quality_runs.id", ondelete="SET NULL"), default=None)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|approved|rejected|relabelled|edited
+    queued_reason: Mapped[str] = mapped_column(Text)
+    score: Mapped[float | None] = mapped_column(Float, default=None)
+    decided_by: Mapped[str | None] = mapped_column(String(200), default=None)
+    decided_at: Mapped[datetime | None] = mapped_column(default=None)
+    old_label: Mapped[str | None] = mapped_column(String(100), default=None)
+    new_label: Mapped[str | None] = mapped_column(String(100), default=None)
+    old_text: Mapped[str | None] = mapped_column(Text, default=None)
+    new_text: Mapped[str | None] = mapped_column(Text, default=None)
+    note: Mapped[str | None] = mapped_column(Text, default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,49 @@
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from sentiforge.errors import DataError
+from sentiforge.io.datasets import bin_rating, load_builtin, load_uci, load_vader
+from sentiforge.labels import get_scheme
+
+
+def test_vader_tweets_three_class_counts(datasets_dir: Path) -> None:
+    samples = load_vader("tweets", "three_class", root=datasets_dir)
+    assert len(samples) == 4200
+    counts = Counter(s.label for s in samples)
+    assert set(counts) == {"negative", "neutral", "positive"}
+    assert counts["positive"] > counts["negative"] > counts["neutral"]
+    assert "&amp;" not in " ".join(s.text for s in samples)  # HTML entities decoded
+
+
+def test_movies_binary_uses_original_polarity(datasets_dir: Path) -> None:
+    samples = load_vader("movies", "binary", root=datasets_dir)
+    assert Counter(s.label for s in samples) == {"positive": 5331, "negative": 5274}
+
+
+@pytest.mark.parametrize(
+    ("mean", "scheme", "label"),
+    [
+        (-3.0, "seven_level", "very negative"),
+        (0.0, "seven_level", "neutral"),
+        (2.6, "seven_level", "very positive"),
+        (-1.0, "five_level", "2"),
+        (0.51, "three_class", "positive"),
+        (-0.49, "three_class", "neutral"),
+        (-0.5, "three_class", "negative"),
+    ],
+)
+def test_binning_edges(mean: float, scheme: str, label: str) -> None:
+    assert bin_rating(mean, get_scheme(scheme)) == label
+
+
+def test_uci_and_errors(datasets_dir: Path) -> None:
+    yelp = load_uci("yelp", root=datasets_dir)
+    assert Counter(s.label for s in yelp) == {"positive": 500, "negative": 500}
+    with pytest.raises(DataError, match="unknown VADER set"):
+        load_vader("reddit")
+    with pytest.raises(DataError, match="built-in dataset"):
+        load_builtin("kaggle:x")
+    with pytest.raises(DataError, match="not scheme 'emotions'"):
+        bin_rating(0.0, get_scheme("emotions"))

@@ -1,0 +1,123 @@
+"""Alembic migrations: the migrated schema is exactly models.py, upgrades are idempotent and
+safe when several processes open a new database at once."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import create_engine, inspect, text
+
+from sentiforge.errors import StoreError
+from sentiforge.store import Store, migrate
+from sentiforge.store.models import Base
+from sentiforge.store.store import make_engine
+
+
+def test_migrated_schema_matches_models(empty_db_url: str) -> None:
+    store = Store(empty_db_url)
+    with store.engine.connect() as conn:
+        ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+        assert compare_metadata(ctx, Base.metadata) == []
+        assert migrate.current(conn) == migrate.head()
+        indexes = {ix["name"] for ix in inspect(conn).get_indexes("samples")}
+    assert {"ix_samples_dataset_status", "ix_samples_dataset_hash", "ix_samples_parent_id"} <= indexes
+    store.close()
+
+
+def test_a_model_change_without_migration_is_detected(empty_db_url: str) -> None:
+    """The comparison above can fail: a column added to the models shows up as a difference."""
+    from sqlalchemy import Column, Integer, MetaData
+
+    store = Store(empty_db_url)
+    changed = MetaData()
+    for table in Base.metadata.tables.values():
+        table.to_metadata(changed)
+    changed.tables["samples"].append_column(Column("score", Integer))
+    with store.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), changed)
+    assert [d[0] for d in diff] == ["add_column"] and diff[0][3].name == "score"
+    store.close()
+
+
+def test_upgrade_twice_is_a_noop_and_downgrade_round_trips(empty_db_url: str) -> None:
+    from alembic import command
+
+    Store(empty_db_url).close()
+    store = Store(empty_db_url)  # at head already: nothing to do
+    with store.engine.begin() as conn:
+        command.downgrade(migrate.config(conn), "base")
+    assert not inspect(store.engine).has_table("samples")
+    migrate.upgrade(store.engine)
+    assert inspect(store.engine).has_table("samples")
+    with store.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM alembic_version")).scalar() == 1
+    store.close()
+
+
+SCRIPT = """
+import sys, time
+from sentiforge.store import Store
+time.sleep(max(0.0, float(sys.argv[2]) - time.time()))
+Store(sys.argv[1]).close()
+print("ok")
+"""
+
+
+def test_processes_opening_a_new_database_at_once(empty_db_url: str, tmp_path: Path) -> None:
+    """Without the lock, PostgreSQL fails here with a duplicate-type error in all but one process."""
+    script = tmp_path / "open.py"
+    script.write_text(SCRIPT)
+    start = str(time.time() + 4)  # after every interpreter has imported sentiforge
+    command = [sys.executable, str(script), empty_db_url, start]
+    procs = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    results = [p.communicate(timeout=120) for p in procs]
+    for proc, (out, err) in zip(procs, results, strict=True):
+        assert proc.returncode == 0, err
+        assert out.strip() == "ok"
+    engine = make_engine(empty_db_url)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == [migrate.head()]
+    engine.dispose()
+
+
+def test_pre_migration_database_gets_a_clear_error(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = create_engine(url)
+    Base.metadata.create_all(engine)  # what builds before migrations existed did
+    engine.dispose()
+    with pytest.raises(StoreError, match="no migration history"):
+        Store(url)
+
+
+def test_migration_scripts_ship_inside_the_package() -> None:
+    import sentiforge
+
+    folder = Path(sentiforge.__file__).parent / "store" / "migrations"
+    assert folder.resolve() == migrate.SCRIPTS
+    assert (folder / "env.py").is_file() and (folder / "script.py.mako").is_file()
+    assert (folder / "versions" / "0001_initial.py").is_file()
+
+
+def test_the_documented_revision_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``python -m sentiforge.store.migrate revision`` (run here on a copy of the scripts)."""
+    import shutil
+
+    scripts = tmp_path / "migrations"
+    shutil.copytree(migrate.SCRIPTS, scripts, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(migrate, "SCRIPTS", scripts)
+    before = migrate.head()
+    migrate.main(["revision", "-m", "add a thing", "--db", f"sqlite:///{tmp_path / 'dev.db'}"])
+    number = f"{int(before) + 1:04d}"
+    (made,) = (scripts / "versions").glob(f"{number}_*.py")
+    assert made.name == f"{number}_add_a_thing.py"
+    body = made.read_text()
+    assert f"down_revision: str | None = '{before}'" in body and "pass" in body  # models == schema: no ops
+    assert f"database at revision {before}; scripts head {number}" in capsys.readouterr().out
