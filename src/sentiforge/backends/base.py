@@ -1,0 +1,89 @@
+"""The LLM backend seam: one request type, one response type, one method.
+
+A backend turns a :class:`ChatRequest` into a :class:`Completion`. Everything around it
+(response cache, token and cost accounting, budget, retries of invalid output) lives in
+:mod:`sentiforge.backends.client`, so every backend gets it for free and a backend stays a
+small class: an id, a model name, and ``complete``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, Literal, Protocol, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    role: Literal["system", "user", "assistant"]
+    content: str
+
+
+class ChatRequest(BaseModel):
+    """What we ask a model. ``json_schema`` asks for JSON output validated by that schema;
+    ``grammar_choices`` restricts the answer to one of a few strings (a judge's labels)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    messages: tuple[Message, ...]
+    temperature: float = Field(default=0.8, ge=0.0, le=2.0)
+    top_p: float = Field(default=0.95, gt=0.0, le=1.0)
+    max_tokens: int = Field(default=256, ge=1, le=32768)
+    seed: int | None = None
+    json_schema: dict[str, Any] | None = None
+    grammar_choices: tuple[str, ...] | None = None
+    stop: tuple[str, ...] = ()
+
+    def cache_key(self, backend_key: str) -> str:
+        """Content hash of the request as sent to one backend/model."""
+        payload = json.dumps([backend_key, self.model_dump(mode="json")], sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+    def prompt_chars(self) -> int:
+        return sum(len(m.content) for m in self.messages)
+
+
+class Usage(BaseModel):
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
+class Completion(BaseModel):
+    text: str
+    usage: Usage = Field(default_factory=Usage)
+    model: str = ""
+    finish_reason: str | None = None
+    cached: bool = False
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """An LLM that completes chat requests.
+
+    ``key`` identifies backend *and* model (it goes into cache keys: the same request to a
+    different model is a different request). ``max_concurrency`` is how many requests the
+    engine may have in flight against it.
+    """
+
+    name: str
+    model: str
+    max_concurrency: int
+
+    @property
+    def key(self) -> str: ...
+
+    async def complete(self, request: ChatRequest) -> Completion: ...
+
+    async def aclose(self) -> None: ...
+
+
+def estimate_tokens(chars: int) -> int:
+    """A cheap token estimate (about four characters a token for English and French)."""
+    return max(1, chars // 4 + 1)

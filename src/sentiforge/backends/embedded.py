@@ -1,0 +1,208 @@
+"""The embedded backend: a packaged GGUF model run in-process by llama.cpp (the offline default).
+
+Why it looks the way it does:
+
+- A model is loaded once per process and shared (keyed by file, context size and threads):
+  loading costs seconds and a gigabyte, and a job, a benchmark and a judge may all ask for it.
+- llama.cpp is not thread-safe and uses every core it is given, so one lock per loaded
+  model serialises calls (run in a worker thread so the event loop stays free), and
+  ``max_concurrency`` is 1: the client's semaphore then queues requests instead of
+  piling them onto the lock.
+- ``key`` names the model *file* (packaged name + sha256, or a fingerprint of a user's
+  file), so response caches never mix two models behind the same name.
+
+llama-cpp-python builds from source; the README's install script passes the CMAKE_ARGS
+that work on machines where a plain build crashes (see MODELS.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import functools
+import hashlib
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sentiforge.backends.base import ChatRequest, Completion, Usage
+from sentiforge.backends.models import DEFAULT_MODEL, PACKAGED, resolve_model
+from sentiforge.errors import ConfigError, PermanentBackendError, require
+
+if TYPE_CHECKING:
+    from sentiforge.recipe import BackendSpec
+
+
+@dataclass
+class _Loaded:
+    """A loaded model and the lock every call to it must hold."""
+
+    llama: Any
+    lock: threading.Lock
+
+
+_MODELS: dict[tuple[str, int, int], _Loaded] = {}
+_MODELS_LOCK = threading.Lock()
+
+
+def llama_cpp_module() -> Any:
+    """The llama_cpp module, or MissingExtraError naming the extra to install."""
+    return require("llama_cpp", feature="the embedded backend", extra="embedded")
+
+
+def default_threads() -> int:
+    """The cores this process may use (affinity-aware, unlike os.cpu_count)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def load_model(path: Path, *, n_ctx: int, n_threads: int, chat_format: str | None = None) -> _Loaded:
+    """Load a GGUF file once per process; later calls with the same settings share it."""
+    key = (str(path.resolve()), n_ctx, n_threads)
+    with _MODELS_LOCK:
+        loaded = _MODELS.get(key)
+        if loaded is not None:
+            return loaded
+        llama_cpp = llama_cpp_module()
+        try:
+            llama = llama_cpp.Llama(
+                model_path=str(path), n_ctx=n_ctx, n_threads=n_threads, chat_format=chat_format, verbose=False
+            )
+        except (ValueError, RuntimeError, OSError) as exc:
+            raise ConfigError(
+                f"llama.cpp could not load the model file {path} ({exc}); check that it is a complete GGUF "
+                "file of a model llama.cpp supports, or use one of the packaged models "
+                f"{sorted(PACKAGED)}"
+            ) from exc
+        loaded = _Loaded(llama, threading.Lock())
+        _MODELS[key] = loaded
+        return loaded
+
+
+def unload_models() -> None:
+    """Close every loaded model. Also runs at exit: a Llama left to the interpreter's
+    teardown calls into an already-unloaded llama_cpp and prints tracebacks."""
+    with _MODELS_LOCK:
+        for loaded in _MODELS.values():
+            with loaded.lock:
+                loaded.llama.close()
+        _MODELS.clear()
+
+
+atexit.register(unload_models)
+
+
+def file_fingerprint(path: Path) -> str:
+    """A cheap content id for a user's model file: size plus the first and last MiB."""
+    size = path.stat().st_size
+    h = hashlib.sha256(str(size).encode())
+    with path.open("rb") as f:
+        h.update(f.read(1 << 20))
+        if size > 2 << 20:
+            f.seek(-(1 << 20), os.SEEK_END)
+            h.update(f.read(1 << 20))
+    return h.hexdigest()[:16]
+
+
+def choices_grammar(choices: tuple[str, ...]) -> str:
+    """A GBNF grammar whose only sentences are the given strings."""
+    if not choices or any(not c for c in choices):
+        raise ConfigError(f"grammar_choices must be non-empty strings, got {list(choices)!r}")
+    escaped = [c.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") for c in choices]
+    return "root ::= " + " | ".join(f'"{c}"' for c in escaped)
+
+
+@functools.lru_cache(maxsize=64)
+def _compiled_grammar(choices: tuple[str, ...]) -> Any:
+    return llama_cpp_module().LlamaGrammar.from_string(choices_grammar(choices), verbose=False)
+
+
+class EmbeddedBackend:
+    """A local GGUF model through llama-cpp-python. One request at a time."""
+
+    name = "embedded"
+    max_concurrency = 1
+
+    def __init__(self, model: str = DEFAULT_MODEL, *, n_ctx: int = 4096, n_threads: int | None = None) -> None:
+        llama_cpp_module()  # fail now, before a job starts, if the extra is missing
+        self.model = model
+        self.path = resolve_model(model)
+        self.n_ctx = n_ctx
+        self.n_threads = n_threads or default_threads()
+        packaged = PACKAGED.get(model)
+        self.chat_format = packaged.chat_format if packaged else None
+        fingerprint = packaged.sha256[:16] if packaged else file_fingerprint(self.path)
+        self._key = f"embedded:{model if packaged else self.path.name}:{fingerprint}"
+
+    @classmethod
+    def from_spec(cls, spec: BackendSpec) -> EmbeddedBackend:
+        return cls(spec.model, n_ctx=spec.n_ctx, n_threads=spec.n_threads)
+
+    @property
+    def key(self) -> str:
+        return self._key
+
+    def load(self) -> Any:
+        """The loaded llama_cpp.Llama (loading it on first use)."""
+        return self._loaded().llama
+
+    def _loaded(self) -> _Loaded:
+        # looked up on every call, never kept: unload_models() may have closed it since
+        return load_model(self.path, n_ctx=self.n_ctx, n_threads=self.n_threads, chat_format=self.chat_format)
+
+    def request_kwargs(self, request: ChatRequest) -> dict[str, Any]:
+        """The create_chat_completion arguments for a request (grammar choices win over a schema)."""
+        kwargs: dict[str, Any] = {
+            "messages": [m.model_dump() for m in request.messages],
+            "temperature": request.temperature,
+            "top_p": request.top_p,
+            "max_tokens": request.max_tokens,
+            "seed": request.seed,
+            "stop": list(request.stop),
+        }
+        if request.grammar_choices:
+            kwargs["grammar"] = _compiled_grammar(tuple(request.grammar_choices))
+        elif request.json_schema is not None:
+            kwargs["response_format"] = {"type": "json_object", "schema": request.json_schema}
+        return kwargs
+
+    async def complete(self, request: ChatRequest) -> Completion:
+        return await asyncio.to_thread(self._complete_sync, request)
+
+    def _complete_sync(self, request: ChatRequest) -> Completion:
+        loaded = self._loaded()
+        kwargs = self.request_kwargs(request)
+        with loaded.lock:
+            try:
+                response = loaded.llama.create_chat_completion(**kwargs)
+            except ValueError as exc:
+                if "context window" in str(exc):
+                    raise PermanentBackendError(
+                        f"the prompt does not fit the model's context ({exc}); raise the backend's n_ctx "
+                        f"(now {self.n_ctx}) or shorten the prompt (fewer or shorter few-shot examples)"
+                    ) from exc
+                raise PermanentBackendError(f"llama.cpp rejected the request: {exc}") from exc
+            except (RuntimeError, OSError) as exc:
+                raise PermanentBackendError(f"llama.cpp failed while generating with {self.model}: {exc}") from exc
+        return _completion(response, self.model)
+
+    async def aclose(self) -> None:
+        """Nothing to release: the loaded model is shared by the process (see unload_models)."""
+
+
+def _completion(response: dict[str, Any], model: str) -> Completion:
+    choice = response["choices"][0]
+    usage = response.get("usage") or {}
+    return Completion(
+        text=choice["message"].get("content") or "",
+        model=model,
+        finish_reason=choice.get("finish_reason"),
+        usage=Usage(prompt_tokens=usage.get("prompt_tokens", 0), completion_tokens=usage.get("completion_tokens", 0)),
+    )
+
+
+__all__ = ["EmbeddedBackend", "choices_grammar", "file_fingerprint", "load_model", "unload_models"]
