@@ -1,0 +1,13 @@
+"""Generation and augmentation strategies, one module each, registered by name."""
+
+from sentiforge.strategies import (  # noqa: F401
+    ada,
+    aspects,
+    backtranslate,
+    cada,
+    cda,
+    generate,
+)
+from sentiforge.strategies.base import REGISTRY, StepContext, Strategy, Task, build_strategy
+
+__all__ = ["REGISTRY", "StepContext", "Strategy", "Task", "build_strategy"]

@@ -1,0 +1,245 @@
+"""Label-conditioned generation from scratch.
+
+Each slot gets a target label (round-robin over the scheme, so quotas are exact), a
+combination of prompt attributes (round-robin too when ``balance_attributes`` is set, else
+drawn with the slot's seed), a length, and 0-3 few-shot examples drawn from the real pool
+with the slot's seed, so prompts rotate. The answer must be JSON matching a schema built
+from the scheme; it is validated in code, whatever the backend promised.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from typing import Any, ClassVar, Literal
+
+from pydantic import Field
+
+from sentiforge.backends.base import ChatRequest
+from sentiforge.errors import ConfigError, InvalidOutputError
+from sentiforge.labels import LabelScheme
+from sentiforge.samples import Sample
+from sentiforge.strategies.base import StepContext, StrategyOptions, Task, guarded, register, rejected, stable_seed
+from sentiforge.strategies.output import check_text, contains_term
+
+LENGTHS: dict[str, tuple[str, int]] = {
+    # name: (instruction, max_tokens for the text itself)
+    "short": ("short (one or two sentences, 10 to 30 words)", 80),
+    "medium": ("medium-length (three to five sentences)", 200),
+    "long": ("long (one paragraph, six to ten sentences)", 420),
+}
+LENGTHS_FR = {
+    "short": "une ou deux phrases",
+    "medium": "trois à cinq phrases",
+    "long": "un paragraphe de six à dix phrases",
+}
+POLARITY_FR = {"positive": "positif", "negative": "négatif", "neutral": "neutre"}
+Length = Literal["short", "medium", "long"]
+
+
+def _short() -> list[Length]:
+    return ["short"]
+
+
+ATTRIBUTES = ("domain", "product", "issue_type", "tone", "persona", "urgency", "intent")
+
+
+class GenerateOptions(StrategyOptions):
+    count: int = Field(default=30, ge=1)
+    kind_of_text: str = "customer message"
+    attributes: dict[str, list[str]] = Field(default_factory=dict)
+    lengths: list[Length] = Field(default_factory=_short)
+    balance_attributes: bool = False
+    labels: list[str] | None = None  # a subset of the scheme's labels to generate
+    few_shot: int = Field(default=2, ge=0, le=3)
+    temperature: float = Field(default=0.9, ge=0.0, le=2.0)
+    top_p: float = Field(default=0.95, gt=0.0, le=1.0)
+    rationale: bool = False
+    aspect_categories: list[str] = Field(default_factory=list)
+    aspect_terms: list[str] = Field(default_factory=list)
+
+
+def output_schema(scheme: LabelScheme, *, rationale: bool, label: str | None = None) -> dict[str, Any]:
+    props: dict[str, Any] = {"text": {"type": "string", "minLength": 10}}
+    required = ["text"]
+    if scheme.kind == "aspect":
+        props["aspects"] = {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "properties": {
+                    "term": {"type": "string"},
+                    "polarity": {"type": "string", "enum": [label, *[x for x in scheme.labels if x != label]]},
+                },
+                "required": ["term", "polarity"],
+            },
+        }
+        required.append("aspects")
+    if rationale:
+        props["rationale"] = {"type": "string"}
+        required.append("rationale")
+    return {"type": "object", "properties": props, "required": required}
+
+
+def json_hint(scheme: LabelScheme, rationale: bool) -> str:
+    hint: dict[str, Any] = {"text": "..."}
+    if scheme.kind == "aspect":
+        hint["aspects"] = [{"term": "...", "polarity": "|".join(scheme.labels)}]
+    if rationale:
+        hint["rationale"] = "..."
+    return json.dumps(hint, ensure_ascii=False)
+
+
+@register("generate")
+class Generate:
+    name: ClassVar[str] = "generate"
+    refill: ClassVar[bool] = True
+    Options = GenerateOptions
+
+    def __init__(self, options: GenerateOptions) -> None:
+        self.options = options
+        unknown = set(options.attributes) - set(ATTRIBUTES)
+        if unknown:
+            raise ConfigError(f"unknown prompt attribute(s) {sorted(unknown)}; use {list(ATTRIBUTES)}")
+        self._combos = [
+            dict(zip(options.attributes, values, strict=True))
+            for values in itertools.product(*options.attributes.values())
+        ]
+
+    def size(self, ctx: StepContext) -> int:
+        return self.options.count
+
+    def targets(self, scheme: LabelScheme) -> list[str]:
+        chosen = self.options.labels or scheme.labels
+        labels = [scheme.normalize(x) for x in chosen]
+        if scheme.kind == "multi":
+            # one label and two labels alternate, so every prefix of the plan mixes both
+            pairs = ["+".join(p) for p in itertools.combinations(labels, 2)][: len(labels)]
+            return [t for pair in zip(labels, pairs, strict=False) for t in pair]
+        return labels
+
+    def task(self, index: int, ctx: StepContext) -> Task:
+        targets = self.targets(ctx.scheme)
+        seed = stable_seed(ctx.job_seed, ctx.step, index)
+        rng = Task(ctx.step, index, seed, "").rng(-1)
+        combos = self._combos or [{}]
+        if self.options.balance_attributes:
+            cell = index % (len(targets) * len(combos))
+            target, combo = targets[cell % len(targets)], combos[cell // len(targets)]
+        else:
+            target, combo = targets[index % len(targets)], rng.choice(combos)
+        attributes = dict(combo)
+        attributes["length"] = self.options.lengths[index // len(targets) % len(self.options.lengths)]
+        extra: dict[str, Any] = {}
+        if ctx.scheme.kind == "aspect":
+            if self.options.aspect_categories:
+                extra["aspect_category"] = rng.choice(self.options.aspect_categories)
+            if self.options.aspect_terms:
+                extra["aspect_term"] = rng.choice(self.options.aspect_terms)
+        return Task(ctx.step, index, seed, target, attributes, extra=extra)
+
+    def examples(self, task: Task, attempt: int, ctx: StepContext) -> list[dict[str, str]]:
+        k = min(self.options.few_shot, len(ctx.pool))
+        if k == 0:
+            return []
+        rng = task.rng(attempt + 1000)
+        chosen = rng.sample(range(len(ctx.pool)), k)
+        return [{"label": ctx.pool[i].target(), "text": ctx.pool[i].text} for i in chosen]
+
+    def request(self, task: Task, attempt: int, ctx: StepContext) -> tuple[ChatRequest, Any]:
+        o = self.options
+        scheme = ctx.scheme
+        length = task.attributes.get("length", "short")
+        instruction, budget = LENGTHS[length]
+        if ctx.language == "fr":
+            instruction = LENGTHS_FR[length]
+        label = task.target
+        description = scheme.describe(label) if scheme.kind == "single" else label
+        if ctx.language == "fr":
+            description = POLARITY_FR.get(description, description)
+        rendered = ctx.prompts.render(
+            "generate.j2",
+            language=ctx.language,
+            scheme=scheme,
+            label=POLARITY_FR.get(label, label) if ctx.language == "fr" else label,
+            labels=label.split("+"),
+            label_description=description,
+            attributes={k: task.attributes.get(k) for k in ATTRIBUTES},
+            length_words=instruction,
+            kind_of_text=o.kind_of_text,
+            examples=self.examples(task, attempt, ctx),
+            want_rationale=o.rationale,
+            json_hint=json_hint(scheme, o.rationale),
+            aspect_category=task.extra.get("aspect_category"),
+            aspect_term=task.extra.get("aspect_term"),
+        )
+        max_tokens = budget + 24 + (60 if o.rationale else 0) + (40 if scheme.kind == "aspect" else 0)
+        request = ChatRequest(
+            messages=ctx.messages(rendered),
+            temperature=o.temperature,
+            top_p=o.top_p,
+            max_tokens=max_tokens,
+            seed=stable_seed(task.seed, attempt),
+            json_schema=output_schema(scheme, rationale=o.rationale, label=label if scheme.kind == "aspect" else None),
+        )
+        return request, rendered
+
+    async def run(self, task: Task, attempt: int, ctx: StepContext) -> Sample:
+        return await guarded(self._run(task, attempt, ctx), task, ctx, self.name)
+
+    async def _run(self, task: Task, attempt: int, ctx: StepContext) -> Sample:
+        request, rendered = self.request(task, attempt, ctx)
+        data, completion = await ctx.ask_json(request)
+        params = {
+            "temperature": request.temperature,
+            "seed": request.seed,
+            "attempt": attempt,
+            "max_tokens": request.max_tokens,
+        }
+        provenance = ctx.provenance(self.name, completion, rendered, **params)
+        text_raw = data.get("text", "")
+        try:
+            text = check_text(text_raw)
+        except InvalidOutputError as exc:
+            return rejected(task, str(exc), str(text_raw), provenance, attributes=task.attributes)
+        fields: dict[str, Any] = {
+            "text": text,
+            "language": ctx.language,
+            "attributes": task.attributes,
+            "provenance": provenance,
+        }
+        if self.options.rationale:
+            rationale = data.get("rationale")
+            if not isinstance(rationale, str) or not rationale.strip():
+                return rejected(task, "rationale missing", text, provenance, attributes=task.attributes)
+            fields["rationale"] = rationale.strip()
+        scheme = ctx.scheme
+        if scheme.kind == "single":
+            fields["label"] = task.target
+        elif scheme.kind == "multi":
+            fields["labels"] = task.target.split("+")
+        else:
+            problem, aspects = check_aspects(data.get("aspects"), task, scheme, text)
+            if problem:
+                return rejected(task, problem, text, provenance, attributes=task.attributes)
+            fields["aspects"] = aspects
+        return Sample(**fields)
+
+
+def check_aspects(raw: Any, task: Task, scheme: LabelScheme, text: str) -> tuple[str | None, list[Any]]:
+    """Aspects that occur verbatim in the text, with the requested polarity among them."""
+    try:
+        aspects = scheme.normalize_aspects(raw)
+    except (ValueError, TypeError) as exc:
+        return f"aspects malformed: {exc}", []
+    missing = [a.term for a in aspects if not contains_term(text, a.term)]
+    if missing:
+        return f"aspect term(s) {missing} do not occur in the text", []
+    wanted = task.extra.get("aspect_term")
+    if wanted and not any(a.term.lower() == wanted.lower() for a in aspects):
+        return f"requested aspect term {wanted!r} missing from the answer", []
+    if not any(a.polarity == task.target for a in aspects):
+        return f"no aspect has the requested polarity {task.target!r}", []
+    category = task.extra.get("aspect_category")
+    return None, [a.model_copy(update={"category": a.category or category}) for a in aspects]
