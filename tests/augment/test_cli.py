@@ -1,0 +1,88 @@
+"""``sentiforge augment`` and ``sentiforge mix`` end to end (the fake backend is a scripted dry run)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from sentiforge.augment.testing import seed_dataset
+from sentiforge.cli import app
+from sentiforge.store import Store
+
+runner = CliRunner()
+
+
+def run(*args: str, ok: bool = True) -> str:
+    result = runner.invoke(app, list(args))
+    assert (result.exit_code == 0) == ok, result.output + repr(result.exception)
+    return result.output + ("" if result.exception is None else str(result.exception))
+
+
+def test_augment_then_mix_then_export(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'cli.db'}"
+    store = Store(db)
+    seed_dataset(store)
+    run(
+        "augment",
+        "--seeds",
+        "seeds",
+        "-d",
+        "aug",
+        "--strategy",
+        "cda",
+        "--strategy",
+        "cada",
+        "--per-seed",
+        "2",
+        "--rationale",
+        "--backend",
+        "fake",
+        "--save-recipe",
+        str(tmp_path / "recipe.json"),
+        "--db",
+        db,
+    )
+    assert store.count(store.dataset_id("aug"), by="strategy") == {"cda": 8, "cada": 8}
+    recipe = json.loads((tmp_path / "recipe.json").read_text())
+    assert [s["params"]["per_seed"] for s in recipe["steps"]] == [2, 2] and recipe["seeds"] == "seeds"
+
+    output = run(
+        "mix",
+        "--real",
+        "seeds",
+        "--synthetic",
+        "aug",
+        "--out",
+        "mixed",
+        "--max-synthetic-share",
+        "0.5",
+        "--export",
+        str(tmp_path / "export"),
+        "--db",
+        db,
+    )
+    report = json.loads(output[output.index("{") :])
+    assert report["real"] == 4 and report["synthetic"] == 4 and report["synthetic_share"] == 0.5
+    meta = json.loads((tmp_path / "export" / "metadata.json").read_text())
+    assert meta["extra"]["mix"]["synthetic_share"] == 0.5 and meta["extra"]["mix"]["max_synthetic_share"] == 0.5
+
+
+def test_clear_errors_for_bad_arguments(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'cli.db'}"
+    seed_dataset(Store(db))
+    out = run(
+        "augment", "--seeds", "seeds", "-d", "x", "--strategy", "telepathy", "--backend", "fake", "--db", db, ok=False
+    )
+    assert "unknown augmentation strategy 'telepathy'" in out
+    out = run(
+        "augment", "--seeds", "seeds", "-d", "x", "--strategy", "translate", "--backend", "fake", "--db", db, ok=False
+    )
+    assert "needs --target" in out
+    out = run("augment", "--seeds", "nope", "-d", "x", "--backend", "fake", "--db", db, ok=False)
+    assert "no dataset 'nope'" in out
+    out = run(
+        "augment", "--seeds", "seeds", "-d", "x", "--seed-split", "test", "--backend", "fake", "--db", db, ok=False
+    )
+    assert "no accepted samples in split 'test'" in out
