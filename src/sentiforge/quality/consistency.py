@@ -1,0 +1,271 @@
+"""Label consistency by a second opinion (dual-model evaluation).
+
+Two independent opinions on each sample's label:
+
+- an LLM judge whose answer is constrained to the scheme's labels (``grammar_choices``:
+  a GBNF grammar on the embedded backend), so it can only name a label;
+- a classifier trained on the *real* seed data (TF-IDF + logistic regression: cheap, and
+  trained on people's labels rather than the generator's; for English, VADER's lexicon
+  scores join its features).
+
+Each opinion gives the sample's label a support in [0, 1]: the judge 1 when it agrees,
+less the further its label is on an ordinal scale; the classifier its probability for the
+label relative to its top probability. The consistency score is their mean. Disagreement
+lowers the score, and by policy rejects when both opinions disagree and the score is low, or
+when the seed classifier alone is all but sure the label is wrong (its probability for it is
+below ``classifier_reject_below``): the 1.5B judge agrees with a wrong label often enough
+that requiring both would miss a fifth of flipped labels (benchmarks/quality/README.md).
+
+TODO(evaluation helper): switch the classifier to ``sentiforge.classifiers`` once it lands.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import threading
+from collections.abc import Coroutine, Sequence
+from typing import Any, ClassVar, TypeVar
+
+import numpy as np
+
+from sentiforge.backends.base import ChatRequest, Message
+from sentiforge.backends.client import LLMClient
+from sentiforge.errors import BackendError, LabelError, QualityError, require
+from sentiforge.labels import LabelScheme
+from sentiforge.quality.base import PASS, CheckResult, flag, reject
+from sentiforge.quality.config import ConsistencyConfig
+from sentiforge.samples import Sample
+
+T = TypeVar("T")
+
+JUDGE_SYSTEM = (
+    "You are a careful annotator of sentiment in short texts such as tweets, reviews and "
+    "customer messages. You read the text and name the sentiment its author expresses. "
+    "You answer with one label and nothing else."
+)
+JUDGE_TEXT_CHARS = 2000  # the judge reads at most this much of a text
+
+
+class LoopThread:
+    """One event loop in a daemon thread, for sync callers of async clients.
+
+    An LLMClient's semaphore binds to the first loop that uses it, so every batch a sync
+    caller sends must go through the same loop; this also works when the caller itself
+    runs inside an event loop (the service), where ``asyncio.run`` would fail.
+    """
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True, name="sentiforge-judge")
+        self.thread.start()
+
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=5)
+
+
+class LabelJudge:
+    """An LLM asked for the label of a text, its answer restricted to the scheme's labels."""
+
+    def __init__(self, client: LLMClient, scheme: LabelScheme, *, temperature: float = 0.0) -> None:
+        if scheme.kind != "single":
+            raise QualityError(f"the label judge handles single-label schemes, not '{scheme.name}' ({scheme.kind})")
+        self.client = client
+        self.scheme = scheme
+        self.temperature = temperature
+        self._prefix = self._instructions()
+        self._loop: LoopThread | None = None
+
+    def _instructions(self) -> str:
+        lines = []
+        for label in self.scheme.labels:
+            described = self.scheme.describe(label)
+            lines.append(f"- {label}" + (f": {described}" if described != label else ""))
+        order = " (ordered from most negative to most positive)" if self.scheme.ordinal else ""
+        return (
+            f"Labels{order}:\n" + "\n".join(lines) + "\n\n"
+            "Which label best describes the sentiment of the following text? "
+            "Answer with the label only.\n\nText: "
+        )
+
+    def request(self, text: str) -> ChatRequest:
+        # Instructions first, text last: the shared prefix stays in llama.cpp's KV cache.
+        return ChatRequest(
+            messages=(
+                Message(role="system", content=JUDGE_SYSTEM),
+                Message(role="user", content=self._prefix + text[:JUDGE_TEXT_CHARS]),
+            ),
+            temperature=self.temperature,
+            max_tokens=8,
+            seed=0,
+            grammar_choices=tuple(self.scheme.labels),
+        )
+
+    async def ajudge(self, text: str) -> str | None:
+        """The judge's label, or None when it gave no usable answer (counted as abstaining)."""
+        try:
+            completion = await self.client.complete(self.request(text))
+            return self.scheme.normalize(completion.text.strip().strip('."'))
+        except (LabelError, BackendError):
+            return None
+
+    async def ajudge_many(self, texts: Sequence[str]) -> list[str | None]:
+        return list(await asyncio.gather(*(self.ajudge(t) for t in texts)))
+
+    def judge_many(self, texts: Sequence[str]) -> list[str | None]:
+        """Sync entry point (the gate is sync); all batches share one event loop."""
+        if self._loop is None:
+            self._loop = LoopThread()
+        return self._loop.run(self.ajudge_many(texts))
+
+    def close(self) -> None:
+        if self._loop is not None:
+            self._loop.close()
+            self._loop = None
+
+
+def lexicon_features(texts: Sequence[str]) -> np.ndarray:
+    """VADER's lexicon scores (neg, neu, pos, compound) per text: English sentiment priors that
+    a few thousand seeds cannot learn (on VADER tweets they lift the classifier from 0.74 to
+    0.83 accuracy; see benchmarks/quality/README.md)."""
+    vader: Any = require("vaderSentiment.vaderSentiment", feature="the lexicon features", extra="quality")
+    analyzer = _analyzer(vader)
+    rows = [analyzer.polarity_scores(t) for t in texts]
+    return np.array([[r["neg"], r["neu"], r["pos"], r["compound"]] for r in rows]) * 3.0
+
+
+@functools.lru_cache(maxsize=1)
+def _analyzer(vader: Any) -> Any:
+    return vader.SentimentIntensityAnalyzer()
+
+
+class SeedClassifier:
+    """TF-IDF (words and character n-grams) + logistic regression, trained on real seeds;
+    with ``lexicon=True`` (English) VADER's lexicon scores are added as four features."""
+
+    def __init__(self, scheme: LabelScheme, *, min_per_label: int = 5, lexicon: bool = False) -> None:
+        self.scheme = scheme
+        self.min_per_label = min_per_label
+        self.lexicon = lexicon
+        self.model: Any = None
+
+    def fit(self, seeds: Sequence[Sample]) -> SeedClassifier:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import make_pipeline, make_union
+        from sklearn.preprocessing import FunctionTransformer
+
+        texts = [s.text for s in seeds if s.label in self.scheme.labels]
+        labels = [s.label for s in seeds if s.label in self.scheme.labels]
+        counts = {label: labels.count(label) for label in self.scheme.labels}
+        thin = [label for label, n in counts.items() if n < self.min_per_label]
+        if thin:
+            raise QualityError(
+                f"the seed classifier needs at least {self.min_per_label} real seeds per label; "
+                f"too few for {thin} (counts {counts}); add seeds or turn the classifier off "
+                "(consistency.classifier: false)"
+            )
+        parts: list[Any] = [
+            TfidfVectorizer(ngram_range=(1, 2), min_df=1, sublinear_tf=True, lowercase=True),
+            TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=2, sublinear_tf=True, max_features=200_000),
+        ]
+        if self.lexicon:
+            parts.append(FunctionTransformer(lexicon_features))
+        features = make_union(*parts)
+        self.model = make_pipeline(features, LogisticRegression(C=4.0, max_iter=3000, class_weight="balanced"))
+        self.model.fit(texts, labels)
+        return self
+
+    def proba(self, texts: Sequence[str]) -> np.ndarray:
+        """Probabilities, one column per scheme label (in scheme order)."""
+        if self.model is None:
+            raise QualityError("the seed classifier is not trained; call fit() with real seeds first")
+        raw = self.model.predict_proba(list(texts))
+        out = np.zeros((len(texts), len(self.scheme.labels)))
+        for j, label in enumerate(self.model.classes_):
+            out[:, self.scheme.labels.index(label)] = raw[:, j]
+        return out
+
+
+def judge_support(scheme: LabelScheme, label: str, judged: str | None) -> float | None:
+    """1 when the judge agrees; on ordinal schemes less the further away its label is."""
+    if judged is None:
+        return None
+    if judged == label:
+        return 1.0
+    if not scheme.ordinal:
+        return 0.0
+    distance = abs(scheme.labels.index(judged) - scheme.labels.index(label))
+    return max(0.0, 1.0 - distance / (len(scheme.labels) - 1)) * 0.5
+
+
+def classifier_support(scheme: LabelScheme, label: str, probs: np.ndarray) -> float:
+    """The label's probability relative to the most probable label (1 when it is the top)."""
+    return float(probs[scheme.labels.index(label)] / max(float(probs.max()), 1e-9))
+
+
+def decide(
+    scheme: LabelScheme, label: str, judged: str | None, probs: np.ndarray | None, config: ConsistencyConfig
+) -> CheckResult:
+    """Combine the two opinions on one sample's label into a verdict, by policy."""
+    js = judge_support(scheme, label, judged)
+    cs = classifier_support(scheme, label, probs) if probs is not None else None
+    predicted = scheme.labels[int(np.argmax(probs))] if probs is not None else None
+    supports = [s for s in (js, cs) if s is not None]
+    if not supports:
+        return CheckResult("flag", 0.5, "no second opinion available (judge abstained, no classifier)")
+    score = float(np.mean(supports))
+    judge_off = judged is not None and judged != label
+    clf_off = predicted is not None and predicted != label
+    detail = {"judge": judged, "classifier": predicted, "judge_support": js, "classifier_support": cs}
+    if not judge_off and not clf_off:
+        return CheckResult("pass", score, None, detail)
+    who = " and ".join(n for n, off in (("judge", judge_off), ("seed classifier", clf_off)) if off)
+    reason = f"label '{label}' disputed by {who} (judge: {judged}, classifier: {predicted}, score {score:.2f})"
+    both = (judge_off or judged is None) and (clf_off or predicted is None)
+    p_label = float(probs[scheme.labels.index(label)]) if probs is not None else 1.0
+    if config.policy == "reject" and both and score < config.reject_below:
+        return reject(reason, score, **detail)
+    if config.policy == "reject" and clf_off and p_label < config.classifier_reject_below:
+        return reject(f"{reason}; the seed classifier gives it p={p_label:.3f}", score, **detail)
+    return flag(reason, score, **detail)
+
+
+class ConsistencyCheck:
+    """Dual-model label consistency for single-label schemes."""
+
+    name: ClassVar[str] = "consistency"
+
+    def __init__(
+        self,
+        scheme: LabelScheme,
+        config: ConsistencyConfig,
+        *,
+        judge: LabelJudge | None = None,
+        classifier: SeedClassifier | None = None,
+    ) -> None:
+        if judge is None and classifier is None:
+            raise QualityError("the consistency check needs a judge, a seed classifier, or both")
+        self.scheme = scheme
+        self.config = config
+        self.judge = judge
+        self.classifier = classifier
+
+    def run(self, samples: Sequence[Sample]) -> list[CheckResult]:
+        if self.scheme.kind != "single":
+            return [PASS for _ in samples]
+        todo = [i for i, s in enumerate(samples) if s.label in self.scheme.labels]
+        texts = [samples[i].text for i in todo]
+        judged = self.judge.judge_many(texts) if self.judge is not None and texts else [None] * len(todo)
+        probs = self.classifier.proba(texts) if self.classifier is not None and texts else None
+        results: list[CheckResult] = [
+            reject(f"label {s.label!r} is not in scheme '{self.scheme.name}'") for s in samples
+        ]
+        for k, i in enumerate(todo):
+            row = probs[k] if probs is not None else None
+            results[i] = decide(self.scheme, str(samples[i].label), judged[k], row, self.config)
+        return results

@@ -1,0 +1,178 @@
+"""Heuristic filters: cheap, explainable reasons to drop or flag a text.
+
+Length bounds, junk (binary or control characters), language identification (lingua, built
+for a configured set of languages to keep memory and time small), refusals and meta-text
+from the generator ("As an AI...", "Here is a review:"), template leftovers, and, only when
+the user asks, profanity and PII flags. Each finding names itself in the reason.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import unicodedata
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from sentiforge.errors import ConfigError, require
+from sentiforge.quality.base import PASS, CheckResult
+from sentiforge.quality.config import Action, FilterConfig
+from sentiforge.samples import Sample
+
+_CANT = r"(?:can(?:no|')t|am unable to|am not able to|won't|will not)"
+_GENRE = r"(?:review|tweet|text|message|example|sentence|post|comment)s?"
+REFUSAL = re.compile(
+    r"\b(?:as an ai\b|as a(?:n ai)? language model|i(?:'m| am) (?:sorry|afraid),? (?:but )?i " + _CANT + r"|"
+    r"i " + _CANT + r" (?:help with|assist with|fulfil|fulfill|comply|create content|generate content|"
+    r"write (?:a|an|that|this) " + _GENRE + r")|against (?:my|the) (?:content )?(?:guidelines|policy|policies))",
+    re.IGNORECASE,
+)
+META = re.compile(
+    r"^\s*(?:(?:sure|certainly|of course|okay|ok)[,!.]?\s+here\b|"
+    r"here(?:'s| is| are) (?:a|an|the|your|some) (?:[\w-]+ ){0,3}" + _GENRE + r"\b[^:\n]{0,40}:|"
+    r"(?:review|text|tweet|message|sentence|label|sentiment|output|example)\s*:)|"
+    r"\b(?:this (?:review|text|tweet|message) (?:is|expresses|conveys) (?:a )?(?:positive|negative|neutral)|"
+    r"i hope this helps|let me know if you(?:'d| would)? (?:need|want|like) (?:any|more|another|further|me to))\b",
+    re.IGNORECASE,
+)
+LEFTOVER = re.compile(
+    r"\{\{|\}\}|\{%|%\}|<text>|</?s>|<\|im_(?:start|end)\|>|(?i:\[(?:product|label|aspect|name|company|brand|"
+    r"insert[^\]]*|your [^\]]*)\]|lorem ipsum)|\b(?:TODO|PLACEHOLDER|TBD)\b",
+)
+PII = {
+    "email": re.compile(r"\b[\w.+-]+@[\w-]+\.[\w.-]+\b"),
+    "phone": re.compile(r"(?<!\w)(?:\+?\d[\d ().-]{7,}\d)(?!\w)"),
+    "card number": re.compile(r"\b(?:\d[ -]?){13,16}\b"),
+    "IBAN": re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){3,7}\b"),
+}
+_PROFANE = (
+    "fuck fucking fucked fucker shit shitty bullshit bitch bastard asshole dick cunt motherfucker crap "
+    "damn wanker twat prick slut whore merde putain connard salope"
+)
+PROFANITY = frozenset(_PROFANE.split())
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def junk_share(text: str) -> float:
+    """Share of characters that no person types: controls (not whitespace), U+FFFD, private use."""
+    if not text:
+        return 0.0
+    bad = sum(
+        1
+        for ch in text
+        if ch == "\ufffd" or (unicodedata.category(ch) in {"Cc", "Cs", "Co", "Cn"} and ch not in "\n\r\t")
+    )
+    return bad / len(text)
+
+
+def _long_enough(text: str, min_words: int) -> bool:
+    """Enough text to identify its language: words, or characters for scripts without spaces."""
+    return len(_WORD.findall(text)) >= min_words or len(text.strip()) >= 6 * min_words
+
+
+class LanguageIdentifier:
+    """lingua over a configured set of languages, loaded once per set."""
+
+    _cache: ClassVar[dict[tuple[str, ...], Any]] = {}
+    _lock: ClassVar[threading.Lock] = threading.Lock()
+
+    def __init__(self, languages: Sequence[str]) -> None:
+        lingua: Any = require("lingua", feature="language identification", extra="quality")
+        codes = tuple(sorted({c.lower() for c in languages}))
+        if len(codes) < 2:
+            raise ConfigError("language identification needs at least two languages in filters.languages")
+        with self._lock:
+            if codes not in self._cache:
+                try:
+                    iso = [getattr(lingua.IsoCode639_1, c.upper()) for c in codes]
+                except AttributeError as exc:
+                    raise ConfigError(f"unknown ISO 639-1 language code in filters.languages {list(codes)}") from exc
+                self._cache[codes] = lingua.LanguageDetectorBuilder.from_iso_codes_639_1(*iso).build()
+        self.detector = self._cache[codes]
+
+    def identify(self, texts: Sequence[str]) -> list[tuple[str, float]]:
+        """(ISO code, confidence) per text; confidence is lingua's for its top language."""
+        out = []
+        for values in self.detector.compute_language_confidence_values_in_parallel(list(texts)):
+            top = values[0]
+            out.append((top.language.iso_code_639_1.name.lower(), float(top.value)))
+        return out
+
+
+class FilterCheck:
+    """All heuristic filters in one pass; the first rejecting finding names the reason."""
+
+    name: ClassVar[str] = "filters"
+
+    def __init__(self, config: FilterConfig) -> None:
+        self.config = config
+        self.extra = [re.compile(p, re.IGNORECASE) for p in config.extra_patterns]
+        use_langid = config.language != "off" or config.unknown_language != "off"
+        self.langid = LanguageIdentifier(config.languages) if use_langid else None
+
+    def run(self, samples: Sequence[Sample]) -> list[CheckResult]:
+        findings = [self._text_findings(s.text) for s in samples]
+        if self.langid is not None:
+            self._language_findings(samples, findings)
+        return [self._verdict(f) for f in findings]
+
+    def _text_findings(self, text: str) -> list[tuple[Action, str]]:
+        c = self.config
+        stripped = text.strip()
+        if not stripped:
+            return [("reject", "empty text")]
+        if len(text) > c.max_chars:
+            return [("reject", f"too long ({len(text)} characters, limit {c.max_chars})")]
+        share = junk_share(text)
+        if share > c.max_junk_share:
+            return [("reject", f"binary or control characters ({share:.0%} of the text)")]
+        words = _WORD.findall(stripped)
+        found: list[tuple[Action, str]] = []
+        if len(words) < c.min_words:
+            found.append(("reject", f"too short ({len(words)} words, minimum {c.min_words})"))
+        rules = [
+            (c.refusals, REFUSAL, "refusal"),
+            (c.meta_text, META, "meta-text"),
+            (c.template_leftovers, LEFTOVER, "template leftover"),
+        ]
+        for action, pattern, what in rules:
+            hit = pattern.search(text) if action != "off" else None
+            if hit:
+                found.append((action, f"{what}: {hit.group(0).strip()!r}"))
+        found.extend(("reject", f"matches pattern {p.pattern!r}") for p in self.extra if p.search(text))
+        if c.pii != "off":
+            found.extend((c.pii, f"possible PII ({kind})") for kind, p in PII.items() if p.search(text))
+        if c.profanity != "off":
+            bad = sorted({w.lower() for w in words} & PROFANITY)
+            if bad:
+                found.append((c.profanity, f"profanity ({', '.join(bad)})"))
+        return found
+
+    def _language_findings(self, samples: Sequence[Sample], findings: list[list[tuple[Action, str]]]) -> None:
+        c = self.config
+        todo = [
+            i
+            for i, s in enumerate(samples)
+            if not any(a == "reject" for a, _ in findings[i]) and _long_enough(s.text, c.langid_min_words)
+        ]
+        if not todo or self.langid is None:
+            return
+        for i, (code, confidence) in zip(todo, self.langid.identify([samples[i].text for i in todo]), strict=True):
+            expected = samples[i].language.split("-")[0].lower()
+            if confidence < c.langid_unknown_below:
+                if c.unknown_language != "off":
+                    findings[i].append(
+                        (c.unknown_language, f"language not identified (best guess {code}, {confidence:.2f})")
+                    )
+            elif code != expected and confidence >= c.langid_min_confidence and c.language != "off":
+                findings[i].append((c.language, f"language is {code}, expected {expected} ({confidence:.2f})"))
+
+    @staticmethod
+    def _verdict(found: list[tuple[Action, str]]) -> CheckResult:
+        if not found:
+            return PASS
+        rejects = [r for a, r in found if a == "reject"]
+        flags = [r for a, r in found if a == "flag"]
+        if rejects:
+            return CheckResult("reject", 0.0, "; ".join(rejects + flags), {"findings": rejects + flags})
+        return CheckResult("flag", max(0.0, 1.0 - 0.25 * len(flags)), "; ".join(flags), {"findings": flags})

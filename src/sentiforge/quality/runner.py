@@ -1,0 +1,143 @@
+"""Run the gate over a stored dataset: resolve holdout and seeds, stream, persist, count."""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sentiforge.errors import StoreError
+from sentiforge.quality import records
+from sentiforge.quality.config import QualityConfig
+from sentiforge.quality.gate import Gate, build_gate
+from sentiforge.samples import Sample
+from sentiforge.store import Store
+
+Progress = Callable[[int, dict[str, int]], None]
+
+
+@dataclass
+class RunSummary:
+    run_id: int
+    dataset: str
+    examined: int
+    counts: dict[str, int]
+    leaks: dict[str, int]
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def load_reference(store: Store, name: str, split: str | None) -> list[Sample]:
+    """A real dataset in the store (optionally one split), or a built-in one (``vader:tweets``)."""
+    try:
+        dataset_id = store.dataset_id(name)
+    except StoreError:
+        family = name.partition(":")[0]
+        if family in {"vader", "uci"}:
+            from sentiforge.io.datasets import load_builtin
+
+            return load_builtin(name)
+        raise
+    splits = store.count(dataset_id, by="split")
+    if split is not None and set(splits) == {None}:
+        split = None  # a dataset without splits: all of it is the reference
+    found = store.samples(dataset_id, status="accepted", split=split)
+    if not found:
+        where = f" split '{split}'" if split else ""
+        raise StoreError(
+            f"dataset '{name}'{where} has no accepted samples to use (its splits: {sorted(map(str, splits))})"
+        )
+    return found
+
+
+def run_quality(
+    store: Store,
+    dataset: str,
+    config: QualityConfig,
+    *,
+    holdout: str | None = None,
+    holdout_split: str | None = None,
+    seeds: str | None = None,
+    seed_split: str | None = "train",
+    judge_client: Any = None,
+    embedder: Any = None,
+    progress: Progress | None = None,
+) -> RunSummary:
+    """Gate every sample of ``dataset``; records, statuses and review items go to the store."""
+    row = store.dataset(dataset)
+    scheme = store.scheme(dataset)
+    language = str((row.meta or {}).get("language", "en"))
+    held = load_reference(store, holdout, holdout_split) if holdout else None
+    seed_samples = load_reference(store, seeds, seed_split) if seeds else None
+    gate = build_gate(
+        config,
+        scheme,
+        language=language,
+        holdout=held,
+        holdout_name=holdout or "holdout",
+        seeds=seed_samples,
+        judge_client=judge_client,
+        embedder=embedder,
+    )
+    run_id = records.start_run(
+        store,
+        row.id,
+        config.model_dump(mode="json"),
+        holdout=f"{holdout}:{holdout_split}" if holdout and holdout_split else holdout,
+        seeds=seeds,
+    )
+    progress_box = {"examined": 0}
+    try:
+        _stream(
+            store, gate, run_id, row.id, config.batch_size, getattr(judge_client, "cache", None), progress, progress_box
+        )
+    except BaseException as exc:  # record why the run stopped (Ctrl-C too), then re-raise
+        error = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        records.finish_run(store, run_id, _counts(gate, progress_box["examined"]), status="failed", error=error)
+        raise
+    examined = progress_box["examined"]
+    counts = _counts(gate, examined)
+    records.finish_run(store, run_id, counts)
+    return RunSummary(
+        run_id, dataset, examined, dict(gate.counts), gate.leaks(), {k: round(v, 2) for k, v in gate.seconds.items()}
+    )
+
+
+def _stream(
+    store: Store,
+    gate: Gate,
+    run_id: int,
+    dataset_id: int,
+    batch_size: int,
+    cache: Any,
+    progress: Progress | None,
+    box: dict[str, int],
+) -> None:
+    """Records go to the store a batch at a time, with the judge's cached answers."""
+    batch: list[records.QualityRecord] = []
+    for record in gate.run(records.gate_input(store, dataset_id)):
+        batch.append(record)
+        if len(batch) >= batch_size:
+            box["examined"] += _flush(store, run_id, dataset_id, batch, cache)
+            if progress:
+                progress(box["examined"], dict(gate.counts))
+    box["examined"] += _flush(store, run_id, dataset_id, batch, cache)
+
+
+def _flush(store: Store, run_id: int, dataset_id: int, batch: list[records.QualityRecord], cache: Any) -> int:
+    n = len(batch)
+    if n:
+        records.write_records(store, run_id, dataset_id, batch)
+    if cache is not None and hasattr(cache, "flush"):
+        cache.flush()  # judge answers: a rerun of the gate asks the model nothing twice
+    batch.clear()
+    return n
+
+
+def _counts(gate: Any, examined: int) -> dict[str, Any]:
+    return {
+        "examined": examined,
+        **dict(gate.counts),
+        "leaks": gate.leaks(),
+        "seconds": {k: round(v, 2) for k, v in gate.seconds.items()},
+    }

@@ -1,0 +1,64 @@
+"""The review queue: approve / reject / relabel / edit, with who and when."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sentiforge.errors import ConfigError, LabelError, StoreError
+from sentiforge.labels import get_scheme
+from sentiforge.quality.gate import QualityRecord
+from sentiforge.quality.records import start_run, write_records
+from sentiforge.quality.review import ReviewQueue
+from sentiforge.samples import Sample
+from sentiforge.store import Store
+
+
+@pytest.fixture
+def queue(tmp_path: Path, tweets: list[Sample]) -> ReviewQueue:
+    store = Store(f"sqlite:///{tmp_path / 'r.db'}")
+    dataset_id = store.create_dataset("syn", get_scheme("three_class"))
+    store.add_samples(dataset_id, tweets[:6])
+    samples = store.samples(dataset_id)
+    run_id = start_run(store, dataset_id, {}, holdout=None, seeds=None)
+    recs = [
+        QualityRecord(s, "accepted", 0.1 * i, None, None, {}, review="low score" if i < 5 else None)
+        for i, s in enumerate(samples)
+    ]
+    write_records(store, run_id, dataset_id, recs)
+    write_records(store, start_run(store, dataset_id, {}, holdout=None, seeds=None), dataset_id, recs)  # no dupes
+    return ReviewQueue(store)
+
+
+def test_next_gives_the_lowest_score_first_and_items_are_not_queued_twice(queue: ReviewQueue) -> None:
+    assert queue.counts("syn") == {"pending": 5}
+    first, second = queue.next("syn", n=2)
+    assert (first.score, second.score) == (0.0, 0.1)
+
+
+def test_decisions_apply_to_the_sample_and_record_who_and_when(queue: ReviewQueue) -> None:
+    a, b, c, d, _ = queue.next("syn", n=5)
+    store = queue.store
+    assert queue.approve(a.id, by="alice").decided_by == "alice"
+    rejected = queue.reject(b.id, by="bob", note="off topic")
+    assert rejected.status == "rejected" and rejected.decided_at is not None
+    assert store.get_sample(b.sample_id).status == "rejected"
+    assert store.get_sample(b.sample_id).reason == "review: rejected by bob (off topic)"
+    assert queue.relabel(c.id, "NEG", by="carol").label == "negative"  # aliases work
+    edited = queue.edit(d.id, "A fixed text.", by="dan")
+    assert edited.text == "A fixed text." and store.get_sample(d.sample_id).text == "A fixed text."
+    assert queue.counts("syn") == {"approved": 1, "rejected": 1, "relabelled": 1, "edited": 1, "pending": 1}
+
+
+def test_bad_decisions_are_clear_errors(queue: ReviewQueue) -> None:
+    item = queue.next("syn")[0]
+    with pytest.raises(ConfigError, match="reviewer's name"):
+        queue.approve(item.id, by=" ")
+    with pytest.raises(LabelError, match="unknown label 'great'"):
+        queue.relabel(item.id, "great", by="alice")
+    queue.approve(item.id, by="alice")
+    with pytest.raises(StoreError, match="already approved by alice"):
+        queue.reject(item.id, by="bob")
+    with pytest.raises(StoreError, match="no review item 999"):
+        queue.approve(999, by="bob")
