@@ -1,0 +1,81 @@
+"""Classifier kinds by name, and loading a saved model folder whatever its kind.
+
+Loading reads ``model.json`` first and dispatches on its ``kind``; every kind's weights are
+in safe formats, so opening a model folder from elsewhere never runs code.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from sentiforge.classifiers.base import Classifier, FakeClassifier, ModelInfo, read_info, targets_of
+from sentiforge.errors import ConfigError, DataError
+from sentiforge.labels import LabelScheme
+from sentiforge.samples import Sample
+
+KINDS = ("tfidf", "embedding", "transformer", "fake")
+
+
+def _classes() -> dict[str, Any]:
+    from sentiforge.classifiers.embedding import EmbeddingClassifier
+    from sentiforge.classifiers.tfidf import TfidfClassifier
+    from sentiforge.classifiers.transformer import TransformerClassifier
+
+    return {
+        "tfidf": TfidfClassifier,
+        "embedding": EmbeddingClassifier,
+        "transformer": TransformerClassifier,
+        "fake": FakeClassifier,
+    }
+
+
+def build_classifier(kind: str, scheme: LabelScheme, *, language: str = "en", **params: Any) -> Classifier:
+    """A new, untrained classifier. The embedding kind picks the multilingual model for non-English data."""
+    classes = _classes()
+    if kind not in classes:
+        raise ConfigError(f"unknown classifier {kind!r}; choose one of {list(KINDS)}")
+    if kind == "embedding" and "embedder" not in params:
+        params["embedder"] = "minilm" if language.split("-")[0].lower() == "en" else "multilingual"
+    try:
+        return classes[kind](scheme, **params)
+    except TypeError as exc:
+        raise ConfigError(f"bad options for the {kind} classifier: {exc}") from exc
+
+
+def factory(kind: str, scheme: LabelScheme, **params: Any) -> Callable[[], Classifier]:
+    """A zero-argument builder: what TSTR and cross-validation call for each fresh model."""
+    build_classifier(kind, scheme, **dict(params))  # fail early on bad options
+    return lambda: build_classifier(kind, scheme, **dict(params))
+
+
+def load_classifier(path: str | Path, **kwargs: Any) -> Classifier:
+    """A saved model, whatever its kind."""
+    folder = Path(path)
+    info: ModelInfo = read_info(folder)
+    classes = _classes()
+    if info.kind not in classes:
+        raise DataError(f"{folder} holds a model of unknown kind {info.kind!r}; known kinds: {list(KINDS)}")
+    return classes[info.kind].load(folder, info, **kwargs)
+
+
+def train(
+    samples: Sequence[Sample],
+    scheme: LabelScheme,
+    kind: str = "tfidf",
+    *,
+    dataset: dict[str, Any] | None = None,
+    **params: Any,
+) -> Classifier:
+    """Train a classifier on samples and record what it was trained on in its metadata."""
+    if not samples:
+        raise DataError("no samples to train on")
+    language = Counter(s.language for s in samples).most_common(1)[0][0]
+    clf = build_classifier(kind, scheme, language=language, **params)
+    targets = targets_of(samples, scheme)
+    clf.fit([s.text for s in samples], targets)
+    counts = Counter("+".join(t) if isinstance(t, list) else t for t in targets)
+    clf.info.training_data = {**(dataset or {}), "size": len(samples), "labels": dict(counts), "language": language}
+    return clf

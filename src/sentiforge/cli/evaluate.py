@@ -1,0 +1,101 @@
+"""``sentiforge evaluate``: Train-Synthetic-Test-Real with numbers and pictures."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Literal, cast
+
+import typer
+
+from sentiforge.cli._common import DbOption, console, out
+
+if TYPE_CHECKING:
+    from sentiforge.evaluation.tstr import TSTRResult
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def evaluate(
+        real: Annotated[
+            str, typer.Option(help="Real data: vader:tweets, uci:yelp, a .csv/.jsonl/.parquet file or a dataset name.")
+        ],
+        synthetic: Annotated[str, typer.Option(help="Synthetic data: a dataset name or a file.")],
+        holdout: Annotated[
+            str | None,
+            typer.Option(
+                help="A separate real holdout (default: the real data's stored holdout/test split, else a fresh split)."
+            ),
+        ] = None,
+        scheme: Annotated[str | None, typer.Option(help="Label scheme (default: the dataset's own).")] = None,
+        classifier: Annotated[
+            list[str], typer.Option("--classifier", "-c", help="tfidf, embedding or transformer (repeatable).")
+        ] = ["tfidf"],  # noqa: B006
+        out_dir: Annotated[
+            Path, typer.Option("--out", "-o", help="Folder for report.html, report.json, figures.json.")
+        ] = Path("sentiforge-report"),
+        holdout_fraction: Annotated[float, typer.Option(min=0.05, max=0.9)] = 0.3,
+        cap: Annotated[
+            float, typer.Option(help="Largest synthetic share of the mixed training set.", min=0.0, max=0.95)
+        ] = 0.6,
+        bootstrap: Annotated[int, typer.Option(help="Bootstrap resamples for intervals (0: none).", min=0)] = 1000,
+        cv: Annotated[int, typer.Option(help="Cross-validation folds within each training set (0: skip).", min=0)] = 5,
+        embedder: Annotated[str, typer.Option(help="auto, minilm, multilingual, fake or none.")] = "auto",
+        on_leak: Annotated[
+            str, typer.Option(help="drop: remove training items that copy the holdout; error: refuse.")
+        ] = "drop",
+        epochs: Annotated[int, typer.Option(help="Transformer: fine-tuning epochs.", min=1)] = 3,
+        seed: int = 0,
+        as_json: Annotated[bool, typer.Option("--json", help="Print the headline numbers as JSON.")] = False,
+        db: DbOption = None,
+    ) -> None:
+        """Train the same classifier on real, synthetic and mixed data; score each on real holdout data."""
+        from sentiforge.errors import ConfigError
+        from sentiforge.evaluation.inputs import load_samples
+        from sentiforge.evaluation.pipeline import evaluate as run
+
+        if on_leak not in {"drop", "error"}:
+            raise ConfigError(f"--on-leak takes drop or error, not {on_leak!r}")
+        real_samples, sch = load_samples(real, scheme, db=db)
+        synth_samples, _ = load_samples(synthetic, sch, db=db)
+        hold = load_samples(holdout, sch, db=db)[0] if holdout else None
+        ev = run(
+            real_samples,
+            synth_samples,
+            sch,
+            holdout=hold,
+            classifiers=classifier,
+            holdout_fraction=holdout_fraction,
+            seed=seed,
+            synthetic_cap=cap,
+            bootstrap=bootstrap,
+            cv_folds=cv,
+            on_leak=cast(Literal["drop", "error"], on_leak),
+            embedder=None if embedder == "none" else embedder,
+            params={"transformer": {"epochs": epochs}},
+            progress=lambda msg: console.print(f"[dim]{msg}...[/dim]"),
+            sources={"real": real, "synthetic": synthetic, **({"holdout": holdout} if holdout else {})},
+        )
+        paths = ev.write(out_dir)
+        if as_json:
+            out.print_json(json.dumps({k: _summary(r) for k, r in ev.tstr.items()}))
+        else:
+            out.print(ev.headline())
+        console.print(f"report: {paths['html']}  (numbers: {paths['json']})")
+
+
+def _summary(r: TSTRResult) -> dict[str, object]:
+    from sentiforge.evaluation.report import json_safe
+
+    s = r.settings
+    return json_safe(
+        {
+            "metric": r.metric,
+            "ratio": r.ratio,
+            "ratio_ci": r.ratio_ci,
+            **{
+                k: {"macro_f1": v.scores["macro_f1"], "accuracy": v.scores["accuracy"], "train_size": v.train_size}
+                for k, v in s.items()
+            },
+        }
+    )

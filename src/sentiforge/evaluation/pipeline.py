@@ -1,0 +1,181 @@
+"""One call from real + synthetic data to every number and figure: :func:`evaluate`.
+
+The real data is split (or its stored train/holdout splits are used) before anything
+else; TSTR runs per classifier; the similarity and bias sections explain *why* the
+ratio is what it is. ``Evaluation.write`` renders the HTML report and its JSON.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+from sentiforge.classifiers.registry import factory
+from sentiforge.errors import ConfigError, DataError
+from sentiforge.evaluation.bias import BiasAudit, Thresholds, audit
+from sentiforge.evaluation.splits import dedupe, presplit, split_real
+from sentiforge.evaluation.tstr import TSTRConfig, TSTRResult, run_tstr
+from sentiforge.labels import LabelScheme
+from sentiforge.samples import Sample
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class Evaluation:
+    scheme: LabelScheme
+    tstr: dict[str, TSTRResult]
+    similarity: dict[str, Any] | None
+    bias: dict[str, BiasAudit]
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def primary(self) -> TSTRResult:
+        return next(iter(self.tstr.values()))
+
+    def headline(self) -> str:
+        return "\n".join(r.headline() for r in self.tstr.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "scheme": self.scheme.model_dump(mode="json"),
+            "meta": self.meta,
+            "tstr": {k: v.to_dict() for k, v in self.tstr.items()},
+            "similarity": self.similarity,
+            "bias": {k: v.to_dict() for k, v in self.bias.items()},
+        }
+
+    def write(self, out_dir: str | Path) -> dict[str, Path]:
+        """``report.html`` (self-contained), ``report.json`` (every number) and ``figures.json``."""
+        from sentiforge.evaluation.report import write_report
+
+        return write_report(self, Path(out_dir))
+
+
+def prepare_real(
+    real: Sequence[Sample], holdout: Sequence[Sample] | None, fraction: float, seed: int
+) -> tuple[list[Sample], list[Sample], str]:
+    """Real train and holdout, and how they were obtained (for the report)."""
+    if holdout is not None:
+        return dedupe(real), dedupe(holdout), "holdout given separately"
+    given = presplit(real)
+    if given is not None:
+        return dedupe(given[0]), dedupe(given[1]), "splits stored with the real data"
+    train, hold = split_real(real, holdout=fraction, seed=seed)
+    return train, hold, f"split here: stratified, seed {seed}, {fraction:.0%} holdout"
+
+
+def _language(samples: Sequence[Sample]) -> str:
+    return Counter(s.language for s in samples).most_common(1)[0][0] if samples else "en"
+
+
+def evaluate(
+    real: Sequence[Sample],
+    synthetic: Sequence[Sample],
+    scheme: LabelScheme,
+    *,
+    holdout: Sequence[Sample] | None = None,
+    classifiers: Sequence[str] = ("tfidf",),
+    params: dict[str, dict[str, Any]] | None = None,
+    holdout_fraction: float = 0.3,
+    seed: int = 0,
+    synthetic_cap: float = 0.6,
+    bootstrap: int = 1000,
+    cv_folds: int = 5,
+    on_leak: Literal["drop", "error"] = "drop",
+    embedder: str | None = "auto",
+    bias_thresholds: Thresholds | None = None,
+    progress: Progress | None = None,
+    sources: dict[str, str] | None = None,
+) -> Evaluation:
+    """TSTR for each classifier, distribution similarity and a bias audit, on the real holdout."""
+    say = progress or (lambda _msg: None)
+    if not classifiers:
+        raise ConfigError("name at least one classifier (tfidf, embedding, transformer)")
+    synthetic = [s for s in synthetic if s.status == "accepted"]
+    if not synthetic:
+        raise DataError("the synthetic data holds no accepted samples")
+    started = time.perf_counter()
+    real_train, hold, how = prepare_real(real, holdout, holdout_fraction, seed)
+    language = _language(real_train)
+    if embedder == "auto":
+        embedder = "minilm" if language.split("-")[0].lower() == "en" else "multilingual"
+    base = TSTRConfig(
+        synthetic_cap=synthetic_cap,
+        bootstrap=bootstrap,
+        cv_folds=cv_folds,
+        seed=seed,
+        on_leak=on_leak,
+        language=language,
+    )
+    results = {
+        kind: _tstr(kind, (params or {}).get(kind, {}), embedder, base, real_train, hold, synthetic, scheme, say)
+        for kind in classifiers
+    }
+    say("distribution similarity")
+    from sentiforge.evaluation.similarity import compare
+
+    similarity = compare(real_train, synthetic, embedder=embedder, seed=seed)
+    say("bias audit")
+    bias = _bias(next(iter(results.values())), synthetic, hold, bias_thresholds)
+    meta = {
+        "split": how,
+        "sizes": {"real_train": len(real_train), "holdout": len(hold), "synthetic": len(synthetic)},
+        "language": language,
+        "embedder": embedder,
+        "seed": seed,
+        "classifiers": list(classifiers),
+        "sources": sources or {},
+        "seconds": round(time.perf_counter() - started, 2),
+        "created_at": time.strftime("%Y-%m-%d %H:%M:%S"),
+    }
+    return Evaluation(scheme, results, similarity, bias, meta)
+
+
+def _tstr(
+    kind: str,
+    params: dict[str, Any],
+    embedder: str | None,
+    base: TSTRConfig,
+    real_train: list[Sample],
+    hold: list[Sample],
+    synthetic: list[Sample],
+    scheme: LabelScheme,
+    say: Progress,
+) -> TSTRResult:
+    say(f"TSTR with the {kind} classifier")
+    kind_params = dict(params)
+    if kind == "embedding" and embedder:
+        kind_params.setdefault("embedder", embedder)
+    cfg = replace(base, classifier=kind, params=kind_params)
+    make = factory(kind, scheme, language=base.language, **kind_params)
+    return run_tstr(real_train, hold, synthetic, scheme, make, cfg)
+
+
+def _bias(
+    primary: TSTRResult, synthetic: list[Sample], hold: list[Sample], thresholds: Thresholds | None
+) -> dict[str, BiasAudit]:
+    """Synthetic samples judged by the real-trained model; the real holdout by the synthetic-trained one."""
+    trtr_model = primary.models["trtr"]
+    return {
+        "synthetic": audit(
+            synthetic,
+            predictions=_targets(trtr_model.predict([s.text for s in synthetic])),
+            name="synthetic (errors: real-trained model)",
+            thresholds=thresholds,
+        ),
+        "holdout": audit(
+            hold,
+            predictions=primary.settings["tstr"].predictions,
+            name="real holdout (errors: synthetic-trained model)",
+            thresholds=thresholds,
+        ),
+    }
+
+
+def _targets(predictions: Sequence[Any]) -> list[str]:
+    return ["+".join(p) if isinstance(p, list) else str(p) for p in predictions]

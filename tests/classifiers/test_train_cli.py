@@ -1,0 +1,43 @@
+"""``sentiforge train`` and ``sentiforge predict`` end to end."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from sentiforge.cli import app
+
+runner = CliRunner()
+
+
+def run(*args: str, ok: bool = True) -> str:
+    result = runner.invoke(app, list(args))
+    assert (result.exit_code == 0) == ok, result.output + repr(result.exception)
+    return result.output + ("" if ok else str(result.exception))
+
+
+def test_train_saves_a_model_with_metrics_and_predict_uses_it(tmp_path: Path) -> None:
+    model = tmp_path / "m"
+    out = run("train", "uci:yelp", "--classifier", "tfidf", "--out", str(model))
+    assert "holdout (" in out
+    meta = json.loads((model / "model.json").read_text())
+    assert meta["kind"] == "tfidf" and meta["scheme"]["name"] == "binary"
+    assert meta["training_data"]["source"] == "uci:yelp" and len(meta["training_data"]["fingerprint"]) == 24
+    assert meta["metrics"]["holdout"]["accuracy"] > 0.7
+    out = run("predict", str(model), "The food was wonderful and the staff lovely.", "Worst service ever, never again.")
+    lines = out.strip().splitlines()
+    assert lines[0].startswith("positive") and lines[1].startswith("negative")
+    texts = tmp_path / "in.txt"
+    texts.write_text("Great pizza!\n\nTerrible, cold and late.\n")
+    rows = [json.loads(line) for line in run("predict", str(model), "--file", str(texts), "--json").splitlines()]
+    assert [r["label"] for r in rows] == ["positive", "negative"]
+    assert abs(sum(rows[0]["scores"].values()) - 1) < 1e-3
+
+
+def test_train_and_predict_explain_bad_input(tmp_path: Path) -> None:
+    assert "unknown classifier" in run("train", "uci:yelp", "-c", "svm", "--out", str(tmp_path / "x"), ok=False)
+    assert "not a saved sentiforge model" in run("predict", str(tmp_path), "hello", ok=False)
+    run("train", "uci:yelp", "-c", "fake", "--out", str(tmp_path / "f"), "--no-evaluate")
+    assert "give texts" in run("predict", str(tmp_path / "f"), ok=False)
