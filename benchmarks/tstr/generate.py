@@ -151,6 +151,7 @@ def build_recipe(
     model: str,
     describe: bool,
     threads: int | None = None,
+    json_mode: str = "none",
 ) -> Recipe:
     scheme: str | dict[str, object] = str(spec["scheme"])
     if describe:
@@ -162,7 +163,13 @@ def build_recipe(
         seed=7,
         seeds=real,
         seed_split="train",
-        backend=BackendSpec(kind="embedded", model=model, concurrency=1, n_threads=threads),
+        backend=BackendSpec(
+            kind="embedded",
+            model=model,
+            concurrency=1,
+            n_threads=threads,
+            json_mode=json_mode,  # type: ignore[arg-type]
+        ),
         steps=[
             StepSpec(
                 strategy="generate",
@@ -188,6 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="split seed")
     parser.add_argument("--describe", action="store_true", help="put what each label means in the prompt")
     parser.add_argument("--threads", type=int, default=None, help="llama.cpp threads (1 when sharing the CPU)")
+    parser.add_argument("--json-mode", default="none", help="embedded json_mode: none (no grammar, ~2x faster) or auto")
     args = parser.parse_args(argv)
     Path(args.db.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     store = Store(args.db)
@@ -196,7 +204,9 @@ def main(argv: list[str] | None = None) -> int:
     synth = f"synth-{args.set}-{args.model}{'-described' if args.describe else ''}"
     job_id = next((j.id for j in store.list_jobs() if j.dataset_id == _maybe_id(store, synth)), None)
     if job_id is None:
-        recipe = build_recipe(args.set, spec, real, labels, args.count, args.model, args.describe, args.threads)
+        recipe = build_recipe(
+            args.set, spec, real, labels, args.count, args.model, args.describe, args.threads, args.json_mode
+        )
         job_id = create_job(store, recipe, synth)
     print(f"real={real} train={len(labels)} {dict(Counter(labels))}; synthetic={synth} job={job_id}", flush=True)
     started, first = time.monotonic(), store.job(job_id).done

@@ -98,6 +98,18 @@ def test_request_maps_schema_grammar_and_sampling_params(tmp_path: Path) -> None
     assert "response_format" not in kw and kw["grammar"] is not None
 
 
+def test_json_mode_none_drops_the_schema_grammar_but_keeps_choices(tmp_path: Path) -> None:
+    path = gguf(tmp_path)
+    backend = from_spec(BackendSpec(kind="embedded", model=str(path), json_mode="none"))
+    schema = {"type": "object", "properties": {"text": {"type": "string"}}}
+    assert "response_format" not in backend.request_kwargs(req("hi", json_schema=schema))
+    assert backend.request_kwargs(req("hi", grammar_choices=LABELS))["grammar"] is not None
+    # answers made without the grammar are cached apart from answers made with it
+    assert backend.key != EmbeddedBackend(str(path)).key and backend.key.endswith(":nogrammar")
+    with pytest.raises(ConfigError, match="json_mode must be"):
+        EmbeddedBackend(str(path), json_mode="xml")
+
+
 def test_spec_settings_and_one_request_at_a_time(tmp_path: Path) -> None:
     path = gguf(tmp_path)
     backend = from_spec(BackendSpec(kind="embedded", model=str(path), n_ctx=2048, n_threads=1, concurrency=8))

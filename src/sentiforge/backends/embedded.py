@@ -127,20 +127,36 @@ class EmbeddedBackend:
     name = "embedded"
     max_concurrency = 1
 
-    def __init__(self, model: str = DEFAULT_MODEL, *, n_ctx: int = 4096, n_threads: int | None = None) -> None:
+    def __init__(
+        self,
+        model: str = DEFAULT_MODEL,
+        *,
+        n_ctx: int = 4096,
+        n_threads: int | None = None,
+        json_mode: str = "auto",
+    ) -> None:
         llama_cpp_module()  # fail now, before a job starts, if the extra is missing
         self.model = model
         self.path = resolve_model(model)
         self.n_ctx = n_ctx
         self.n_threads = n_threads or default_threads()
+        # "none": no grammar for JSON schemas, the prompt asks for JSON and the strategies'
+        # lenient parser + retries catch the rest. llama.cpp's grammar sampling roughly halves
+        # decoding speed on a CPU (benchmarks/embedded), so long jobs may prefer it.
+        # Label-choice grammars (judges) stay on: they are short and cheap.
+        if json_mode not in ("auto", "json_schema", "json_object", "none"):
+            raise ConfigError(f"json_mode must be auto, json_schema, json_object or none, not {json_mode!r}")
+        self.json_mode = json_mode
         packaged = PACKAGED.get(model)
         self.chat_format = packaged.chat_format if packaged else None
         fingerprint = packaged.sha256[:16] if packaged else file_fingerprint(self.path)
-        self._key = f"embedded:{model if packaged else self.path.name}:{fingerprint}"
+        # the answers differ with and without the grammar: so do the cache keys
+        suffix = ":nogrammar" if json_mode == "none" else ""
+        self._key = f"embedded:{model if packaged else self.path.name}:{fingerprint}{suffix}"
 
     @classmethod
     def from_spec(cls, spec: BackendSpec) -> EmbeddedBackend:
-        return cls(spec.model, n_ctx=spec.n_ctx, n_threads=spec.n_threads)
+        return cls(spec.model, n_ctx=spec.n_ctx, n_threads=spec.n_threads, json_mode=spec.json_mode)
 
     @property
     def key(self) -> str:
@@ -166,7 +182,7 @@ class EmbeddedBackend:
         }
         if request.grammar_choices:
             kwargs["grammar"] = _compiled_grammar(tuple(request.grammar_choices))
-        elif request.json_schema is not None:
+        elif request.json_schema is not None and self.json_mode != "none":
             kwargs["response_format"] = {"type": "json_object", "schema": request.json_schema}
         return kwargs
 
