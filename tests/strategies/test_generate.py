@@ -89,6 +89,14 @@ async def test_garbage_is_rejected_with_reason_and_retried(store: Store) -> None
     assert store.samples(res.dataset_id)[0].text == "A fine fenced answer here."
 
 
+async def test_a_bare_json_string_answer_is_taken_as_the_text(store: Store) -> None:
+    fake = FakeBackend()
+    fake.enqueue(['"Just a quoted sentence, no object around it."'])
+    res = await run_recipe(recipe(1, labels=["positive"]), store, "d", backend=fake)
+    assert res.done == 1 and res.rejected == 0
+    assert store.samples(res.dataset_id)[0].text == "Just a quoted sentence, no object around it."
+
+
 async def test_slot_that_never_succeeds_is_refilled_to_exact_count(store: Store) -> None:
     calls = {"n": 0}
 

@@ -120,10 +120,10 @@ def register(app: typer.Typer) -> None:
             max_cost=max_cost,
             max_attempts=max_attempts,
             backend=BackendSpec(
-                kind=backend,
+                kind=backend,  # type: ignore[arg-type]
                 model=model,
                 base_url=base_url,
-                api_key_env=api_key_env,  # type: ignore[arg-type]
+                api_key_env=api_key_env,
                 requests_per_minute=rpm,
                 concurrency=concurrency,
             ),

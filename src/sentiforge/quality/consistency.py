@@ -16,7 +16,9 @@ when the seed classifier alone is all but sure the label is wrong (its probabili
 below ``classifier_reject_below``): the 1.5B judge agrees with a wrong label often enough
 that requiring both would miss a fifth of flipped labels (benchmarks/quality/README.md).
 
-TODO(evaluation helper): switch the classifier to ``sentiforge.classifiers`` once it lands.
+The seed classifier is its own small model, not ``sentiforge.classifiers.TfidfClassifier``:
+it adds character n-grams and the lexicon features, which the flipped-label benchmark chose;
+any object with ``proba(texts)`` in scheme order can replace it (``ConsistencyCheck(classifier=...)``).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import asyncio
 import functools
 import threading
 from collections.abc import Coroutine, Sequence
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Protocol, TypeVar
 
 import numpy as np
 
@@ -235,6 +237,12 @@ def decide(
     return flag(reason, score, **detail)
 
 
+class LabelProbabilities(Protocol):
+    """What the check needs of a classifier: probabilities in the scheme's label order."""
+
+    def proba(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
 class ConsistencyCheck:
     """Dual-model label consistency for single-label schemes."""
 
@@ -246,7 +254,7 @@ class ConsistencyCheck:
         config: ConsistencyConfig,
         *,
         judge: LabelJudge | None = None,
-        classifier: SeedClassifier | None = None,
+        classifier: LabelProbabilities | None = None,
     ) -> None:
         if judge is None and classifier is None:
             raise QualityError("the consistency check needs a judge, a seed classifier, or both")

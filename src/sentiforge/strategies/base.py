@@ -23,7 +23,7 @@ from sentiforge.errors import ConfigError, InvalidOutputError
 from sentiforge.labels import LabelScheme
 from sentiforge.prompts import PromptLibrary, Rendered
 from sentiforge.samples import Provenance, Sample
-from sentiforge.strategies.output import parse_json_object
+from sentiforge.strategies.output import parse_json_object, single_string_field
 
 
 def stable_seed(*parts: object) -> int:
@@ -95,7 +95,7 @@ class StepContext:
 
     async def ask_json(self, request: ChatRequest) -> tuple[dict[str, Any], Completion]:
         completion = await self.client.complete(request)
-        return parse_json_object(completion.text), completion
+        return parse_json_object(completion.text, bare_field=single_string_field(request.json_schema)), completion
 
 
 class Strategy(Protocol):
