@@ -39,7 +39,7 @@ RUNS: dict[str, dict[str, Any]] = {
     },
     "fr": {
         "count": 6,
-        "kind_of_text": "message de client",
+        "kind_of_text": "un message de client",
         "attributes": {
             "domain": ["banque", "boutique en ligne", "opérateur mobile"],
             "persona": ["une enseignante retraitée", "un infirmier débordé", "une étudiante"],
@@ -56,13 +56,22 @@ def vader() -> Any:
     return SentimentIntensityAnalyzer()
 
 
+def language_of(texts: list[str]) -> list[str]:
+    """lingua's language (ISO 639-1) per text, among English, French, Spanish and German."""
+    try:
+        from sentiforge.quality.filters import LanguageIdentifier
+    except ImportError:
+        return ["" for _ in texts]
+    return [code for code, _ in LanguageIdentifier(["en", "fr", "es", "de"]).identify(texts)]
+
+
 def run_language(model: str, language: str, seed: int, workdir: Path) -> tuple[list[Any], Any]:
     params = {"few_shot": 0, "lengths": ["short"], **RUNS[language]}
     recipe = Recipe(
         scheme="three_class",
         language=language,
         seed=seed,
-        backend=BackendSpec(kind="embedded", model=model),
+        backend=BackendSpec(kind="embedded", model=model, n_threads=1),
         steps=[StepSpec(strategy="generate", params=params)],
         max_attempts=3,
     )
@@ -90,14 +99,17 @@ def main() -> None:
                 f"\n### {language}: {result.done} accepted, {result.rejected} rejected, {result.requests} requests, "
                 f"{time.perf_counter() - started:.0f} s\n"
             )
-            print("| label | attributes | text | VADER | flags |")
-            print("|---|---|---|---|---|")
-            for s in samples:
+            detected = language_of([s.text for s in samples])
+            ok = sum(d == language for d, s in zip(detected, samples, strict=True) if s.status == "accepted")
+            print(f"lingua: {ok} of {result.done} accepted texts identified as '{language}'\n")
+            print("| label | attributes | text | VADER | language | flags |")
+            print("|---|---|---|---|---|---|")
+            for s, lang in zip(samples, detected, strict=True):
                 attrs = ", ".join(f"{v}" for k, v in s.attributes.items() if k != "length")
                 score = f"{analyzer.polarity_scores(s.text)['compound']:+.2f}" if analyzer and language == "en" else ""
                 flags = "meta?" if META.search(s.text) else ""
                 label = s.label if s.status == "accepted" else f"rejected: {s.reason}"
-                print(f"| {label} | {cell(attrs)} | {cell(s.text)} | {score} | {flags} |")
+                print(f"| {label} | {cell(attrs)} | {cell(s.text)} | {score} | {lang} | {flags} |")
 
 
 if __name__ == "__main__":

@@ -181,7 +181,8 @@ async def test_french_prompts(store: Store) -> None:
     r = recipe(3)
     r.language = "fr"
     res = await run_recipe(r, store, "d", backend=fake)
-    assert "français" in fake.history[0].messages[-1].content
+    prompt = fake.history[0].messages[-1].content
+    assert "français" in prompt and "un message de client" in prompt and "customer message" not in prompt
     assert {s.language for s in store.samples(res.dataset_id)} == {"fr"}
 
 

@@ -34,6 +34,8 @@ LENGTHS_FR = {
     "long": "un paragraphe de six à dix phrases",
 }
 POLARITY_FR = {"positive": "positif", "negative": "négatif", "neutral": "neutre"}
+DEFAULT_KIND_OF_TEXT = "customer message"
+KIND_OF_TEXT = {"fr": "un message de client"}  # the default, in the prompt's language
 Length = Literal["short", "medium", "long"]
 
 
@@ -46,7 +48,7 @@ ATTRIBUTES = ("domain", "product", "issue_type", "tone", "persona", "urgency", "
 
 class GenerateOptions(StrategyOptions):
     count: int = Field(default=30, ge=1)
-    kind_of_text: str = "customer message"
+    kind_of_text: str = DEFAULT_KIND_OF_TEXT
     attributes: dict[str, list[str]] = Field(default_factory=dict)
     lengths: list[Length] = Field(default_factory=_short)
     balance_attributes: bool = False
@@ -167,7 +169,9 @@ class Generate:
             label_description=description,
             attributes={k: task.attributes.get(k) for k in ATTRIBUTES},
             length_words=instruction,
-            kind_of_text=o.kind_of_text,
+            kind_of_text=KIND_OF_TEXT.get(ctx.language, o.kind_of_text)
+            if o.kind_of_text == DEFAULT_KIND_OF_TEXT
+            else o.kind_of_text,
             examples=self.examples(task, attempt, ctx),
             want_rationale=o.rationale,
             json_hint=json_hint(scheme, o.rationale),
