@@ -27,6 +27,24 @@ def test_real_sentences_pass_and_planted_generator_artefacts_are_rejected(yelp: 
         assert result.reason and result.reason.startswith(kind), (text, result.reason)
 
 
+def test_french_refusals_are_caught_but_real_french_complaints_pass() -> None:
+    check = FilterCheck(FilterConfig(languages=["en", "fr"]))
+    refusals = [
+        "Je suis désolé, mais je ne peux pas vous aider avec cela.",  # seen from the 1.5B model
+        "En tant qu'assistant IA, je ne peux pas écrire un avis aussi négatif.",
+        "Je ne suis pas en mesure de vous aider avec cette demande, merci de votre compréhension.",
+    ]
+    real = [
+        "Je ne peux pas me connecter à mon compte depuis hier, c'est inadmissible !",
+        "Désolé de vous déranger encore, ma carte est toujours bloquée.",
+        "Le conseiller ne peut pas m'aider et personne ne rappelle, je suis furieuse.",
+    ]
+    results = check.run([Sample(text=t, language="fr") for t in refusals + real])
+    for text, result in zip(refusals, results[:3], strict=True):
+        assert result.verdict == "reject" and (result.reason or "").startswith("refusal"), text
+    assert [r.verdict for r in results[3:]] == ["pass"] * 3, [r.reason for r in results[3:]]
+
+
 def test_bad_input_gets_a_reason_never_a_crash() -> None:
     check = FilterCheck(FilterConfig(languages=["en", "fr"]))
     texts = ["", "   \n\t", "word " * 20_000, "\x00\x01\x02\x03\x04binary\x05\x06\x07", "\ufffd\ufffd\ufffdok\ufffd"]

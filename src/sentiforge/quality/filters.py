@@ -24,7 +24,12 @@ _GENRE = r"(?:review|tweet|text|message|example|sentence|post|comment)s?"
 REFUSAL = re.compile(
     r"\b(?:as an ai\b|as a(?:n ai)? language model|i(?:'m| am) (?:sorry|afraid),? (?:but )?i " + _CANT + r"|"
     r"i " + _CANT + r" (?:help with|assist with|fulfil|fulfill|comply|create content|generate content|"
-    r"write (?:a|an|that|this) " + _GENRE + r")|against (?:my|the) (?:content )?(?:guidelines|policy|policies))",
+    r"write (?:a|an|that|this) " + _GENRE + r")|against (?:my|the) (?:content )?(?:guidelines|policy|policies)|"
+    # French: the 1.5B model's refusals and assistant replies (benchmarks/embedded/README.md);
+    # a bare "je ne peux pas" is left alone, real customers write it ("je ne peux pas me connecter")
+    r"en tant qu(?:e |')(?:ia|intelligence artificielle|assistant|mod[eè]le de langage)|"
+    r"d[ée]sol[ée]e?s?,? mais je ne (?:peux|suis) pas|"
+    r"je ne (?:peux|suis) pas (?:en mesure (?:de|d')\s?)?(?:vous )?(?:aider|assister|r[ée]pondre|[ée]crire|g[ée]n[ée]rer))",
     re.IGNORECASE,
 )
 META = re.compile(
