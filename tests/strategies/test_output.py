@@ -17,6 +17,7 @@ WITH_RATIONALE = {
         ('{"text": "plain"}', {"text": "plain"}),
         ('```json\n{"text": "fenced",}\n```', {"text": "fenced"}),
         ('Sure! Here it is: {"text": "in prose"} Hope it helps.', {"text": "in prose"}),
+        ('{"text": "Meh, I like this album. #Music"', {"text": "Meh, I like this album. #Music"}),
     ],
 )
 def test_unambiguous_repairs(raw: str, expected: dict[str, str]) -> None:

@@ -14,7 +14,7 @@ _TRAILING_COMMA = re.compile(r",\s*([}\]])")
 
 def parse_json_object(raw: str, *, bare_field: str | None = None) -> dict[str, Any]:
     """The JSON object in a model's answer. Repairs only what is unambiguous: code fences,
-    prose around one object, trailing commas, and, when the schema asks for a single string
+    prose around one object, trailing commas, a forgotten closing brace, and, when the schema asks for a single string
     field (``bare_field``), an answer that is just a JSON string (``"Great!"``), which small
     models without a grammar give about one time in ten. Anything else raises InvalidOutputError."""
     text = raw.strip()
@@ -22,6 +22,10 @@ def parse_json_object(raw: str, *, bare_field: str | None = None) -> dict[str, A
         raise InvalidOutputError("the model returned an empty answer", raw=raw)
     text = _FENCE.sub("", text).strip()
     candidates = [text]
+    if text.startswith("{") and not text.endswith("}") and text.endswith('"'):
+        # the object's closing brace forgotten after a complete last value (seen ~1 in 20
+        # without a grammar); a string cut off by max_tokens does not end in a quote
+        candidates.append(text + "}")
     start, end = text.find("{"), text.rfind("}")
     if start != -1 and end > start:
         candidates.append(text[start : end + 1])
