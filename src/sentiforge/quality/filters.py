@@ -29,7 +29,8 @@ REFUSAL = re.compile(
     # a bare "je ne peux pas" is left alone, real customers write it ("je ne peux pas me connecter")
     r"en tant qu(?:e |')(?:ia|intelligence artificielle|assistant|mod[eè]le de langage)|"
     r"d[ée]sol[ée]e?s?,? mais je ne (?:peux|suis) pas|"
-    r"je ne (?:peux|suis) pas (?:en mesure (?:de|d')\s?)?(?:vous )?(?:aider|assister|r[ée]pondre|[ée]crire|g[ée]n[ée]rer))",
+    r"je ne (?:peux|suis) pas (?:en mesure (?:de|d')\s?)?(?:vous )?"
+    r"(?:aider|assister|r[ée]pondre|[ée]crire|g[ée]n[ée]rer))",
     re.IGNORECASE,
 )
 META = re.compile(
