@@ -15,6 +15,7 @@ import itertools
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from sentiforge.backends.base import Backend
 from sentiforge.backends.client import Accounting, LLMClient, Pricing
@@ -167,16 +168,10 @@ class Engine:
             dataset_id=job.dataset_id,
             status=status,
             target=job.target,
-            done=int(self._state["done"]),
-            rejected=int(self._state["rejected"]),
-            requests=accounting.requests,
-            cache_hits=accounting.cache_hits,
-            prompt_tokens=accounting.prompt_tokens,
-            completion_tokens=accounting.completion_tokens,
-            cost=accounting.cost,
             seconds=time.monotonic() - started,
             error=error,
             per_step=per_step,
+            **self._counts(),
         )
 
     def _indices(self, run: _StepRun, done_slots: set[str]) -> Iterator[int]:
@@ -210,7 +205,7 @@ class Engine:
                     async with run.changed:
                         run.inflight -= 1
                         run.accepted += int(ok)
-                        if not ok and not self._stop:
+                        if not ok and not self._stop and run.strategy.refill:
                             run.short.append(task.index if task.origin is None else task.origin)
                         run.changed.notify_all()
 
@@ -261,18 +256,21 @@ class Engine:
         if len(self._writer) >= self.flush_every or now - self._state["last_flush"] >= self.flush_seconds:
             self._flush()
 
-    def _flush(self, **job_values: object) -> None:
+    def _counts(self) -> dict[str, Any]:
+        """The job's running totals, as the store's job row and JobResult name them."""
         a = self._client.accounting
-        self._writer.flush(
-            done=int(self._state["done"]),
-            rejected=int(self._state["rejected"]),
-            requests=a.requests,
-            cache_hits=a.cache_hits,
-            prompt_tokens=a.prompt_tokens,
-            completion_tokens=a.completion_tokens,
-            cost=a.cost,
-            **job_values,
-        )
+        return {
+            "done": int(self._state["done"]),
+            "rejected": int(self._state["rejected"]),
+            "requests": a.requests,
+            "cache_hits": a.cache_hits,
+            "prompt_tokens": a.prompt_tokens,
+            "completion_tokens": a.completion_tokens,
+            "cost": a.cost,
+        }
+
+    def _flush(self, **job_values: object) -> None:
+        self._writer.flush(**self._counts(), **job_values)
         self._state["last_flush"] = time.monotonic()
 
 
@@ -285,26 +283,18 @@ async def run_recipe(
     progress: Progress | None = None,
 ) -> JobResult:
     """Create a job for the recipe and run it. Builds the backend from the recipe if none is given."""
-    from sentiforge.backends import from_spec
-
-    job_id = create_job(store, recipe, dataset)
-    owned = backend is None
-    backend = backend or from_spec(recipe.backend)
-    try:
-        return await Engine(store, backend, progress=progress).run(job_id)
-    finally:
-        if owned:
-            await backend.aclose()
+    return await resume_job(store, create_job(store, recipe, dataset), backend=backend, progress=progress)
 
 
 async def resume_job(
     store: Store, job_id: int, *, backend: Backend | None = None, progress: Progress | None = None
 ) -> JobResult:
+    """Run a job from where it stopped (or from the start). Builds the backend from the job's
+    recipe if none is given, and closes only a backend it built."""
     from sentiforge.backends import from_spec
 
-    recipe = Recipe.model_validate(store.job(job_id).recipe)
     owned = backend is None
-    backend = backend or from_spec(recipe.backend)
+    backend = backend or from_spec(Recipe.model_validate(store.job(job_id).recipe).backend)
     try:
         return await Engine(store, backend, progress=progress).run(job_id)
     finally:
