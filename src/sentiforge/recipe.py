@@ -13,6 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from sentiforge.errors import ConfigError
 
+JsonMode = Literal["auto", "json_schema", "json_object", "none"]
+
 
 class BackendSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -34,7 +36,7 @@ class BackendSpec(BaseModel):
     # the lenient parser and retries handle the rare malformed answer); the other values keep it.
     # openai: how to ask for JSON output. auto = OpenAI's json_schema, falling back to json_object
     # ({"type": "json_object", "schema": ...}) once if the server rejects it (llama-cpp-python's server)
-    json_mode: Literal["auto", "json_schema", "json_object", "none"] = "auto"
+    json_mode: JsonMode = "auto"
 
 
 class StepSpec(BaseModel):

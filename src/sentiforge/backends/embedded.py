@@ -25,11 +25,12 @@ import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, get_args
 
 from sentiforge.backends.base import ChatRequest, Completion, Usage
 from sentiforge.backends.models import DEFAULT_MODEL, PACKAGED, resolve_model
 from sentiforge.errors import ConfigError, PermanentBackendError, require
+from sentiforge.recipe import JsonMode
 
 if TYPE_CHECKING:
     from sentiforge.recipe import BackendSpec
@@ -133,7 +134,7 @@ class EmbeddedBackend:
         *,
         n_ctx: int = 4096,
         n_threads: int | None = None,
-        json_mode: str = "auto",
+        json_mode: JsonMode = "auto",
     ) -> None:
         llama_cpp_module()  # fail now, before a job starts, if the extra is missing
         self.model = model
@@ -144,9 +145,9 @@ class EmbeddedBackend:
         # lenient parser + retries catch the rest. llama.cpp's grammar sampling roughly halves
         # decoding speed on a CPU (benchmarks/embedded), so long jobs may prefer it.
         # Label-choice grammars (judges) stay on: they are short and cheap.
-        if json_mode not in ("auto", "json_schema", "json_object", "none"):
+        if json_mode not in get_args(JsonMode):
             raise ConfigError(f"json_mode must be auto, json_schema, json_object or none, not {json_mode!r}")
-        self.json_mode = json_mode
+        self.json_mode: JsonMode = json_mode
         packaged = PACKAGED.get(model)
         self.chat_format = packaged.chat_format if packaged else None
         fingerprint = packaged.sha256[:16] if packaged else file_fingerprint(self.path)

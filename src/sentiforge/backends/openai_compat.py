@@ -41,6 +41,7 @@ from sentiforge.errors import (
     RateLimitedError,
     TransientBackendError,
 )
+from sentiforge.recipe import JsonMode
 
 if TYPE_CHECKING:
     from sentiforge.recipe import BackendSpec
@@ -60,7 +61,6 @@ def _settle_sniffio() -> None:
 
 _settle_sniffio()
 
-JsonMode = Literal["auto", "json_schema", "json_object", "none"]
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 CHOICE_KEY = "answer"
 _TRANSIENT_STATUS = {408, 409, 425, 429}

@@ -12,6 +12,7 @@ from sentiforge.cli._common import DbOption, console, open_store, out, run_job
 from sentiforge.engine import create_job
 from sentiforge.errors import ConfigError
 from sentiforge.recipe import BackendSpec, Recipe, StepSpec
+from sentiforge.strategies.generate import DEFAULT_KIND_OF_TEXT
 
 
 def _parse_attributes(values: list[str]) -> dict[str, list[str]]:
@@ -30,7 +31,7 @@ def register(app: typer.Typer) -> None:
         dataset: Annotated[str, typer.Option("--dataset", "-d", help="Name of the synthetic dataset to fill.")],
         count: Annotated[int, typer.Option("--count", "-n", min=1)] = 30,
         scheme: Annotated[str, typer.Option(help="Label scheme name or a .yaml/.json scheme file.")] = "three_class",
-        kind_of_text: Annotated[str, typer.Option("--text-kind")] = "customer message",
+        kind_of_text: Annotated[str, typer.Option("--text-kind")] = DEFAULT_KIND_OF_TEXT,
         attr: Annotated[list[str], typer.Option("--attr", help="Prompt attribute, e.g. domain='bank|telecom'.")] = [],  # noqa: B006
         length: Annotated[list[str], typer.Option(help="short, medium or long (repeatable)")] = ["short"],  # noqa: B006
         balance_attributes: bool = False,

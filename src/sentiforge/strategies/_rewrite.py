@@ -12,6 +12,7 @@ A rejection names the check that failed (``attributes["check"]``): the benchmark
 
 from __future__ import annotations
 
+import abc
 import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar, Literal
@@ -199,8 +200,9 @@ def take_rationale(data: dict[str, Any], wanted: bool, text: str) -> str | None:
     return rationale.strip()
 
 
-class SeedStrategy:
-    """Base of strategies that make ``per_seed`` variants of each seed in the pool."""
+class SeedStrategy(abc.ABC):
+    """Base of strategies that make ``per_seed`` variants of each seed in the pool; a subclass
+    implements :meth:`_run` (one attempt at one variant) and raises Rejection to reject."""
 
     name: ClassVar[str]
     refill: ClassVar[bool] = False
@@ -269,8 +271,8 @@ class SeedStrategy:
             language=seed.language if seed else "en",
         )
 
-    async def _run(self, task: Task, attempt: int, ctx: StepContext, state: dict[str, Any]) -> Sample:
-        raise NotImplementedError
+    @abc.abstractmethod
+    async def _run(self, task: Task, attempt: int, ctx: StepContext, state: dict[str, Any]) -> Sample: ...
 
 
 CheckMode = Literal["judge", "off"]

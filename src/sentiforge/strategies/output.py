@@ -21,6 +21,13 @@ def parse_json_object(raw: str, *, bare_field: str | None = None) -> dict[str, A
     if not text:
         raise InvalidOutputError("the model returned an empty answer", raw=raw)
     text = _FENCE.sub("", text).strip()
+    if bare_field is not None and text.startswith('"'):
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError:
+            value = None
+        if isinstance(value, str):
+            return {bare_field: value}
     candidates = [text]
     if text.startswith("{") and not text.endswith("}") and text.endswith('"'):
         # the object's closing brace forgotten after a complete last value (seen ~1 in 20
@@ -37,8 +44,6 @@ def parse_json_object(raw: str, *, bare_field: str | None = None) -> dict[str, A
                 continue
             if isinstance(value, dict):
                 return value
-            if isinstance(value, str) and bare_field is not None and attempt is candidate and candidate is text:
-                return {bare_field: value}
     raise InvalidOutputError(f"the model's answer is not a JSON object: {raw[:120]!r}", raw=raw)
 
 
