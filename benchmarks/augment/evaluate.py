@@ -87,7 +87,9 @@ def _speed(dataset: str) -> dict[str, Any]:
     }
 
 
-def _subset_scores(store: Store, n: int, synthetic: list[Sample], test: list[Sample], y: np.ndarray) -> dict[str, Any]:
+def _subset_scores(
+    store: Store, n: int, synthetic: list[Sample], test: list[Sample], y: np.ndarray, max_share: float
+) -> dict[str, Any]:
     """Seeds-only vs seeds + augmented when the training set is just the n offered seeds."""
     subset = store.samples(store.dataset_id(f"yelp-seeds-{n}"))
     texts = {s.text for s in subset}
@@ -100,15 +102,25 @@ def _subset_scores(store: Store, n: int, synthetic: list[Sample], test: list[Sam
         "seeds_only_acc": round(acc_b * 100, 2),
         "seed_texts": len(texts),
     }
-    for variant, syn in (("all", synthetic), ("capped", select_synthetic(subset, synthetic, 0.6))):
-        aug = _fit_predict(subset + syn, test)
-        f1_a, acc_a = _scores(y, aug)
+    return out | _with_synthetic(subset, synthetic, test, y, base, max_share)
+
+
+def _with_synthetic(
+    real: list[Sample], synthetic: list[Sample], test: list[Sample], y: np.ndarray, base: np.ndarray, max_share: float
+) -> dict[str, Any]:
+    """Scores of real + all synthetic and of real + the capped selection, against ``base``
+    (the predictions of the model trained on ``real`` alone)."""
+    f1_base, _ = _scores(y, base)
+    out: dict[str, Any] = {}
+    for variant, syn in (("all", synthetic), ("capped", select_synthetic(real, synthetic, max_share))):
+        pred = _fit_predict(real + syn, test)
+        f1_v, acc_v = _scores(y, pred)
         out[variant] = {
             "synthetic": len(syn),
-            "macro_f1": round(f1_a * 100, 2),
-            "accuracy": round(acc_a * 100, 2),
-            "delta_f1": round((f1_a - f1_b) * 100, 2),
-            "delta_f1_ci95": _delta_ci(y, base, aug),
+            "macro_f1": round(f1_v * 100, 2),
+            "accuracy": round(acc_v * 100, 2),
+            "delta_f1": round((f1_v - f1_base) * 100, 2),
+            "delta_f1_ci95": _delta_ci(y, base, pred),
         }
     return out
 
@@ -137,30 +149,19 @@ def evaluate(store: Store, max_share: float) -> dict[str, Any]:
     results: dict[str, Any] = {
         "seeds_only": {"train": len(seeds), "macro_f1": round(f1 * 100, 2), "accuracy": round(acc * 100, 2)}
     }
-    pooled: list[Sample] = []
     for name, n_seeds in latest_runs(store).items():
         dataset_id = store.dataset_id(name)
         synthetic = store.samples(dataset_id)
         if not synthetic:
             continue
-        pooled += synthetic
         entry: dict[str, Any] = {
             "seeds_offered": n_seeds,
             "accepted": len(synthetic),
             "seeds_covered": len({s.provenance.parent_id for s in synthetic}),
         }
-        for variant, train_syn in (("all", synthetic), ("capped", select_synthetic(seeds, synthetic, max_share))):
-            pred = _fit_predict(seeds + train_syn, test)
-            f1_v, acc_v = _scores(y, pred)
-            entry[variant] = {
-                "synthetic": len(train_syn),
-                "macro_f1": round(f1_v * 100, 2),
-                "accuracy": round(acc_v * 100, 2),
-                "delta_f1": round((f1_v - f1) * 100, 2),
-                "delta_f1_ci95": _delta_ci(y, base, pred),
-            }
+        entry |= _with_synthetic(seeds, synthetic, test, y, base, max_share)
         if n_seeds < len(seeds):  # the same question at the scale of the seeds actually offered
-            entry["subset"] = _subset_scores(store, n_seeds, synthetic, test, y)
+            entry["subset"] = _subset_scores(store, n_seeds, synthetic, test, y, max_share)
         entry |= _rejections(store, dataset_id) | _speed(name)
         results[name] = entry
     results["_meta"] = {
