@@ -115,6 +115,7 @@ def augment(
     max_attempts: int,
     threads: int | None,
     n_seeds: int = N_SEEDS,
+    copies: int = 1,
 ) -> None:
     from sentiforge.backends import from_spec
 
@@ -127,7 +128,13 @@ def augment(
         seeds=seeds,
         seed_split="train",
         max_attempts=max_attempts,
-        backend=BackendSpec(kind="embedded", model=model, n_threads=threads, json_mode=JSON_MODE),  # type: ignore[arg-type]
+        backend=BackendSpec(
+            kind="embedded",
+            model=model,
+            n_threads=threads,
+            copies=copies,
+            json_mode=JSON_MODE,  # type: ignore[arg-type]
+        ),
         steps=[
             StepSpec(
                 strategy=STRATEGY_PARAMS[strategy][0], params={"per_seed": per_seed, **STRATEGY_PARAMS[strategy][1]}
@@ -170,6 +177,7 @@ def augment(
         "load": os.getloadavg()[0],
         "at": time.strftime("%F %T"),
         "threads": threads,
+        "copies": copies,
         "json_mode": JSON_MODE,
     }
     with RUNS.open("a") as f:
@@ -194,6 +202,7 @@ def main() -> None:
     a.add_argument("--model", default="qwen2.5-1.5b")
     a.add_argument("--max-attempts", type=int, default=3)
     a.add_argument("--threads", type=int, default=None, help="llama.cpp threads (1 is faster on a busy machine)")
+    a.add_argument("--copies", type=int, default=1, help="model copies answering in parallel (one per core)")
     a.add_argument("--seeds", type=int, default=N_SEEDS, help="augment only the first n/2 seeds of each label")
     e = sub.add_parser("evaluate")
     e.add_argument("--max-synthetic-share", type=float, default=0.6)
@@ -203,7 +212,9 @@ def main() -> None:
     if args.cmd == "prepare":
         prepare(store)
     elif args.cmd == "augment":
-        augment(store, args.strategy, args.per_seed, args.model, args.max_attempts, args.threads, args.seeds)
+        augment(
+            store, args.strategy, args.per_seed, args.model, args.max_attempts, args.threads, args.seeds, args.copies
+        )
     else:
         from evaluate import evaluate  # type: ignore[import-not-found]
 

@@ -30,7 +30,9 @@ class BackendSpec(BaseModel):
     input_per_mtok: float = 0.0  # USD per million prompt tokens
     output_per_mtok: float = 0.0
     n_ctx: int = 4096
-    n_threads: int | None = None
+    n_threads: int | None = None  # embedded: llama.cpp threads per copy (default: the cores / copies)
+    copies: int = Field(default=1, ge=1, le=16)  # embedded: model copies answering in parallel
+    prefix_cache_mb: int = Field(default=512, ge=0)  # embedded: RAM for KV states of earlier prompts (0 = off)
     fake_latency: float = 0.0
     # embedded: "none" turns the JSON-schema grammar off (about 2x faster decoding on a CPU;
     # the lenient parser and retries handle the rare malformed answer); the other values keep it.

@@ -68,11 +68,11 @@ class FakeLlama:
 
 
 def with_fake_llama(
-    monkeypatch: pytest.MonkeyPatch, path: Path, fake: FakeLlama, n_threads: int = 2
+    monkeypatch: pytest.MonkeyPatch, path: Path, fake: FakeLlama, n_threads: int = 2, copy: int = 0, copies: int = 1
 ) -> EmbeddedBackend:
-    key = (str(path.resolve()), 4096, n_threads)
+    key = (str(path.resolve()), 4096, n_threads, copy, embedded.DEFAULT_PREFIX_CACHE_MB)
     monkeypatch.setitem(embedded._MODELS, key, embedded._Loaded(fake, threading.Lock()))
-    return EmbeddedBackend(str(path), n_threads=n_threads)
+    return EmbeddedBackend(str(path), n_threads=n_threads, copies=copies)
 
 
 # -- without a model --------------------------------------------------------------------
@@ -116,6 +116,13 @@ def test_spec_settings_and_one_request_at_a_time(tmp_path: Path) -> None:
     assert isinstance(backend, EmbeddedBackend)
     assert (backend.n_ctx, backend.n_threads, backend.max_concurrency) == (2048, 1, 1)
     assert EmbeddedBackend(str(path)).n_threads == embedded.default_threads() >= 1
+    two = from_spec(BackendSpec(kind="embedded", model=str(path), copies=2, prefix_cache_mb=0))
+    assert isinstance(two, EmbeddedBackend)
+    # copies answer in parallel and share the cores out between them
+    assert (two.max_concurrency, two.prefix_cache_mb) == (2, 0)
+    assert two.n_threads == max(1, embedded.default_threads() // 2)
+    with pytest.raises(ConfigError, match="copies must be >= 1"):
+        EmbeddedBackend(str(path), copies=0)
 
 
 def test_key_identifies_the_model_file(tmp_path: Path) -> None:
@@ -137,6 +144,19 @@ async def test_calls_are_serialised_and_usage_is_reported(tmp_path: Path, monkey
     results = await asyncio.gather(*(b.complete(req(f"q{i}")) for i in range(3) for b in (one, two)))
     assert fake.max_active == 1 and len(fake.calls) == 6
     assert results[0].text == "ok" and results[0].usage.prompt_tokens == 7 and results[0].finish_reason == "stop"
+
+
+async def test_copies_answer_in_parallel_one_call_each_at_a_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = gguf(tmp_path)
+    first, second = FakeLlama(delay=0.05), FakeLlama(delay=0.05)
+    with_fake_llama(monkeypatch, path, second, copy=1, copies=2)
+    backend = with_fake_llama(monkeypatch, path, first, copies=2)
+    await asyncio.gather(*(backend.complete(req(f"q{i}")) for i in range(8)))
+    # both copies worked, each never more than one call at a time (llama.cpp is not thread-safe)
+    assert len(first.calls) + len(second.calls) == 8 and first.calls and second.calls
+    assert first.max_active == second.max_active == 1
 
 
 def test_unload_closes_loaded_models(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -268,7 +288,10 @@ async def test_real_grammar_choices_always_answer_one_label() -> None:
 
 @pytest.mark.slow
 async def test_real_same_request_and_seed_give_the_same_text() -> None:
-    backend = real_backend()
+    # Without the prefix cache. With it, a request may be answered from a restored state that
+    # ends inside its prompt: llama.cpp then decodes a shorter batch, whose floating-point
+    # results differ slightly, so a sampled (temperature > 0) text can differ from a fresh one.
+    backend = EmbeddedBackend(FAST, prefix_cache_mb=0)
     ask = req("Write one short sentence about a late train.", temperature=1.0, max_tokens=30, seed=42)
     first = await backend.complete(ask)
     other = await backend.complete(
@@ -278,6 +301,47 @@ async def test_real_same_request_and_seed_give_the_same_text() -> None:
     assert first.text == again.text and first.text != other.text
     reseeded = [await backend.complete(ask.model_copy(update={"seed": s})) for s in (1, 2)]
     assert {r.text for r in reseeded} != {first.text}
+
+
+@pytest.mark.slow
+async def test_real_prefix_cache_restores_the_instructions_of_an_earlier_prompt(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    backend = real_backend()
+    llama = backend.load()
+    evaluated: list[int] = []
+    real_eval = llama.eval
+
+    def counting_eval(tokens: Any) -> None:
+        evaluated.append(len(tokens))
+        real_eval(tokens)
+
+    monkeypatch.setattr(llama, "eval", counting_eval)
+    instructions = "You label the sentiment of customer messages as positive, negative or neutral. " * 6
+    messages = ("The refund never came and nobody answers.", "Thanks, it works perfectly now!", "Where is my parcel?")
+    ask = [req(f"{instructions}\nMessage: {m}\nLabel:", grammar_choices=LABELS, temperature=0.0) for m in messages]
+    other = req("Write one short sentence about a cake.", temperature=0.0, max_tokens=8, seed=1)
+    answers, prompt_evals = [], []
+    for request in ask:
+        await backend.complete(other)  # llama.cpp's live KV state now holds an unrelated prompt
+        evaluated.clear()
+        completion = await backend.complete(request)
+        answers.append(completion.text)
+        prompt_evals.append((evaluated[0], completion.usage.prompt_tokens))
+    # the same labels as a copy of the model without the prefix cache, which evaluates every prompt whole
+    fresh = EmbeddedBackend(FAST, prefix_cache_mb=0)
+    assert answers == [(await fresh.complete(request)).text for request in ask]
+    assert set(answers) <= set(LABELS)
+    # the first classification evaluated its prompt past the chat template's opening (shared with the
+    # cake prompt); the later ones restored the saved state of the instructions and evaluated only
+    # the message and what follows it
+    assert prompt_evals[0][0] > prompt_evals[0][1] - 30
+    for n_evaluated, n_prompt in prompt_evals[1:]:
+        assert n_evaluated < 30 < n_prompt - 60
+    saved = list(llama.cache.cache_state.values())
+    # KV cells only, no per-token logits (those would be ~600 KB a token)
+    assert saved and all(state.scores.size == 0 for state in saved)
+    assert max(s.llama_state_size for s in saved) < 60_000 * max(s.n_tokens for s in saved)
 
 
 @pytest.mark.slow

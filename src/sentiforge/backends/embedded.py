@@ -2,12 +2,27 @@
 
 Why it looks the way it does:
 
-- A model is loaded once per process and shared (keyed by file, context size and threads):
-  loading costs seconds and a gigabyte, and a job, a benchmark and a judge may all ask for it.
-- llama.cpp is not thread-safe and uses every core it is given, so one lock per loaded
-  model serialises calls (run in a worker thread so the event loop stays free), and
-  ``max_concurrency`` is 1: the client's semaphore then queues requests instead of
-  piling them onto the lock.
+- A model is loaded once per process and shared (keyed by file, context size, threads,
+  copy and prefix cache): loading costs seconds and a gigabyte, and a job, a benchmark and a
+  judge may all ask for it.
+- llama.cpp is not thread-safe, so one lock per loaded model serialises its calls (run in a
+  worker thread so the event loop stays free). ``copies`` loads the model more than once and
+  ``max_concurrency`` is the number of copies: on small CPUs llama.cpp's threads scale
+  poorly (2 cores behave like ~1.2), while two copies with one thread each decode twice as
+  fast in total (ctypes releases the GIL during llama.cpp calls).
+- Prefix cache: every prompt of a step starts with the same system prompt and instructions,
+  and a strategy interleaves several prompts (extraction, rewrite, judge). llama.cpp only
+  keeps the KV state of the last prompt, so each call would evaluate its instructions
+  again; prompt evaluation is most of a short call's time on a CPU. With
+  ``prefix_cache_mb`` the KV state after each call is kept (LRU, in RAM) and the state
+  sharing the longest prefix with the next prompt is restored first. Only the KV cells are
+  kept, not llama-cpp-python's per-token logits (600 KB a token for a 150k vocabulary):
+  the prompt's remaining tokens are always decoded again, which refreshes the logits.
+  Caveat: llama.cpp's results differ in the last bits between batch sizes, so a prompt
+  decoded partly from a restored state can sample a different text at temperature > 0 than
+  the same prompt decoded whole. A job is still reproducible (the same calls in the same
+  order restore the same states) and a repeated request is answered by the response cache;
+  ``prefix_cache_mb=0`` gives bit-for-bit fresh evaluation.
 - ``key`` names the model *file* (packaged name + sha256, or a fingerprint of a user's
   file), so response caches never mix two models behind the same name.
 
@@ -21,6 +36,7 @@ import asyncio
 import atexit
 import functools
 import hashlib
+import itertools
 import os
 import threading
 from dataclasses import dataclass
@@ -44,7 +60,10 @@ class _Loaded:
     lock: threading.Lock
 
 
-_MODELS: dict[tuple[str, int, int], _Loaded] = {}
+# KV states kept per loaded model for prompt-prefix reuse (~28 KB a token for the 1.5B model)
+DEFAULT_PREFIX_CACHE_MB = 512
+
+_MODELS: dict[tuple[str, int, int, int, int], _Loaded] = {}
 _MODELS_LOCK = threading.Lock()
 
 
@@ -61,24 +80,79 @@ def default_threads() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def load_model(path: Path, *, n_ctx: int, n_threads: int, chat_format: str | None = None) -> _Loaded:
-    """Load a GGUF file once per process; later calls with the same settings share it."""
-    key = (str(path.resolve()), n_ctx, n_threads)
+@functools.lru_cache(maxsize=1)
+def _kv_only_llama() -> type:
+    """llama_cpp.Llama whose saved states hold the KV cells and tokens but not the logits.
+
+    Llama.save_state copies ``scores`` (n_tokens x n_vocab floats: ~250 MB for a 400-token
+    prompt of a 150k-vocabulary model) although a restored state is always followed by
+    decoding at least one token (``_requires_eval``), which rewrites the logits it samples
+    from. Without them a state of the 1.5B model is ~28 KB a token.
+    """
+    llama_cpp = llama_cpp_module()
+    import ctypes
+
+    import numpy as np
+
+    class KVOnlyLlama(llama_cpp.Llama):  # type: ignore[name-defined]
+        def save_state(self) -> Any:
+            ctx = self._ctx.ctx
+            size = int(llama_cpp.llama_state_get_size(ctx))
+            buffer = (ctypes.c_uint8 * size)()
+            n_bytes = int(llama_cpp.llama_state_get_data(ctx, buffer, size))
+            if n_bytes > size:
+                raise RuntimeError("llama.cpp wrote more state than it said it would")
+            return llama_cpp.LlamaState(
+                scores=np.empty((0, 0), dtype=np.single),
+                input_ids=self.input_ids[: self.n_tokens].copy(),
+                n_tokens=self.n_tokens,
+                llama_state=ctypes.string_at(buffer, n_bytes),
+                llama_state_size=n_bytes,
+                seed=self._seed,
+            )
+
+        def load_state(self, state: Any) -> None:
+            data = (ctypes.c_uint8 * state.llama_state_size).from_buffer_copy(state.llama_state)
+            if llama_cpp.llama_state_set_data(self._ctx.ctx, data, state.llama_state_size) != state.llama_state_size:
+                raise RuntimeError("llama.cpp could not restore a saved state")
+            self.input_ids[: state.n_tokens] = state.input_ids
+            self.n_tokens = state.n_tokens
+            self._requires_eval = True  # the logits were not kept: decode before sampling
+            self._seed = state.seed
+
+    return KVOnlyLlama
+
+
+def load_model(
+    path: Path,
+    *,
+    n_ctx: int,
+    n_threads: int,
+    chat_format: str | None = None,
+    copy: int = 0,
+    prefix_cache_mb: int = 0,
+) -> _Loaded:
+    """Load a GGUF file once per process; later calls with the same settings share it.
+
+    ``copy`` numbers independent copies of the same model (see ``EmbeddedBackend.copies``).
+    """
+    key = (str(path.resolve()), n_ctx, n_threads, copy, prefix_cache_mb)
     with _MODELS_LOCK:
         loaded = _MODELS.get(key)
         if loaded is not None:
             return loaded
         llama_cpp = llama_cpp_module()
+        cls = _kv_only_llama() if prefix_cache_mb else llama_cpp.Llama
         try:
-            llama = llama_cpp.Llama(
-                model_path=str(path), n_ctx=n_ctx, n_threads=n_threads, chat_format=chat_format, verbose=False
-            )
+            llama = cls(model_path=str(path), n_ctx=n_ctx, n_threads=n_threads, chat_format=chat_format, verbose=False)
         except (ValueError, RuntimeError, OSError) as exc:
             raise ConfigError(
                 f"llama.cpp could not load the model file {path} ({exc}); check that it is a complete GGUF "
                 "file of a model llama.cpp supports, or use one of the packaged models "
                 f"{sorted(PACKAGED)}"
             ) from exc
+        if prefix_cache_mb:
+            llama.set_cache(llama_cpp.LlamaRAMCache(capacity_bytes=prefix_cache_mb << 20))
         loaded = _Loaded(llama, threading.Lock())
         _MODELS[key] = loaded
         return loaded
@@ -123,10 +197,9 @@ def _compiled_grammar(choices: tuple[str, ...]) -> Any:
 
 
 class EmbeddedBackend:
-    """A local GGUF model through llama-cpp-python. One request at a time."""
+    """A local GGUF model through llama-cpp-python: one request at a time per copy."""
 
     name = "embedded"
-    max_concurrency = 1
 
     def __init__(
         self,
@@ -135,12 +208,21 @@ class EmbeddedBackend:
         n_ctx: int = 4096,
         n_threads: int | None = None,
         json_mode: JsonMode = "auto",
+        copies: int = 1,
+        prefix_cache_mb: int = DEFAULT_PREFIX_CACHE_MB,
     ) -> None:
         llama_cpp_module()  # fail now, before a job starts, if the extra is missing
+        if copies < 1 or prefix_cache_mb < 0:
+            raise ConfigError(f"copies must be >= 1 and prefix_cache_mb >= 0, not {copies} and {prefix_cache_mb}")
         self.model = model
         self.path = resolve_model(model)
         self.n_ctx = n_ctx
-        self.n_threads = n_threads or default_threads()
+        self.copies = copies
+        self.max_concurrency = copies
+        self.prefix_cache_mb = prefix_cache_mb
+        # the cores are shared out between the copies
+        self.n_threads = n_threads or max(1, default_threads() // copies)
+        self._next = itertools.count()
         # "none": no grammar for JSON schemas, the prompt asks for JSON and the strategies'
         # lenient parser + retries catch the rest. llama.cpp's grammar sampling roughly halves
         # decoding speed on a CPU (benchmarks/embedded), so long jobs may prefer it.
@@ -157,19 +239,43 @@ class EmbeddedBackend:
 
     @classmethod
     def from_spec(cls, spec: BackendSpec) -> EmbeddedBackend:
-        return cls(spec.model, n_ctx=spec.n_ctx, n_threads=spec.n_threads, json_mode=spec.json_mode)
+        return cls(
+            spec.model,
+            n_ctx=spec.n_ctx,
+            n_threads=spec.n_threads,
+            json_mode=spec.json_mode,
+            copies=spec.copies,
+            prefix_cache_mb=spec.prefix_cache_mb,
+        )
 
     @property
     def key(self) -> str:
         return self._key
 
-    def load(self) -> Any:
+    def load(self, copy: int = 0) -> Any:
         """The loaded llama_cpp.Llama (loading it on first use)."""
-        return self._loaded().llama
+        return self._loaded(copy).llama
 
-    def _loaded(self) -> _Loaded:
+    def _loaded(self, copy: int = 0) -> _Loaded:
         # looked up on every call, never kept: unload_models() may have closed it since
-        return load_model(self.path, n_ctx=self.n_ctx, n_threads=self.n_threads, chat_format=self.chat_format)
+        return load_model(
+            self.path,
+            n_ctx=self.n_ctx,
+            n_threads=self.n_threads,
+            chat_format=self.chat_format,
+            copy=copy,
+            prefix_cache_mb=self.prefix_cache_mb,
+        )
+
+    def _acquire(self) -> _Loaded:
+        """A copy of the model, locked for this call: a free one if any, else wait in turn."""
+        copies = [self._loaded(i) for i in range(self.copies)]
+        for loaded in copies:
+            if loaded.lock.acquire(blocking=False):
+                return loaded
+        loaded = copies[next(self._next) % self.copies]
+        loaded.lock.acquire()
+        return loaded
 
     def request_kwargs(self, request: ChatRequest) -> dict[str, Any]:
         """The create_chat_completion arguments for a request (grammar choices win over a schema)."""
@@ -191,9 +297,9 @@ class EmbeddedBackend:
         return await asyncio.to_thread(self._complete_sync, request)
 
     def _complete_sync(self, request: ChatRequest) -> Completion:
-        loaded = self._loaded()
         kwargs = self.request_kwargs(request)
-        with loaded.lock:
+        loaded = self._acquire()
+        try:
             try:
                 response = loaded.llama.create_chat_completion(**kwargs)
             except ValueError as exc:
@@ -205,6 +311,8 @@ class EmbeddedBackend:
                 raise PermanentBackendError(f"llama.cpp rejected the request: {exc}") from exc
             except (RuntimeError, OSError) as exc:
                 raise PermanentBackendError(f"llama.cpp failed while generating with {self.model}: {exc}") from exc
+        finally:
+            loaded.lock.release()
         return _completion(response, self.model)
 
     async def aclose(self) -> None:

@@ -11,6 +11,8 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+from sentiforge.errors import ConfigError
+from sentiforge.recipe import BackendSpec
 from sentiforge.store import Store
 
 if TYPE_CHECKING:
@@ -83,3 +85,66 @@ def print_result(r: JobResult) -> None:
     )
     if r.error:
         console.print(f"[red]{r.error}[/red]")
+
+
+# -- the backend options, shared by every command that calls a model --------------------------
+
+BackendOpt = Annotated[str, typer.Option("--backend", help="embedded, openai or fake")]
+ModelOpt = Annotated[str, typer.Option("--model", help="qwen2.5-1.5b, qwen2.5-0.5b, a .gguf path, or an API model id")]
+BaseUrlOpt = Annotated[
+    str | None, typer.Option("--base-url", help="OpenAI-compatible server, e.g. http://localhost:8000/v1")
+]
+ApiKeyEnvOpt = Annotated[str, typer.Option("--api-key-env", help="Name of the variable holding the API key")]
+RpmOpt = Annotated[float | None, typer.Option("--rpm", help="Requests per minute allowed")]
+TpmOpt = Annotated[float | None, typer.Option("--tpm", help="Tokens per minute allowed")]
+ConcurrencyOpt = Annotated[int, typer.Option("--concurrency", min=1, help="Requests in flight (openai)")]
+MaxCostOpt = Annotated[float | None, typer.Option("--max-cost", help="Stop cleanly before spending more (USD)")]
+InputPriceOpt = Annotated[float, typer.Option("--input-price", help="USD per million prompt tokens")]
+OutputPriceOpt = Annotated[float, typer.Option("--output-price", help="USD per million completion tokens")]
+ThreadsOpt = Annotated[int | None, typer.Option("--threads", min=1, help="embedded: llama.cpp threads per copy")]
+CopiesOpt = Annotated[
+    int,
+    typer.Option("--copies", min=1, max=16, help="embedded: model copies answering in parallel (e.g. one per core)"),
+]
+JsonModeOpt = Annotated[
+    str,
+    typer.Option(
+        "--json-mode",
+        help="auto, json_schema, json_object or none (embedded: none skips the JSON grammar, ~2x faster)",
+    ),
+]
+
+
+def backend_spec(
+    *,
+    backend: str,
+    model: str,
+    base_url: str | None,
+    api_key_env: str,
+    rpm: float | None,
+    tpm: float | None,
+    concurrency: int,
+    input_price: float,
+    output_price: float,
+    threads: int | None,
+    copies: int,
+    json_mode: str,
+) -> BackendSpec:
+    """The recipe's backend from the shared options (validated by BackendSpec)."""
+    try:
+        return BackendSpec(
+            kind=backend,  # type: ignore[arg-type]
+            model=model,
+            base_url=base_url,
+            api_key_env=api_key_env,
+            requests_per_minute=rpm,
+            tokens_per_minute=tpm,
+            concurrency=concurrency,
+            input_per_mtok=input_price,
+            output_per_mtok=output_price,
+            n_threads=threads,
+            copies=copies,
+            json_mode=json_mode,  # type: ignore[arg-type]
+        )
+    except ValueError as exc:  # pydantic's ValidationError
+        raise ConfigError(f"bad backend options: {exc}") from exc

@@ -8,11 +8,30 @@ from typing import Annotated, Any
 
 import typer
 
-from sentiforge.cli._common import DbOption, console, open_store, out
+from sentiforge.cli._common import (
+    ApiKeyEnvOpt,
+    BackendOpt,
+    BaseUrlOpt,
+    ConcurrencyOpt,
+    CopiesOpt,
+    DbOption,
+    InputPriceOpt,
+    JsonModeOpt,
+    MaxCostOpt,
+    ModelOpt,
+    OutputPriceOpt,
+    RpmOpt,
+    ThreadsOpt,
+    TpmOpt,
+    backend_spec,
+    console,
+    open_store,
+    out,
+)
 from sentiforge.cli._common import run_job as run_job_with_progress
 from sentiforge.engine import JobResult, create_job
 from sentiforge.errors import ConfigError
-from sentiforge.recipe import BackendSpec, Recipe, StepSpec
+from sentiforge.recipe import Recipe, StepSpec
 
 AUGMENTERS = ("extract_aspects", "cda", "ada", "cada", "backtranslate", "translate")
 
@@ -73,13 +92,19 @@ def register(app: typer.Typer) -> None:
         temperature: float | None = None,
         seed_split: str = "train",
         language: Annotated[str | None, typer.Option(help="Language of the seeds (default: read from them).")] = None,
-        backend: Annotated[str, typer.Option(help="embedded, openai or fake (a scripted dry run)")] = "embedded",
-        model: Annotated[str, typer.Option(help="qwen2.5-1.5b, qwen2.5-0.5b, a .gguf or API model")] = "qwen2.5-1.5b",
-        base_url: str | None = None,
-        api_key_env: str = "OPENAI_API_KEY",
-        rpm: Annotated[float | None, typer.Option(help="Requests per minute allowed")] = None,
-        concurrency: int = 8,
-        max_cost: Annotated[float | None, typer.Option(help="Stop cleanly before spending more (USD)")] = None,
+        backend: BackendOpt = "embedded",
+        model: ModelOpt = "qwen2.5-1.5b",
+        base_url: BaseUrlOpt = None,
+        api_key_env: ApiKeyEnvOpt = "OPENAI_API_KEY",
+        rpm: RpmOpt = None,
+        tpm: TpmOpt = None,
+        concurrency: ConcurrencyOpt = 8,
+        max_cost: MaxCostOpt = None,
+        input_price: InputPriceOpt = 0.0,
+        output_price: OutputPriceOpt = 0.0,
+        threads: ThreadsOpt = None,
+        copies: CopiesOpt = 1,
+        json_mode: JsonModeOpt = "auto",
         max_attempts: Annotated[int, typer.Option(min=1, max=50)] = 3,
         seed: int = 0,
         save_recipe: Annotated[Path | None, typer.Option(help="Also write the recipe as JSON here.")] = None,
@@ -119,13 +144,19 @@ def register(app: typer.Typer) -> None:
             seed_split=seed_split or None,
             max_cost=max_cost,
             max_attempts=max_attempts,
-            backend=BackendSpec(
-                kind=backend,  # type: ignore[arg-type]
+            backend=backend_spec(
+                backend=backend,
                 model=model,
                 base_url=base_url,
                 api_key_env=api_key_env,
-                requests_per_minute=rpm,
+                rpm=rpm,
+                tpm=tpm,
                 concurrency=concurrency,
+                input_price=input_price,
+                output_price=output_price,
+                threads=threads,
+                copies=copies,
+                json_mode=json_mode,
             ),
             steps=steps,
         )

@@ -8,10 +8,30 @@ from typing import Annotated
 
 import typer
 
-from sentiforge.cli._common import DbOption, console, open_store, out, run_job
+from sentiforge.cli._common import (
+    ApiKeyEnvOpt,
+    BackendOpt,
+    BaseUrlOpt,
+    ConcurrencyOpt,
+    CopiesOpt,
+    DbOption,
+    InputPriceOpt,
+    JsonModeOpt,
+    MaxCostOpt,
+    ModelOpt,
+    OutputPriceOpt,
+    RpmOpt,
+    ThreadsOpt,
+    TpmOpt,
+    backend_spec,
+    console,
+    open_store,
+    out,
+    run_job,
+)
 from sentiforge.engine import create_job
 from sentiforge.errors import ConfigError
-from sentiforge.recipe import BackendSpec, Recipe, StepSpec
+from sentiforge.recipe import Recipe, StepSpec
 from sentiforge.strategies.generate import DEFAULT_KIND_OF_TEXT
 
 
@@ -41,18 +61,19 @@ def register(app: typer.Typer) -> None:
         temperature: float = 0.9,
         rationale: Annotated[bool, typer.Option(help="Ask for a short rationale per sample.")] = False,
         language: str = "en",
-        backend: Annotated[str, typer.Option(help="embedded, openai or fake")] = "embedded",
-        model: Annotated[
-            str, typer.Option(help="qwen2.5-1.5b, qwen2.5-0.5b, a .gguf path, or an API model id")
-        ] = "qwen2.5-1.5b",
-        base_url: str | None = None,
-        api_key_env: str = "OPENAI_API_KEY",
-        rpm: Annotated[float | None, typer.Option(help="Requests per minute allowed")] = None,
-        tpm: Annotated[float | None, typer.Option(help="Tokens per minute allowed")] = None,
-        concurrency: int = 8,
-        max_cost: Annotated[float | None, typer.Option(help="Stop cleanly before spending more (USD)")] = None,
-        input_price: Annotated[float, typer.Option(help="USD per million prompt tokens")] = 0.0,
-        output_price: Annotated[float, typer.Option(help="USD per million completion tokens")] = 0.0,
+        backend: BackendOpt = "embedded",
+        model: ModelOpt = "qwen2.5-1.5b",
+        base_url: BaseUrlOpt = None,
+        api_key_env: ApiKeyEnvOpt = "OPENAI_API_KEY",
+        rpm: RpmOpt = None,
+        tpm: TpmOpt = None,
+        concurrency: ConcurrencyOpt = 8,
+        max_cost: MaxCostOpt = None,
+        input_price: InputPriceOpt = 0.0,
+        output_price: OutputPriceOpt = 0.0,
+        threads: ThreadsOpt = None,
+        copies: CopiesOpt = 1,
+        json_mode: JsonModeOpt = "auto",
         seed: int = 0,
         save_recipe: Annotated[Path | None, typer.Option(help="Also write the recipe as JSON here.")] = None,
         db: DbOption = None,
@@ -66,16 +87,19 @@ def register(app: typer.Typer) -> None:
             seeds=seeds,
             seed_split=seed_split,
             max_cost=max_cost,
-            backend=BackendSpec(
-                kind=backend,  # type: ignore[arg-type]
+            backend=backend_spec(
+                backend=backend,
                 model=model,
                 base_url=base_url,
                 api_key_env=api_key_env,
-                requests_per_minute=rpm,
-                tokens_per_minute=tpm,
+                rpm=rpm,
+                tpm=tpm,
                 concurrency=concurrency,
-                input_per_mtok=input_price,
-                output_per_mtok=output_price,
+                input_price=input_price,
+                output_price=output_price,
+                threads=threads,
+                copies=copies,
+                json_mode=json_mode,
             ),
             steps=[
                 StepSpec(
