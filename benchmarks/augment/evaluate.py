@@ -26,9 +26,15 @@ STRATEGIES = ("cada", "cda", "ada", "backtranslate")
 BOOTSTRAP = 1000
 
 
-def _fit_predict(train: list[Sample], test: list[Sample]) -> np.ndarray:
+CLASSIFIERS = {
+    "tfidf": "sentiforge tfidf (word 1-2 grams, logistic regression C=4)",
+    "embedding": "sentiforge embedding (MiniLM-L6 sentence embeddings, logistic regression)",
+}
+
+
+def _fit_predict(train: list[Sample], test: list[Sample], kind: str = "tfidf") -> np.ndarray:
     scheme = get_scheme("binary")
-    clf = build_classifier("tfidf", scheme, seed=0)
+    clf = build_classifier(kind, scheme, **({"seed": 0} if kind == "tfidf" else {}))
     clf.fit([s.text for s in train], [s.label for s in train])  # type: ignore[misc]
     return np.array([scheme.labels.index(p) for p in clf.predict([s.text for s in test])])  # type: ignore[arg-type]
 
@@ -106,14 +112,20 @@ def _subset_scores(
 
 
 def _with_synthetic(
-    real: list[Sample], synthetic: list[Sample], test: list[Sample], y: np.ndarray, base: np.ndarray, max_share: float
+    real: list[Sample],
+    synthetic: list[Sample],
+    test: list[Sample],
+    y: np.ndarray,
+    base: np.ndarray,
+    max_share: float,
+    kind: str = "tfidf",
 ) -> dict[str, Any]:
     """Scores of real + all synthetic and of real + the capped selection, against ``base``
     (the predictions of the model trained on ``real`` alone)."""
     f1_base, _ = _scores(y, base)
     out: dict[str, Any] = {}
     for variant, syn in (("all", synthetic), ("capped", select_synthetic(real, synthetic, max_share))):
-        pred = _fit_predict(real + syn, test)
+        pred = _fit_predict(real + syn, test, kind)
         f1_v, acc_v = _scores(y, pred)
         out[variant] = {
             "synthetic": len(syn),
@@ -146,10 +158,19 @@ def evaluate(store: Store, max_share: float) -> dict[str, Any]:
     y = np.array([scheme.labels.index(s.label) for s in test])  # type: ignore[arg-type]
     base = _fit_predict(seeds, test)
     f1, acc = _scores(y, base)
+    base_emb = _fit_predict(seeds, test, "embedding")
+    f1_e, acc_e = _scores(y, base_emb)
     results: dict[str, Any] = {
-        "seeds_only": {"train": len(seeds), "macro_f1": round(f1 * 100, 2), "accuracy": round(acc * 100, 2)}
+        "seeds_only": {
+            "train": len(seeds),
+            "macro_f1": round(f1 * 100, 2),
+            "accuracy": round(acc * 100, 2),
+            "embedding": {"macro_f1": round(f1_e * 100, 2), "accuracy": round(acc_e * 100, 2)},
+        }
     }
-    for name, n_seeds in latest_runs(store).items():
+    runs = latest_runs(store)
+    full = {name: store.samples(store.dataset_id(name)) for name, n in runs.items() if n >= len(seeds)}
+    for name, n_seeds in runs.items():
         dataset_id = store.dataset_id(name)
         synthetic = store.samples(dataset_id)
         if not synthetic:
@@ -160,15 +181,24 @@ def evaluate(store: Store, max_share: float) -> dict[str, Any]:
             "seeds_covered": len({s.provenance.parent_id for s in synthetic}),
         }
         entry |= _with_synthetic(seeds, synthetic, test, y, base, max_share)
+        entry["embedding"] = _with_synthetic(seeds, synthetic, test, y, base_emb, max_share, "embedding")
         if n_seeds < len(seeds):  # the same question at the scale of the seeds actually offered
             entry["subset"] = _subset_scores(store, n_seeds, synthetic, test, y, max_share)
         entry |= _rejections(store, dataset_id) | _speed(name)
         results[name] = entry
+    if len(full) > 1:  # what a recipe with several strategies gives: their outputs pooled, then capped
+        pooled = [s for samples in full.values() for s in samples]
+        entry = {"seeds_offered": len(seeds), "accepted": len(pooled), "strategies": sorted(full)}
+        entry["seeds_covered"] = len({s.provenance.parent_id for s in pooled})
+        entry |= _with_synthetic(seeds, pooled, test, y, base, max_share)
+        entry["embedding"] = _with_synthetic(seeds, pooled, test, y, base_emb, max_share, "embedding")
+        results["pooled"] = entry
     results["_meta"] = {
         "test_size": len(test),
         "seeds": len(seeds),
         "max_synthetic_share": max_share,
-        "classifier": "sentiforge tfidf (word 1-2 grams, logistic regression C=4)",
+        "classifier": CLASSIFIERS["tfidf"],
+        "classifier_embedding": CLASSIFIERS["embedding"],
         "at": time.strftime("%F %T"),
         "bootstrap": BOOTSTRAP,
     }
@@ -197,6 +227,24 @@ def table(results: dict[str, Any]) -> str:
             )
     for name in sorted(groups):
         lines += groups[name]
+    if "embedding" in s:
+        e0 = s["embedding"]
+        lines += [
+            "",
+            "| training set (embedding classifier) | synthetic | macro-F1 | accuracy | delta F1 (95% CI) |",
+            "|---|---|---|---|---|",
+            f"| seeds only | 0 | {e0['macro_f1']:.2f} | {e0['accuracy']:.2f} | - |",
+        ]
+        for name, e in sorted(results.items()):
+            if name.startswith("_") or name == "seeds_only" or "embedding" not in e:
+                continue
+            for variant in ("all", "capped"):
+                v = e["embedding"][variant]
+                lo, hi = v["delta_f1_ci95"]
+                lines.append(
+                    f"| + {name} ({variant}) | {v['synthetic']} | {v['macro_f1']:.2f} | {v['accuracy']:.2f} "
+                    f"| {v['delta_f1']:+.2f} ({lo:+.2f}, {hi:+.2f}) |"
+                )
     subsets = [(name, e["subset"]) for name, e in results.items() if isinstance(e, dict) and "subset" in e]
     if subsets:
         lines += [
