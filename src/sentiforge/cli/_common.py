@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+import functools
+import inspect
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -89,62 +91,75 @@ def print_result(r: JobResult) -> None:
 
 # -- the backend options, shared by every command that calls a model --------------------------
 
-BackendOpt = Annotated[str, typer.Option("--backend", help="embedded, openai or fake")]
-ModelOpt = Annotated[str, typer.Option("--model", help="qwen2.5-1.5b, qwen2.5-0.5b, a .gguf path, or an API model id")]
-BaseUrlOpt = Annotated[
-    str | None, typer.Option("--base-url", help="OpenAI-compatible server, e.g. http://localhost:8000/v1")
-]
-ApiKeyEnvOpt = Annotated[str, typer.Option("--api-key-env", help="Name of the variable holding the API key")]
-RpmOpt = Annotated[float | None, typer.Option("--rpm", help="Requests per minute allowed")]
-TpmOpt = Annotated[float | None, typer.Option("--tpm", help="Tokens per minute allowed")]
-ConcurrencyOpt = Annotated[int, typer.Option("--concurrency", min=1, help="Requests in flight (openai)")]
 MaxCostOpt = Annotated[float | None, typer.Option("--max-cost", help="Stop cleanly before spending more (USD)")]
-InputPriceOpt = Annotated[float, typer.Option("--input-price", help="USD per million prompt tokens")]
-OutputPriceOpt = Annotated[float, typer.Option("--output-price", help="USD per million completion tokens")]
-ThreadsOpt = Annotated[int | None, typer.Option("--threads", min=1, help="embedded: llama.cpp threads per copy")]
-CopiesOpt = Annotated[
-    int,
-    typer.Option("--copies", min=1, max=16, help="embedded: model copies answering in parallel (e.g. one per core)"),
-]
-JsonModeOpt = Annotated[
-    str,
-    typer.Option(
-        "--json-mode",
-        help="auto, json_schema, json_object or none (embedded: none skips the JSON grammar, ~2x faster)",
+
+# option name -> (its annotated type, its default, the BackendSpec field it fills)
+BACKEND_OPTIONS: dict[str, tuple[Any, Any, str]] = {
+    "backend": (Annotated[str, typer.Option(help="embedded, openai or fake")], "embedded", "kind"),
+    "model": (
+        Annotated[str, typer.Option(help="qwen2.5-1.5b, qwen2.5-0.5b, a .gguf path, or an API model id")],
+        "qwen2.5-1.5b",
+        "model",
     ),
-]
+    "base_url": (
+        Annotated[str | None, typer.Option(help="OpenAI-compatible server, e.g. http://localhost:8000/v1")],
+        None,
+        "base_url",
+    ),
+    "api_key_env": (
+        Annotated[str, typer.Option(help="Name of the variable holding the API key")],
+        "OPENAI_API_KEY",
+        "api_key_env",
+    ),
+    "rpm": (Annotated[float | None, typer.Option(help="Requests per minute allowed")], None, "requests_per_minute"),
+    "tpm": (Annotated[float | None, typer.Option(help="Tokens per minute allowed")], None, "tokens_per_minute"),
+    "concurrency": (Annotated[int, typer.Option(min=1, help="Requests in flight (openai)")], 8, "concurrency"),
+    "input_price": (Annotated[float, typer.Option(help="USD per million prompt tokens")], 0.0, "input_per_mtok"),
+    "output_price": (Annotated[float, typer.Option(help="USD per million completion tokens")], 0.0, "output_per_mtok"),
+    "threads": (
+        Annotated[int | None, typer.Option(min=1, help="embedded: llama.cpp threads per copy")],
+        None,
+        "n_threads",
+    ),
+    "copies": (
+        Annotated[int, typer.Option(min=1, max=16, help="embedded: model copies answering in parallel (one per core)")],
+        1,
+        "copies",
+    ),
+    "json_mode": (
+        Annotated[
+            str, typer.Option(help="auto, json_schema, json_object or none (embedded: none skips the JSON grammar)")
+        ],
+        "auto",
+        "json_mode",
+    ),
+}
 
 
-def backend_spec(
-    *,
-    backend: str,
-    model: str,
-    base_url: str | None,
-    api_key_env: str,
-    rpm: float | None,
-    tpm: float | None,
-    concurrency: int,
-    input_price: float,
-    output_price: float,
-    threads: int | None,
-    copies: int,
-    json_mode: str,
-) -> BackendSpec:
-    """The recipe's backend from the shared options (validated by BackendSpec)."""
-    try:
-        return BackendSpec(
-            kind=backend,  # type: ignore[arg-type]
-            model=model,
-            base_url=base_url,
-            api_key_env=api_key_env,
-            requests_per_minute=rpm,
-            tokens_per_minute=tpm,
-            concurrency=concurrency,
-            input_per_mtok=input_price,
-            output_per_mtok=output_price,
-            n_threads=threads,
-            copies=copies,
-            json_mode=json_mode,  # type: ignore[arg-type]
-        )
-    except ValueError as exc:  # pydantic's ValidationError
-        raise ConfigError(f"bad backend options: {exc}") from exc
+def with_backend_options(command: Callable[..., None]) -> Callable[..., None]:
+    """Give a command the shared backend options; it receives them as ``spec: BackendSpec``.
+
+    One option set for every command that calls a model, so ``generate`` and ``augment``
+    cannot drift apart. Typer reads the wrapper's signature: the command's own parameters
+    (minus ``spec``) followed by the options above.
+    """
+    signature = inspect.signature(command, eval_str=True)
+    own = [p for p in signature.parameters.values() if p.name != "spec"]
+    added = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
+        for name, (annotation, default, _) in BACKEND_OPTIONS.items()
+    ]
+
+    @functools.wraps(command)
+    def wrapper(**kwargs: Any) -> None:
+        fields = {BACKEND_OPTIONS[name][2]: kwargs.pop(name) for name in BACKEND_OPTIONS}
+        try:
+            spec = BackendSpec(**fields)
+        except ValueError as exc:  # pydantic's ValidationError
+            raise ConfigError(f"bad backend options: {exc}") from exc
+        command(**kwargs, spec=spec)
+
+    wrapper.__signature__ = signature.replace(parameters=[*own, *added])  # type: ignore[attr-defined]
+    del wrapper.__wrapped__  # typer must see the signature above, not the command's
+    wrapper.__annotations__ = {p.name: p.annotation for p in [*own, *added]}
+    return wrapper

@@ -8,30 +8,11 @@ from typing import Annotated, Any
 
 import typer
 
-from sentiforge.cli._common import (
-    ApiKeyEnvOpt,
-    BackendOpt,
-    BaseUrlOpt,
-    ConcurrencyOpt,
-    CopiesOpt,
-    DbOption,
-    InputPriceOpt,
-    JsonModeOpt,
-    MaxCostOpt,
-    ModelOpt,
-    OutputPriceOpt,
-    RpmOpt,
-    ThreadsOpt,
-    TpmOpt,
-    backend_spec,
-    console,
-    open_store,
-    out,
-)
+from sentiforge.cli._common import DbOption, MaxCostOpt, console, open_store, out, with_backend_options
 from sentiforge.cli._common import run_job as run_job_with_progress
 from sentiforge.engine import JobResult, create_job
 from sentiforge.errors import ConfigError
-from sentiforge.recipe import Recipe, StepSpec
+from sentiforge.recipe import BackendSpec, Recipe, StepSpec
 
 AUGMENTERS = ("extract_aspects", "cda", "ada", "cada", "backtranslate", "translate")
 
@@ -79,6 +60,7 @@ def run_job(db: str | None, job_id: int) -> JobResult:
 
 def register(app: typer.Typer) -> None:
     @app.command()
+    @with_backend_options
     def augment(
         seeds: Annotated[str, typer.Option(help="Real dataset to augment (its train split is used).")],
         dataset: Annotated[str, typer.Option("--dataset", "-d", help="Name of the augmented dataset to fill.")],
@@ -92,23 +74,13 @@ def register(app: typer.Typer) -> None:
         temperature: float | None = None,
         seed_split: str = "train",
         language: Annotated[str | None, typer.Option(help="Language of the seeds (default: read from them).")] = None,
-        backend: BackendOpt = "embedded",
-        model: ModelOpt = "qwen2.5-1.5b",
-        base_url: BaseUrlOpt = None,
-        api_key_env: ApiKeyEnvOpt = "OPENAI_API_KEY",
-        rpm: RpmOpt = None,
-        tpm: TpmOpt = None,
-        concurrency: ConcurrencyOpt = 8,
         max_cost: MaxCostOpt = None,
-        input_price: InputPriceOpt = 0.0,
-        output_price: OutputPriceOpt = 0.0,
-        threads: ThreadsOpt = None,
-        copies: CopiesOpt = 1,
-        json_mode: JsonModeOpt = "auto",
         max_attempts: Annotated[int, typer.Option(min=1, max=50)] = 3,
         seed: int = 0,
         save_recipe: Annotated[Path | None, typer.Option(help="Also write the recipe as JSON here.")] = None,
         db: DbOption = None,
+        *,
+        spec: BackendSpec,
     ) -> None:
         """Augment real seeds (CDA, ADA, CADA, backtranslation, translation); every output points at its seed."""
         store = open_store(db)
@@ -144,20 +116,7 @@ def register(app: typer.Typer) -> None:
             seed_split=seed_split or None,
             max_cost=max_cost,
             max_attempts=max_attempts,
-            backend=backend_spec(
-                backend=backend,
-                model=model,
-                base_url=base_url,
-                api_key_env=api_key_env,
-                rpm=rpm,
-                tpm=tpm,
-                concurrency=concurrency,
-                input_price=input_price,
-                output_price=output_price,
-                threads=threads,
-                copies=copies,
-                json_mode=json_mode,
-            ),
+            backend=spec,
             steps=steps,
         )
         if save_recipe:

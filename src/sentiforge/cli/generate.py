@@ -8,30 +8,10 @@ from typing import Annotated
 
 import typer
 
-from sentiforge.cli._common import (
-    ApiKeyEnvOpt,
-    BackendOpt,
-    BaseUrlOpt,
-    ConcurrencyOpt,
-    CopiesOpt,
-    DbOption,
-    InputPriceOpt,
-    JsonModeOpt,
-    MaxCostOpt,
-    ModelOpt,
-    OutputPriceOpt,
-    RpmOpt,
-    ThreadsOpt,
-    TpmOpt,
-    backend_spec,
-    console,
-    open_store,
-    out,
-    run_job,
-)
+from sentiforge.cli._common import DbOption, MaxCostOpt, console, open_store, out, run_job, with_backend_options
 from sentiforge.engine import create_job
 from sentiforge.errors import ConfigError
-from sentiforge.recipe import Recipe, StepSpec
+from sentiforge.recipe import BackendSpec, Recipe, StepSpec
 from sentiforge.strategies.generate import DEFAULT_KIND_OF_TEXT
 
 
@@ -47,6 +27,7 @@ def _parse_attributes(values: list[str]) -> dict[str, list[str]]:
 
 def register(app: typer.Typer) -> None:
     @app.command()
+    @with_backend_options
     def generate(
         dataset: Annotated[str, typer.Option("--dataset", "-d", help="Name of the synthetic dataset to fill.")],
         count: Annotated[int, typer.Option("--count", "-n", min=1)] = 30,
@@ -61,22 +42,12 @@ def register(app: typer.Typer) -> None:
         temperature: float = 0.9,
         rationale: Annotated[bool, typer.Option(help="Ask for a short rationale per sample.")] = False,
         language: str = "en",
-        backend: BackendOpt = "embedded",
-        model: ModelOpt = "qwen2.5-1.5b",
-        base_url: BaseUrlOpt = None,
-        api_key_env: ApiKeyEnvOpt = "OPENAI_API_KEY",
-        rpm: RpmOpt = None,
-        tpm: TpmOpt = None,
-        concurrency: ConcurrencyOpt = 8,
         max_cost: MaxCostOpt = None,
-        input_price: InputPriceOpt = 0.0,
-        output_price: OutputPriceOpt = 0.0,
-        threads: ThreadsOpt = None,
-        copies: CopiesOpt = 1,
-        json_mode: JsonModeOpt = "auto",
         seed: int = 0,
         save_recipe: Annotated[Path | None, typer.Option(help="Also write the recipe as JSON here.")] = None,
         db: DbOption = None,
+        *,
+        spec: BackendSpec,
     ) -> None:
         """Generate a balanced, labelled synthetic dataset from scratch."""
         recipe = Recipe(
@@ -87,20 +58,7 @@ def register(app: typer.Typer) -> None:
             seeds=seeds,
             seed_split=seed_split,
             max_cost=max_cost,
-            backend=backend_spec(
-                backend=backend,
-                model=model,
-                base_url=base_url,
-                api_key_env=api_key_env,
-                rpm=rpm,
-                tpm=tpm,
-                concurrency=concurrency,
-                input_price=input_price,
-                output_price=output_price,
-                threads=threads,
-                copies=copies,
-                json_mode=json_mode,
-            ),
+            backend=spec,
             steps=[
                 StepSpec(
                     strategy="generate",
