@@ -7,9 +7,10 @@ Why it looks the way it does:
   judge may all ask for it.
 - llama.cpp is not thread-safe, so one lock per loaded model serialises its calls (run in a
   worker thread so the event loop stays free). ``copies`` loads the model more than once and
-  ``max_concurrency`` is the number of copies: on small CPUs llama.cpp's threads scale
-  poorly (2 cores behave like ~1.2), while two copies with one thread each decode twice as
-  fast in total (ctypes releases the GIL during llama.cpp calls).
+  ``max_concurrency`` is the number of copies (ctypes releases the GIL during llama.cpp
+  calls, so copies run at once). Measured on a 2-core machine: 2 copies x 1 thread answer
+  an augmentation workload 1.34x faster than 1 copy x 2 threads without the prefix cache,
+  1.04x with it (benchmarks/embedded/parallel.py).
 - Prefix cache: every prompt of a step starts with the same system prompt and instructions,
   and a strategy interleaves several prompts (extraction, rewrite, judge). llama.cpp only
   keeps the KV state of the last prompt, so each call would evaluate its instructions
