@@ -83,7 +83,15 @@ def _speed(dataset: str) -> dict[str, Any]:
     if not this:
         return {"seconds": None, "samples_per_minute": None, "mean_load": None}
     n, strategy, per_seed = this[-1].get("n_seeds", 200), this[-1]["strategy"], this[-1]["per_seed"]
-    mine = [r for r in runs if r["strategy"] == strategy and r["per_seed"] == per_seed and r.get("n_seeds", 200) <= n]
+    store = this[-1].get("store")  # earlier runs on another store did not fill this one's cache
+    mine = [
+        r
+        for r in runs
+        if r["strategy"] == strategy
+        and r["per_seed"] == per_seed
+        and r.get("n_seeds", 200) <= n
+        and r.get("store") == store
+    ]
     seconds = sum(r["seconds"] for r in mine)
     done = max(r["done"] for r in this)
     return {

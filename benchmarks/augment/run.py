@@ -18,6 +18,7 @@ import json
 import os
 import random
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -179,10 +180,19 @@ def augment(
         "threads": threads,
         "copies": copies,
         "json_mode": JSON_MODE,
+        "store": store_id(),
     }
     with RUNS.open("a") as f:
         f.write(json.dumps(record) + "\n")
     print(json.dumps(record))
+
+
+def store_id() -> str:
+    """Names the store a run used: runs on another store (another machine) paid for their own calls."""
+    path = WORK / "store-id"
+    if not path.exists():
+        path.write_text(uuid.uuid4().hex[:12])
+    return path.read_text().strip()
 
 
 def _maybe_id(store: Store, name: str) -> int | None:
