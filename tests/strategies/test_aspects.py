@@ -61,6 +61,20 @@ def test_validation_keeps_good_proposals_and_names_every_bad_one() -> None:
     assert "polarity 'furious'" in info.value.reason and "no term" in info.value.reason
 
 
+def test_pronouns_and_function_words_are_not_aspects() -> None:
+    text = "You can't beat that, and this one is cheaper than ça. This place rocks."
+    for term in ("that", "this one", "ça"):
+        with pytest.raises(Rejection, match=f"'{term}': a pronoun or function word"):
+            validate_proposals([{"term": term, "polarity": "positive"}], text, POLARITIES, 3)
+    # a noun phrase with a determiner is an aspect ("this place" is what the issue itself names)
+    kept = validate_proposals([{"term": "this place", "polarity": "positive"}], text, POLARITIES, 3)
+    assert [a.term for a in kept] == ["this place"]
+    kept = validate_proposals(
+        [{"term": "that", "polarity": "positive"}, {"term": "place", "polarity": "positive"}], text, POLARITIES, 3
+    )
+    assert [a.term for a in kept] == ["place"]
+
+
 def test_validation_rejects_non_lists_and_overlong_terms() -> None:
     with pytest.raises(Rejection, match="no aspect list"):
         validate_proposals("battery", "battery", POLARITIES, 3)

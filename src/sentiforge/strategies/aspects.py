@@ -34,6 +34,19 @@ from sentiforge.strategies.base import StepContext, Task, register, stable_seed
 from sentiforge.strategies.output import contains_term, parse_json_object
 
 MAX_TERM_WORDS = 5
+# A term made only of these points at something without naming it ("that", "it", "this one"):
+# small models propose them, and a rewrite or a replacement of "that" teaches nothing about
+# an aspect (seen in benchmarks/augment: "You can't beat that." -> CADA replaced "that" by "it").
+_FUNCTION_WORDS_EN = (
+    "a an the this that these those it its they them their he him his she her we us our you your i me my "
+    "one ones some any all both each every there here what which who whom something anything everything "
+    "nothing someone anyone everyone nobody thing things stuff lot much many more most other another"
+)
+_FUNCTION_WORDS_FR = (
+    "ce cet cette ces cela ça ceci il ils elle elles on nous vous je tu lui leur leurs le la les l un une "
+    "des du de quelque chose tout tous toute toutes rien y en"
+)
+FUNCTION_WORDS = frozenset(f"{_FUNCTION_WORDS_EN} {_FUNCTION_WORDS_FR}".split(" "))
 
 
 def extraction_request(ctx: StepContext, text: str, max_aspects: int) -> tuple[ChatRequest, Any]:
@@ -91,6 +104,8 @@ def validate_proposals(raw: Any, text: str, polarities: tuple[str, ...], max_asp
             problems.append(f"{term!r}: longer than {MAX_TERM_WORDS} words")
         elif not contains_term(text, term):
             problems.append(f"{term!r}: not in the text verbatim")
+        elif all(w.strip(".,;:!?'\"").casefold() in FUNCTION_WORDS for w in term.replace("'", " ").split()):
+            problems.append(f"{term!r}: a pronoun or function word, not an aspect")
         elif polarity not in polarities:
             problems.append(f"{term!r}: polarity {polarity!r} not one of {list(polarities)}")
         elif any(a.term.casefold() == term.casefold() for a in kept):
