@@ -177,7 +177,12 @@ def evaluate(store: Store, max_share: float) -> dict[str, Any]:
         }
     }
     runs = latest_runs(store)
-    full = {name: store.samples(store.dataset_id(name)) for name, n in runs.items() if n >= len(seeds)}
+    # pooled: one variant per seed from each strategy (an x2 run repeats its x1 run's variant 0)
+    full = {
+        name: store.samples(store.dataset_id(name))
+        for name, n in runs.items()
+        if n >= len(seeds) and name.endswith("-x1")
+    }
     for name, n_seeds in runs.items():
         dataset_id = store.dataset_id(name)
         synthetic = store.samples(dataset_id)
