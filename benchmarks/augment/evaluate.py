@@ -215,7 +215,10 @@ def evaluate(store: Store, max_share: float) -> dict[str, Any]:
         "at": time.strftime("%F %T"),
         "bootstrap": BOOTSTRAP,
     }
-    (HERE / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    from run import RESULTS, SPLIT_SEED  # type: ignore[import-not-found]
+
+    results["_meta"]["split_seed"] = SPLIT_SEED
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     print(table(results))
     return results
 

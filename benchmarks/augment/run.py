@@ -31,9 +31,12 @@ from sentiforge.samples import Sample
 from sentiforge.store import Store
 
 HERE = Path(__file__).resolve().parent
-WORK = Path(os.environ.get("BENCH_AUGMENT_DIR", Path.home() / ".sentiforge" / "bench-augment"))
+# BENCH_SPLIT_SEED draws another 200 seeds / 800 held-out split (its own store and results file)
+SPLIT_SEED = int(os.environ.get("BENCH_SPLIT_SEED", "13"))
+SUFFIX = "" if SPLIT_SEED == 13 else f"-split{SPLIT_SEED}"
+WORK = Path(os.environ.get("BENCH_AUGMENT_DIR", Path.home() / ".sentiforge" / f"bench-augment{SUFFIX}"))
+RESULTS = Path(__file__).resolve().parent / f"results{SUFFIX}.json"
 DB = f"sqlite:///{WORK / 'bench.db'}"
-SPLIT_SEED = 13
 N_SEEDS = 200
 SEEDS, HOLDOUT = "yelp-seeds", "yelp-holdout"
 RUNS = HERE / "runs.jsonl"
@@ -181,6 +184,7 @@ def augment(
         "copies": copies,
         "json_mode": JSON_MODE,
         "store": store_id(),
+        "split_seed": SPLIT_SEED,
     }
     with RUNS.open("a") as f:
         f.write(json.dumps(record) + "\n")
