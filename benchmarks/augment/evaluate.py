@@ -8,7 +8,8 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections import Counter, defaultdict
+from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,6 @@ from sentiforge.samples import Sample
 from sentiforge.store import Store
 
 HERE = Path(__file__).resolve().parent
-STRATEGIES = ("cada", "cda", "ada", "backtranslate")
 BOOTSTRAP = 1000
 
 
@@ -74,24 +74,22 @@ def _rejections(store: Store, dataset_id: int) -> dict[str, Any]:
     }
 
 
-def _speed(dataset: str) -> dict[str, Any]:
+def _store_runs(store_id: str) -> list[dict[str, Any]]:
+    """The runs logged in runs.jsonl that filled this store (other stores, other machines and
+    the other split paid for their own calls)."""
     path = HERE / "runs.jsonl"
     runs = [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+    return [r for r in runs if r.get("store") == store_id]
+
+
+def _speed(runs: list[dict[str, Any]], dataset: str) -> dict[str, Any]:
     # A tranche answers the earlier seeds from the cache, so its cost is every run of the
     # same strategy up to it (calls shared with another strategy are counted where they ran).
     this = [r for r in runs if r["dataset"] == dataset]
     if not this:
         return {"seconds": None, "samples_per_minute": None, "mean_load": None}
     n, strategy, per_seed = this[-1].get("n_seeds", 200), this[-1]["strategy"], this[-1]["per_seed"]
-    store = this[-1].get("store")  # earlier runs on another store did not fill this one's cache
-    mine = [
-        r
-        for r in runs
-        if r["strategy"] == strategy
-        and r["per_seed"] == per_seed
-        and r.get("n_seeds", 200) <= n
-        and r.get("store") == store
-    ]
+    mine = [r for r in runs if r["strategy"] == strategy and r["per_seed"] == per_seed and r.get("n_seeds", 200) <= n]
     seconds = sum(r["seconds"] for r in mine)
     done = max(r["done"] for r in this)
     return {
@@ -145,6 +143,20 @@ def _with_synthetic(
     return out
 
 
+def _with_synthetic_both(
+    real: list[Sample],
+    synthetic: list[Sample],
+    test: list[Sample],
+    y: np.ndarray,
+    bases: dict[str, np.ndarray],
+    max_share: float,
+) -> dict[str, Any]:
+    """:func:`_with_synthetic` for the TF-IDF baseline, with the embedding classifier's under "embedding"."""
+    out = _with_synthetic(real, synthetic, test, y, bases["tfidf"], max_share)
+    out["embedding"] = _with_synthetic(real, synthetic, test, y, bases["embedding"], max_share, "embedding")
+    return out
+
+
 def latest_runs(store: Store) -> dict[str, int]:
     """Per strategy and per_seed, the finished run over the most seeds: dataset name -> seeds offered."""
     best: dict[tuple[str, str], tuple[int, str]] = {}
@@ -159,15 +171,13 @@ def latest_runs(store: Store) -> dict[str, int]:
     return {name: n for n, name in sorted(best.values(), key=lambda t: t[1])}
 
 
-def evaluate(store: Store, max_share: float) -> dict[str, Any]:
+def evaluate(store: Store, max_share: float, out: Path, split_seed: int, store_id: str) -> dict[str, Any]:
     seeds = store.samples(store.dataset_id("yelp-seeds"))
     test = store.samples(store.dataset_id("yelp-holdout"))
     scheme = get_scheme("binary")
     y = np.array([scheme.labels.index(s.label) for s in test])  # type: ignore[arg-type]
-    base = _fit_predict(seeds, test)
-    f1, acc = _scores(y, base)
-    base_emb = _fit_predict(seeds, test, "embedding")
-    f1_e, acc_e = _scores(y, base_emb)
+    bases = {kind: _fit_predict(seeds, test, kind) for kind in CLASSIFIERS}
+    (f1, acc), (f1_e, acc_e) = _scores(y, bases["tfidf"]), _scores(y, bases["embedding"])
     results: dict[str, Any] = {
         "seeds_only": {
             "train": len(seeds),
@@ -176,51 +186,65 @@ def evaluate(store: Store, max_share: float) -> dict[str, Any]:
             "embedding": {"macro_f1": round(f1_e * 100, 2), "accuracy": round(acc_e * 100, 2)},
         }
     }
-    runs = latest_runs(store)
-    # pooled: one variant per seed from each strategy (an x2 run repeats its x1 run's variant 0)
-    full = {
-        name: store.samples(store.dataset_id(name))
-        for name, n in runs.items()
-        if n >= len(seeds) and name.endswith("-x1")
-    }
-    for name, n_seeds in runs.items():
+    runs = _store_runs(store_id)
+    # pooled: one variant per seed from each strategy run on every seed (an x2 run repeats its
+    # x1 run's variant 0)
+    full: dict[str, list[Sample]] = {}
+    for name, n_seeds in latest_runs(store).items():
         dataset_id = store.dataset_id(name)
         synthetic = store.samples(dataset_id)
         if not synthetic:
             continue
+        if n_seeds >= len(seeds) and name.endswith("-x1"):
+            full[name] = synthetic
         entry: dict[str, Any] = {
             "seeds_offered": n_seeds,
             "accepted": len(synthetic),
             "seeds_covered": len({s.provenance.parent_id for s in synthetic}),
         }
-        entry |= _with_synthetic(seeds, synthetic, test, y, base, max_share)
-        entry["embedding"] = _with_synthetic(seeds, synthetic, test, y, base_emb, max_share, "embedding")
+        entry |= _with_synthetic_both(seeds, synthetic, test, y, bases, max_share)
         if n_seeds < len(seeds):  # the same question at the scale of the seeds actually offered
             entry["subset"] = _subset_scores(store, n_seeds, synthetic, test, y, max_share)
-        entry |= _rejections(store, dataset_id) | _speed(name)
+        entry |= _rejections(store, dataset_id) | _speed(runs, name)
         results[name] = entry
     if len(full) > 1:  # what a recipe with several strategies gives: their outputs pooled, then capped
         pooled = [s for samples in full.values() for s in samples]
         entry = {"seeds_offered": len(seeds), "accepted": len(pooled), "strategies": sorted(full)}
         entry["seeds_covered"] = len({s.provenance.parent_id for s in pooled})
-        entry |= _with_synthetic(seeds, pooled, test, y, base, max_share)
-        entry["embedding"] = _with_synthetic(seeds, pooled, test, y, base_emb, max_share, "embedding")
-        results["pooled"] = entry
+        results["pooled"] = entry | _with_synthetic_both(seeds, pooled, test, y, bases, max_share)
     results["_meta"] = {
         "test_size": len(test),
         "seeds": len(seeds),
+        "split_seed": split_seed,
         "max_synthetic_share": max_share,
         "classifier": CLASSIFIERS["tfidf"],
         "classifier_embedding": CLASSIFIERS["embedding"],
         "at": time.strftime("%F %T"),
         "bootstrap": BOOTSTRAP,
     }
-    from run import RESULTS, SPLIT_SEED  # type: ignore[import-not-found]
-
-    results["_meta"]["split_seed"] = SPLIT_SEED
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    out.write_text(json.dumps(results, indent=2) + "\n")
     print(table(results))
     return results
+
+
+def _augmented_rows(
+    results: dict[str, Any], scores: Callable[[dict[str, Any]], dict[str, Any] | None], *, coverage: bool
+) -> list[str]:
+    """One row per augmented training set and variant, sorted by name; ``scores`` picks a
+    classifier's figures out of an entry (None: the entry has none)."""
+    rows = []
+    for name, e in sorted(results.items()):
+        if name.startswith("_") or name == "seeds_only" or scores(e) is None:
+            continue
+        for variant in ("all", "capped"):
+            v = scores(e)[variant]  # type: ignore[index]
+            lo, hi = v["delta_f1_ci95"]
+            rows.append(
+                f"| + {name} ({variant}) | {v['synthetic']} | {v['macro_f1']:.2f} | {v['accuracy']:.2f} "
+                f"| {v['delta_f1']:+.2f} ({lo:+.2f}, {hi:+.2f}) |"
+                + (f" {e['seeds_offered']} / {e['seeds_covered']} |" if coverage else "")
+            )
+    return rows
 
 
 def table(results: dict[str, Any]) -> str:
@@ -230,19 +254,7 @@ def table(results: dict[str, Any]) -> str:
         "|---|---|---|---|---|---|",
         f"| seeds only | 0 | {s['macro_f1']:.2f} | {s['accuracy']:.2f} | - | - |",
     ]
-    groups: dict[str, list[str]] = defaultdict(list)
-    for name, e in results.items():
-        if name.startswith("_") or name == "seeds_only":
-            continue
-        for variant in ("all", "capped"):
-            v = e[variant]
-            lo, hi = v["delta_f1_ci95"]
-            groups[name].append(
-                f"| + {name} ({variant}) | {v['synthetic']} | {v['macro_f1']:.2f} | {v['accuracy']:.2f} "
-                f"| {v['delta_f1']:+.2f} ({lo:+.2f}, {hi:+.2f}) | {e['seeds_offered']} / {e['seeds_covered']} |"
-            )
-    for name in sorted(groups):
-        lines += groups[name]
+    lines += _augmented_rows(results, lambda e: e, coverage=True)
     if "embedding" in s:
         e0 = s["embedding"]
         lines += [
@@ -251,16 +263,7 @@ def table(results: dict[str, Any]) -> str:
             "|---|---|---|---|---|",
             f"| seeds only | 0 | {e0['macro_f1']:.2f} | {e0['accuracy']:.2f} | - |",
         ]
-        for name, e in sorted(results.items()):
-            if name.startswith("_") or name == "seeds_only" or "embedding" not in e:
-                continue
-            for variant in ("all", "capped"):
-                v = e["embedding"][variant]
-                lo, hi = v["delta_f1_ci95"]
-                lines.append(
-                    f"| + {name} ({variant}) | {v['synthetic']} | {v['macro_f1']:.2f} | {v['accuracy']:.2f} "
-                    f"| {v['delta_f1']:+.2f} ({lo:+.2f}, {hi:+.2f}) |"
-                )
+        lines += _augmented_rows(results, lambda e: e.get("embedding"), coverage=False)
     subsets = [(name, e["subset"]) for name, e in results.items() if isinstance(e, dict) and "subset" in e]
     if subsets:
         lines += [
@@ -285,9 +288,9 @@ if __name__ == "__main__":
     import sys
 
     sys.path.insert(0, str(HERE))
-    from run import DB  # type: ignore[import-not-found]
+    from run import DB, RESULTS, SPLIT_SEED, store_id  # type: ignore[import-not-found]
 
     try:
-        evaluate(Store(DB), 0.6)
+        evaluate(Store(DB), 0.6, RESULTS, SPLIT_SEED, store_id())
     except StoreError as exc:
         raise SystemExit(f"run `python benchmarks/augment/run.py prepare` first: {exc}") from exc

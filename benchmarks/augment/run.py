@@ -232,7 +232,7 @@ def main() -> None:
     else:
         from evaluate import evaluate  # type: ignore[import-not-found]
 
-        evaluate(store, args.max_synthetic_share)
+        evaluate(store, args.max_synthetic_share, RESULTS, SPLIT_SEED, store_id())
 
 
 if __name__ == "__main__":
