@@ -1,7 +1,8 @@
 import pytest
 
+from sentiforge.app.jobs import create_job, resume_job
 from sentiforge.backends import ChatRequest, FakeBackend
-from sentiforge.engine import Engine, create_job, resume_job
+from sentiforge.engine import Engine
 from sentiforge.errors import PermanentBackendError
 from sentiforge.recipe import BackendSpec, Recipe, StepSpec
 from sentiforge.store import Store
@@ -47,7 +48,7 @@ async def test_failed_job_keeps_its_samples_and_resumes_without_repaying(store: 
 
 
 async def test_rerun_of_same_recipe_is_served_from_cache(store: Store) -> None:
-    from sentiforge.engine import run_recipe
+    from sentiforge.app.jobs import run_recipe
 
     fake = FakeBackend()
     await run_recipe(recipe(10), store, "a", backend=fake)

@@ -13,8 +13,9 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from sentiforge.app.jobs import create_job, resume_job
 from sentiforge.backends import FakeBackend
-from sentiforge.engine import Engine, create_job, resume_job
+from sentiforge.engine import Engine
 from sentiforge.recipe import BackendSpec, Recipe, StepSpec
 from sentiforge.store import Store
 from sentiforge.store.models import CacheRow, SampleRow

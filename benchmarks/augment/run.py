@@ -22,7 +22,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from sentiforge.engine import Engine, create_job
+from sentiforge.app.jobs import create_job
+from sentiforge.engine import Engine
 from sentiforge.errors import StoreError
 from sentiforge.io.datasets import load_uci
 from sentiforge.labels import get_scheme

@@ -21,9 +21,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from sentiforge.app.jobs import create_job
 from sentiforge.backends.base import ChatRequest, Completion
 from sentiforge.backends.embedded import EmbeddedBackend
-from sentiforge.engine import Engine, create_job
+from sentiforge.engine import Engine
 from sentiforge.recipe import BackendSpec, Recipe, StepSpec
 from sentiforge.store import Store
 

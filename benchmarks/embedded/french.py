@@ -17,7 +17,7 @@ from pathlib import Path
 
 from samples import META, cell, language_of  # type: ignore[import-not-found]
 
-from sentiforge.engine import run_recipe
+from sentiforge.app.jobs import run_recipe
 from sentiforge.io.datasets import load_uci
 from sentiforge.labels import get_scheme
 from sentiforge.recipe import BackendSpec, Recipe, StepSpec

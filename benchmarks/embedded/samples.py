@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sentiforge.engine import run_recipe
+from sentiforge.app.jobs import run_recipe
 from sentiforge.recipe import BackendSpec, Recipe, StepSpec
 from sentiforge.store import Store
 

@@ -19,7 +19,7 @@ import time
 from collections import Counter
 from typing import Any
 
-from sentiforge.engine import run_recipe
+from sentiforge.app.jobs import run_recipe
 from sentiforge.recipe import BackendSpec, Recipe, StepSpec
 from sentiforge.samples import text_hash
 from sentiforge.store import Store

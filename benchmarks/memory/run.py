@@ -22,9 +22,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from sentiforge.app.jobs import create_job
 from sentiforge.backends import FakeBackend
 from sentiforge.backends.base import ChatRequest, Completion
-from sentiforge.engine import Engine, create_job
+from sentiforge.engine import Engine
 from sentiforge.io.exporters import export_dataset
 from sentiforge.recipe import BackendSpec, Recipe, StepSpec
 from sentiforge.store import Store

@@ -22,8 +22,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from sentiforge.app.jobs import run_recipe
 from sentiforge.backends.openai_compat import response_format
-from sentiforge.engine import run_recipe
 from sentiforge.prompts import PromptLibrary
 from sentiforge.recipe import BackendSpec, Recipe, StepSpec
 from sentiforge.samples import text_hash

@@ -19,7 +19,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from sentiforge.engine import JobResult, create_job, resume_job
+from sentiforge.app.jobs import create_job, resume_job
+from sentiforge.engine import JobResult
 from sentiforge.errors import StoreError
 from sentiforge.evaluation.splits import split_real
 from sentiforge.io.datasets import load_vader

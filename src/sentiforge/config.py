@@ -12,29 +12,29 @@ from pathlib import Path
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+DEFAULT_MODEL = "qwen2.5-1.5b"  # the embedded default: the packaged Qwen2.5 1.5B GGUF
+DEFAULT_API_KEY_ENV = "OPENAI_API_KEY"  # the variable an OpenAI-compatible backend reads its key from
+
 
 def _home() -> Path:
     return Path(os.environ.get("SENTIFORGE_HOME", Path.home() / ".sentiforge"))
 
 
 class Settings(BaseSettings):
+    """Every ``SENTIFORGE_*`` variable the README documents, and nothing else."""
+
     model_config = SettingsConfigDict(env_prefix="SENTIFORGE_", env_file=".env", extra="ignore")
 
     home: Path = _home()
-    database_url: str = ""
-    cache_dir: Path | None = None
-    templates_dir: Path | None = None  # user templates override the packaged ones
-    backend: str = "embedded"  # embedded | openai | fake
-    model: str = "qwen2.5-1.5b"  # embedded: qwen2.5-1.5b | qwen2.5-0.5b | a .gguf path; openai: model id
-    base_url: str = "https://api.openai.com/v1"
-    api_key_env: str = "OPENAI_API_KEY"
-    redis_url: str = "redis://127.0.0.1:6379/0"
+    database_url: str = ""  # default: SQLite in the home
+    templates_dir: Path | None = None  # edited prompt templates, looked up before the packaged ones
+    model_dir: Path | None = None  # joined GGUF files (default: models/ in the home)
 
     def model_post_init(self, _context: object) -> None:
         if not self.database_url:
             self.database_url = f"sqlite:///{self.home / 'sentiforge.db'}"
-        if self.cache_dir is None:
-            self.cache_dir = self.home / "cache"
+        if self.model_dir is None:
+            self.model_dir = self.home / "models"
 
 
 @lru_cache(maxsize=1)

@@ -5,6 +5,11 @@ Resume works because (1) each slot of a step's plan is deterministic, (2) an acc
 sample is stored with its slot under a unique (job, slot) constraint, and (3) every
 response is cached by request content in the same transaction as the samples it produced,
 so a resumed job skips filled slots and replays the rest from the cache before paying.
+
+An :class:`Engine` is configuration only (store, backend, prompts, flush policy); each
+``run`` makes a :class:`JobRun` that holds that run's state, claims the job in the store
+(so no two processes run it at once), keeps the claim alive and watches for a cancel asked
+from another process. Database writes run in a worker thread, off the event loop.
 """
 
 from __future__ import annotations
@@ -24,6 +29,8 @@ from sentiforge.prompts import PromptLibrary
 from sentiforge.recipe import Recipe
 from sentiforge.samples import Sample, text_hash
 from sentiforge.store import Store
+from sentiforge.store.jobs import this_process
+from sentiforge.store.schemas import JobPublic
 from sentiforge.strategies.base import StepContext, Strategy, Task, build_strategy
 
 Progress = Callable[[int, int, int], None]  # done, target, rejected
@@ -49,33 +56,17 @@ class JobResult:
     per_step: list[int] = field(default_factory=list)
 
 
-def create_job(store: Store, recipe: Recipe, dataset: str, *, exist_ok: bool = True) -> int:
-    """Register a job (and its synthetic dataset) for a recipe; returns the job id."""
-    scheme = recipe.label_scheme()
-    try:
-        dataset_id = store.dataset_id(dataset)
-    except SentiforgeError:
-        dataset_id = store.create_dataset(dataset, scheme, kind="synthetic", meta={"recipe": recipe.name})
-    else:
-        if not exist_ok:
-            from sentiforge.errors import StoreError
-
-            raise StoreError(f"dataset '{dataset}' exists already")
-    steps = [build_strategy(s.strategy, s.params) for s in recipe.steps]
-    target = sum(_planned_size(st, recipe, store) for st in steps)
-    return store.create_job(dataset_id, recipe.dump(), target)
-
-
-def _planned_size(strategy: Strategy, recipe: Recipe, store: Store) -> int:
-    ctx = StepContext(client=None, scheme=recipe.label_scheme(), prompts=PromptLibrary(), pool=_pool(store, recipe))  # type: ignore[arg-type]
-    return strategy.size(ctx)
-
-
-def _pool(store: Store, recipe: Recipe) -> list[Sample]:
+def seed_pool(store: Store, recipe: Recipe) -> list[Sample]:
+    """The real examples a job draws on: few-shot examples and augmentation seeds."""
     if not recipe.seeds:
         return []
     dataset_id = store.dataset_id(recipe.seeds)
     return list(itertools.islice(store.iter_samples(dataset_id, split=recipe.seed_split), POOL_LIMIT))
+
+
+def prompt_library(recipe: Recipe) -> PromptLibrary:
+    """The prompts a recipe names: its templates folder first, then the packaged ones."""
+    return PromptLibrary(recipe.templates)
 
 
 class _StepRun:
@@ -94,6 +85,8 @@ class _StepRun:
 
 
 class Engine:
+    """How jobs run: the store, the backend, prompts and the flush and heartbeat policy."""
+
     def __init__(
         self,
         store: Store,
@@ -104,112 +97,162 @@ class Engine:
         flush_every: int = 100,
         flush_seconds: float = 1.0,
         concurrency: int | None = None,
+        heartbeat_seconds: float = 2.0,
+        owner: str | None = None,
     ) -> None:
         self.store = store
         self.backend = backend
-        self.prompts = prompts or PromptLibrary()
+        self.prompts = prompts
         self.progress = progress
         self.flush_every = flush_every
         self.flush_seconds = flush_seconds
         self.concurrency = concurrency
+        self.heartbeat_seconds = heartbeat_seconds
+        self.owner = owner
 
     async def run(self, job_id: int) -> JobResult:
-        started = time.monotonic()
-        job = self.store.job(job_id)
-        recipe = Recipe.model_validate(job.recipe)
-        scheme = recipe.label_scheme()
-        done_slots, hashes, reject_slots = self.store.job_progress(job_id)
-        accounting = Accounting(
-            pricing=Pricing(recipe.backend.input_per_mtok, recipe.backend.output_per_mtok),
-            max_cost=recipe.max_cost,
-            max_total_tokens=recipe.max_total_tokens,
+        """Claim the job (JobConflictError if another process runs it) and run it to its end."""
+        owner = self.owner or this_process()
+        job = await asyncio.to_thread(self.store.claim_job, job_id, owner)
+        return await JobRun(self, job, owner).run()
+
+
+class JobRun:
+    """One run of one job: the claim, the running totals, the writer and the stop reason."""
+
+    def __init__(self, engine: Engine, job: JobPublic, owner: str) -> None:
+        self.engine = engine
+        self.store = engine.store
+        self.job = job
+        self.owner = owner
+        self.recipe = Recipe.model_validate(job.recipe)
+        self.prompts = engine.prompts or prompt_library(self.recipe)
+        self.done_slots, self.hashes, self.reject_slots = self.store.job_progress(job.id)
+        self.done = len(self.done_slots)
+        self.rejected = len(self.reject_slots)
+        self.writer = self.store.writer(job.dataset_id, job.id, engine.backend.key)
+        self.client = LLMClient(
+            engine.backend,
+            cache=self.writer.cache,
+            accounting=self._accounting(),
+            concurrency=engine.concurrency,
+            seed=self.recipe.seed,
+        )
+        self.stop: str | None = None
+        self.error: str | None = None
+        self.last_flush = time.monotonic()
+        self.flushing = asyncio.Lock()
+
+    def _accounting(self) -> Accounting:
+        job, backend = self.job, self.recipe.backend
+        return Accounting(
+            pricing=Pricing(backend.input_per_mtok, backend.output_per_mtok),
+            max_cost=self.recipe.max_cost,
+            max_total_tokens=self.recipe.max_total_tokens,
             requests=job.requests,
             cache_hits=job.cache_hits,
             prompt_tokens=job.prompt_tokens,
             completion_tokens=job.completion_tokens,
             cost=job.cost,
         )
-        writer = self.store.writer(job.dataset_id, job_id, self.backend.key)
-        client = LLMClient(
-            self.backend, cache=writer.cache, accounting=accounting, concurrency=self.concurrency, seed=recipe.seed
-        )
-        self._state = {"done": len(done_slots), "rejected": len(reject_slots), "last_flush": time.monotonic()}
-        self._hashes, self._reject_slots, self._writer, self._client = hashes, reject_slots, writer, client
-        self._target, self._job = job.target, job
-        self._stop: str | None = None
-        self.store.update_job(job_id, status="running", error=None)
-        pool = _pool(self.store, recipe)
+
+    async def run(self) -> JobResult:
+        started = time.monotonic()
+        watcher = asyncio.create_task(self._watch())
         per_step: list[int] = []
-        error: str | None = None
         try:
-            for i, spec in enumerate(recipe.steps):
-                strategy = build_strategy(spec.strategy, spec.params)
-                ctx = StepContext(
-                    client=client,
-                    scheme=scheme,
-                    prompts=self.prompts,
-                    language=recipe.language,
-                    pool=pool,
-                    job_seed=recipe.seed,
-                    step=i,
-                )
-                already = sum(1 for s in done_slots if s.startswith(f"{i}:"))
-                per_step.append(await self._run_step(_StepRun(strategy, ctx, already), recipe, done_slots))
-                if self._stop:
-                    break
+            per_step = await self._steps()
         except SentiforgeError as exc:
-            error, self._stop = str(exc), "failed"
-        status = self._stop or ("completed" if self._state["done"] >= job.target else "incomplete")
-        if status == "budget_exhausted":
-            error = self._budget_error
-        self._flush(status=status, error=error)
+            self.error, self.stop = str(exc), "failed"
+        except BaseException:
+            await self._final_flush(status="incomplete", error="interrupted; resume the job to finish it")
+            raise
+        finally:
+            watcher.cancel()
+        status = self.stop or ("completed" if self.done >= self.job.target else "incomplete")
+        await self._final_flush(status=status, error=self.error)
         return JobResult(
-            job_id=job_id,
-            dataset_id=job.dataset_id,
+            job_id=self.job.id,
+            dataset_id=self.job.dataset_id,
             status=status,
-            target=job.target,
+            target=self.job.target,
             seconds=time.monotonic() - started,
-            error=error,
+            error=self.error,
             per_step=per_step,
             **self._counts(),
         )
 
-    def _indices(self, run: _StepRun, done_slots: set[str]) -> Iterator[int]:
+    async def _steps(self) -> list[int]:
+        scheme = self.recipe.label_scheme()
+        pool = await asyncio.to_thread(seed_pool, self.store, self.recipe)
+        per_step: list[int] = []
+        for i, spec in enumerate(self.recipe.steps):
+            ctx = StepContext(
+                client=self.client,
+                scheme=scheme,
+                prompts=self.prompts,
+                language=self.recipe.language,
+                pool=pool,
+                job_seed=self.recipe.seed,
+                step=i,
+            )
+            already = sum(1 for s in self.done_slots if s.startswith(f"{i}:"))
+            per_step.append(await self._run_step(_StepRun(build_strategy(spec.strategy, spec.params), ctx, already)))
+            if self.stop:
+                break
+        return per_step
+
+    async def _watch(self) -> None:
+        """Keep the claim alive and stop the run when a cancel is asked or the claim is lost."""
+        while not self.stop:
+            await asyncio.sleep(self.engine.heartbeat_seconds)
+            beat = await asyncio.to_thread(self.store.heartbeat, self.job.id, self.owner)
+            if beat == "cancel":
+                self.stop = "cancelled"
+            elif beat == "lost":
+                self.stop, self.error = "failed", "another process took the job over (this run looked dead)"
+
+    def _indices(self, run: _StepRun) -> Iterator[int]:
         indices = itertools.count() if run.strategy.refill else iter(range(run.size))
         step = run.ctx.step
-        return (i for i in indices if f"{step}:{i}" not in done_slots)
+        return (i for i in indices if f"{step}:{i}" not in self.done_slots)
 
-    async def _run_step(self, run: _StepRun, recipe: Recipe, done_slots: set[str]) -> int:
-        indices = self._indices(run, done_slots)
-        refill_limit = run.size * (recipe.max_attempts + 1) + 100  # never loop forever on a hopeless step
+    async def _next_task(self, run: _StepRun, indices: Iterator[int], refill_limit: int) -> Task | None:
+        """The next slot to work on, or None when the step is full, exhausted or stopped."""
+        async with run.changed:
+            while run.accepted + run.inflight >= run.size and run.accepted < run.size and not self.stop:
+                await run.changed.wait()
+            if run.accepted >= run.size or self.stop:
+                return None
+            index = next(indices, None)
+            if index is None or index > refill_limit:
+                return None
+            origin = run.short.popleft() if index >= run.size and run.short else None
+            run.inflight += 1
+        task = run.strategy.task(index, run.ctx)
+        return task if origin is None else task.refilling(run.strategy.task(origin, run.ctx))
+
+    async def _run_step(self, run: _StepRun) -> int:
+        indices = self._indices(run)
+        refill_limit = run.size * (self.recipe.max_attempts + 1) + 100  # never loop forever on a hopeless step
 
         async def worker() -> None:
-            while not self._stop:
-                async with run.changed:
-                    while run.accepted + run.inflight >= run.size and run.accepted < run.size and not self._stop:
-                        await run.changed.wait()
-                    if run.accepted >= run.size or self._stop:
-                        return
-                    index = next(indices, None)
-                    if index is None or index > refill_limit:
-                        return
-                    origin = run.short.popleft() if index >= run.size and run.short else None
-                    run.inflight += 1
+            while not self.stop:
+                task = await self._next_task(run, indices, refill_limit)
+                if task is None:
+                    return
                 ok = False
-                task = run.strategy.task(index, run.ctx)
-                if origin is not None:
-                    task = task.refilling(run.strategy.task(origin, run.ctx))
                 try:
-                    ok = await self._run_slot(run, task, recipe.max_attempts)
+                    ok = await self._run_slot(run, task)
                 finally:
                     async with run.changed:
                         run.inflight -= 1
                         run.accepted += int(ok)
-                        if not ok and not self._stop and run.strategy.refill:
+                        if not ok and not self.stop and run.strategy.refill:
                             run.short.append(task.index if task.origin is None else task.origin)
                         run.changed.notify_all()
 
-        workers = [asyncio.create_task(worker()) for _ in range(self._client.concurrency)]
+        workers = [asyncio.create_task(worker()) for _ in range(self.client.concurrency)]
         try:
             await asyncio.gather(*workers)
         finally:
@@ -217,51 +260,55 @@ class Engine:
                 w.cancel()
         return run.accepted
 
-    async def _run_slot(self, run: _StepRun, task: Task, max_attempts: int) -> bool:
-        for attempt in range(max_attempts):
-            if self._stop:
+    async def _run_slot(self, run: _StepRun, task: Task) -> bool:
+        for attempt in range(self.recipe.max_attempts):
+            if self.stop:
                 return False
             try:
                 sample = await run.strategy.run(task, attempt, run.ctx)
             except BudgetExceededError as exc:
-                self._stop, self._budget_error = "budget_exhausted", str(exc)
+                self.stop, self.error = "budget_exhausted", str(exc)
                 return False
             except PermanentBackendError:
                 raise
             except TransientBackendError as exc:
                 sample = Sample(text="<no answer>", status="rejected", reason=f"backend error after retries: {exc}")
-            if sample.status == "accepted":
-                h = text_hash(sample.text)
-                if h not in self._hashes:
-                    self._hashes.add(h)
-                    self._writer.add(sample, task.slot)
-                    self._state["done"] += 1
-                    self._after_write()
-                    return True
-                sample = sample.model_copy(
-                    update={"status": "rejected", "reason": "exact duplicate of an accepted sample"}
-                )
-            key = f"{task.attempt_key}:{attempt}"
-            if key not in self._reject_slots:
-                self._reject_slots.add(key)
-                self._writer.add(sample, key)
-                self._state["rejected"] += 1
-                self._after_write()
+            if await self._keep(sample, task, attempt):
+                return True
         return False
 
-    def _after_write(self) -> None:
-        if self.progress:
-            self.progress(int(self._state["done"]), self._target, int(self._state["rejected"]))
-        now = time.monotonic()
-        if len(self._writer) >= self.flush_every or now - self._state["last_flush"] >= self.flush_seconds:
-            self._flush()
+    async def _keep(self, sample: Sample, task: Task, attempt: int) -> bool:
+        """Store an attempt's sample: accepted (True) unless it repeats one, else as a reject."""
+        if sample.status == "accepted":
+            h = text_hash(sample.text)
+            if h not in self.hashes:
+                self.hashes.add(h)
+                self.writer.add(sample, task.slot)
+                self.done += 1
+                await self._after_write()
+                return True
+            sample = sample.model_copy(update={"status": "rejected", "reason": "exact duplicate of an accepted sample"})
+        key = f"{task.attempt_key}:{attempt}"
+        if key not in self.reject_slots:
+            self.reject_slots.add(key)
+            self.writer.add(sample, key)
+            self.rejected += 1
+            await self._after_write()
+        return False
+
+    async def _after_write(self) -> None:
+        if self.engine.progress:
+            self.engine.progress(self.done, self.job.target, self.rejected)
+        due = time.monotonic() - self.last_flush >= self.engine.flush_seconds
+        if (len(self.writer) >= self.engine.flush_every or due) and not self.flushing.locked():
+            await self._flush()
 
     def _counts(self) -> dict[str, Any]:
         """The job's running totals, as the store's job row and JobResult name them."""
-        a = self._client.accounting
+        a = self.client.accounting
         return {
-            "done": int(self._state["done"]),
-            "rejected": int(self._state["rejected"]),
+            "done": self.done,
+            "rejected": self.rejected,
             "requests": a.requests,
             "cache_hits": a.cache_hits,
             "prompt_tokens": a.prompt_tokens,
@@ -269,26 +316,23 @@ class Engine:
             "cost": a.cost,
         }
 
-    def _flush(self, **job_values: object) -> None:
-        self._writer.flush(**self._counts(), **job_values)
-        self._state["last_flush"] = time.monotonic()
+    async def _flush(self, **job_values: object) -> None:
+        """Commit what is buffered in a worker thread; the event loop keeps serving slots."""
+        async with self.flushing:
+            batch = self.writer.take()
+            self.last_flush = time.monotonic()
+            try:
+                await asyncio.to_thread(self.writer.write, batch, **self._counts(), **job_values)
+            except BaseException:
+                self.writer.settle(batch, written=False)
+                raise
+            self.writer.settle(batch, written=True)
+
+    async def _final_flush(self, *, status: str, error: str | None) -> None:
+        await self._flush(status=status, error=error, cancel_requested=False)
 
 
-async def run_recipe(
-    recipe: Recipe,
-    store: Store,
-    dataset: str,
-    *,
-    backend: Backend | None = None,
-    progress: Progress | None = None,
-) -> JobResult:
-    """Create a job for the recipe and run it. Builds the backend from the recipe if none is given."""
-    return await resume_job(store, create_job(store, recipe, dataset), backend=backend, progress=progress)
-
-
-async def resume_job(
-    store: Store, job_id: int, *, backend: Backend | None = None, progress: Progress | None = None
-) -> JobResult:
+async def run_job(store: Store, job_id: int, *, backend: Backend | None = None, **engine_options: Any) -> JobResult:
     """Run a job from where it stopped (or from the start). Builds the backend from the job's
     recipe if none is given, and closes only a backend it built."""
     from sentiforge.backends import from_spec
@@ -296,7 +340,7 @@ async def resume_job(
     owned = backend is None
     backend = backend or from_spec(Recipe.model_validate(store.job(job_id).recipe).backend)
     try:
-        return await Engine(store, backend, progress=progress).run(job_id)
+        return await Engine(store, backend, **engine_options).run(job_id)
     finally:
         if owned:
             await backend.aclose()

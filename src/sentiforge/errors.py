@@ -7,6 +7,7 @@
     ├── TemplateError                    a prompt template that is missing or does not render
     ├── DataError                        malformed input file, wrong column mapping, empty file
     ├── StoreError                       database problems (missing dataset, job, migration)
+    │   └── JobConflictError             the job is running elsewhere, or in a state that forbids the action
     ├── BackendError                     an LLM backend failed
     │   ├── TransientBackendError        worth retrying: 429, 5xx, timeout, connection reset
     │   │   └── RateLimitedError         429, carries retry_after seconds when the server said so
@@ -55,6 +56,10 @@ class DataError(SentiforgeError):
 
 class StoreError(SentiforgeError):
     pass
+
+
+class JobConflictError(StoreError):
+    """A job is already running in another process, or its status forbids what was asked."""
 
 
 class BackendError(SentiforgeError):

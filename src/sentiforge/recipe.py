@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from sentiforge.config import DEFAULT_API_KEY_ENV, DEFAULT_MODEL
 from sentiforge.errors import ConfigError
 
 JsonMode = Literal["auto", "json_schema", "json_object", "none"]
@@ -20,9 +21,9 @@ class BackendSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: Literal["embedded", "openai", "fake"] = "embedded"
-    model: str = "qwen2.5-1.5b"
+    model: str = DEFAULT_MODEL
     base_url: str | None = None
-    api_key_env: str = "OPENAI_API_KEY"  # the *name* of the variable; the key itself is never stored
+    api_key_env: str = DEFAULT_API_KEY_ENV  # the *name* of the variable; the key itself is never stored
     requests_per_minute: float | None = None
     tokens_per_minute: float | None = None
     concurrency: int = Field(default=8, ge=1, le=1024)
@@ -34,6 +35,9 @@ class BackendSpec(BaseModel):
     copies: int = Field(default=1, ge=1, le=16)  # embedded: model copies answering in parallel
     prefix_cache_mb: int = Field(default=512, ge=0)  # embedded: RAM for KV states of earlier prompts (0 = off)
     fake_latency: float = 0.0
+    # fake: "schema" fills the asked JSON schema with random words; "augment" answers the
+    # augmentation prompts like a good model would (a dry run through every check)
+    fake_responder: Literal["schema", "augment"] = "schema"
     # embedded: "none" turns the JSON-schema grammar off (about 2x faster decoding on a CPU;
     # the lenient parser and retries handle the rare malformed answer); the other values keep it.
     # openai: how to ask for JSON output. auto = OpenAI's json_schema, falling back to json_object
@@ -62,6 +66,7 @@ class Recipe(BaseModel):
     max_attempts: int = Field(default=5, ge=1, le=50)
     max_cost: float | None = None
     max_total_tokens: int | None = None
+    templates: str | None = None  # a folder of edited prompt templates, looked up before the packaged ones
 
     def label_scheme(self) -> Any:
         from sentiforge.labels import LabelScheme, get_scheme

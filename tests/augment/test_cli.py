@@ -114,6 +114,8 @@ def test_generate_and_augment_take_the_same_backend_options(tmp_path: Path) -> N
         db,
     )
     backends = [json.loads(path.read_text())["backend"] for path in (gen, aug)]
+    # the recipe names the fake that answers it, so a resume rebuilds the same one
+    assert [b.pop("fake_responder") for b in backends] == ["schema", "augment"]
     assert backends[0] == backends[1]
     assert backends[0] | {"kind": "fake", "model": "m1"} == backends[0]
     wanted = {"requests_per_minute": 120.0, "tokens_per_minute": 5000.0, "concurrency": 3, "input_per_mtok": 0.5}

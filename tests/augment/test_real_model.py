@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from sentiforge.engine import run_recipe
+from sentiforge.app.jobs import run_recipe
 from sentiforge.recipe import BackendSpec, Recipe, StepSpec
 from sentiforge.samples import Sample, normalize_text
 from sentiforge.store import Store

@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
+from sentiforge.app.jobs import run_recipe
 from sentiforge.backends import embedded, from_spec
 from sentiforge.backends.base import ChatRequest, Message
 from sentiforge.backends.embedded import EmbeddedBackend, choices_grammar
-from sentiforge.engine import run_recipe
 from sentiforge.errors import ConfigError, MissingExtraError, PermanentBackendError
 from sentiforge.recipe import BackendSpec, Recipe, StepSpec
 from sentiforge.store import Store

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from sentiforge.engine import run_recipe
+from sentiforge.app.jobs import run_recipe
 from sentiforge.recipe import BackendSpec, Recipe, StepSpec
 from sentiforge.samples import text_hash
 from sentiforge.store import Store
@@ -60,8 +60,9 @@ async def test_job_with_faults_ends_with_exactly_the_requested_count(
 async def test_a_rerun_is_served_from_the_store_cache(tmp_path: Path) -> None:
     """The backend's key (base URL + model) is stable, so a second backend for the same
     server finds the first one's answers in the store and sends nothing."""
+    from sentiforge.app.jobs import create_job
     from sentiforge.backends import from_spec
-    from sentiforge.engine import Engine, create_job
+    from sentiforge.engine import Engine
 
     store = Store(f"sqlite:///{tmp_path / 'jobs.db'}")
     with OpenAITestServer() as server:

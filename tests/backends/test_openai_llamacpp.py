@@ -15,9 +15,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from sentiforge.app.jobs import run_recipe
 from sentiforge.backends.base import ChatRequest, Message
 from sentiforge.backends.openai_compat import OpenAICompatBackend
-from sentiforge.engine import run_recipe
 from sentiforge.recipe import BackendSpec, Recipe, StepSpec
 from sentiforge.store import Store
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from sentiforge.app.jobs import run_recipe
 from sentiforge.backends import FakeBackend
-from sentiforge.engine import run_recipe
 from sentiforge.errors import ConfigError, DataError
 from sentiforge.io.exporters import export_dataset
 from sentiforge.io.importers import ColumnMap, import_file

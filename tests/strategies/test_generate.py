@@ -3,8 +3,8 @@ from collections import Counter
 
 import pytest
 
+from sentiforge.app.jobs import run_recipe
 from sentiforge.backends import ChatRequest, FakeBackend
-from sentiforge.engine import run_recipe
 from sentiforge.errors import ConfigError
 from sentiforge.recipe import BackendSpec, Recipe, StepSpec
 from sentiforge.samples import Sample
@@ -191,7 +191,11 @@ def test_unknown_options_are_refused() -> None:
 
     with pytest.raises(ConfigError, match="invalid options"):
         build_strategy("generate", {"count": 3, "colour": "red"})
-    with pytest.raises(ConfigError, match="unknown prompt attribute"):
-        build_strategy("generate", {"attributes": {"mood": ["x"]}})
+    # any attribute name is allowed (issue: user-defined prompt attributes), but it must be a word
+    build_strategy("generate", {"attributes": {"mood": ["x"]}})
+    with pytest.raises(ConfigError, match="prompt attribute names must be words"):
+        build_strategy("generate", {"attributes": {"my mood": ["x"]}})
+    with pytest.raises(ConfigError, match="not 'length'"):
+        build_strategy("generate", {"attributes": {"length": ["x"]}})
     with pytest.raises(ConfigError, match="unknown strategy"):
         build_strategy("nope", {})

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
+from sentiforge.app.jobs import run_recipe
 from sentiforge.augment.testing import run_augmentation, seed_dataset
 from sentiforge.backends import ChatRequest, FakeBackend
-from sentiforge.engine import run_recipe
 from sentiforge.prompts import PromptLibrary
 from sentiforge.recipe import BackendSpec, Recipe, StepSpec
 from sentiforge.samples import Sample

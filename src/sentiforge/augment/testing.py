@@ -163,7 +163,7 @@ async def run_augmentation(
     max_attempts: int = 3,
 ) -> tuple[JobResult, FakeBackend]:
     """Run one augmentation step over ``seeds`` through the real engine with a scripted fake."""
-    from sentiforge.engine import run_recipe
+    from sentiforge.app.jobs import run_recipe
     from sentiforge.recipe import BackendSpec, Recipe, StepSpec
 
     fake = backend or FakeBackend(responder=ScriptedAugmenter())

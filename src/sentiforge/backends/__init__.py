@@ -15,7 +15,14 @@ if TYPE_CHECKING:
 def from_spec(spec: BackendSpec) -> Backend:
     """Build the backend a recipe names. Heavy imports happen only here, on demand."""
     if spec.kind == "fake":
-        return FakeBackend(model=spec.model, latency=spec.fake_latency, max_concurrency=spec.concurrency)
+        responder = None
+        if spec.fake_responder == "augment":
+            from sentiforge.augment.testing import ScriptedAugmenter
+
+            responder = ScriptedAugmenter()
+        return FakeBackend(
+            model=spec.model, latency=spec.fake_latency, max_concurrency=spec.concurrency, responder=responder
+        )
     if spec.kind == "openai":
         from sentiforge.backends.openai_compat import OpenAICompatBackend
 

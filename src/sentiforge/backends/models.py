@@ -13,6 +13,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from sentiforge.config import DEFAULT_MODEL
 from sentiforge.errors import ConfigError, MissingExtraError
 
 
@@ -48,14 +49,14 @@ PACKAGED: dict[str, PackagedModel] = {
         ),
     ]
 }
-DEFAULT_MODEL = "qwen2.5-1.5b"
 FAST_MODEL = "qwen2.5-0.5b"
 
 
 def cache_dir() -> Path:
     from sentiforge.config import get_settings
 
-    path = Path(os.environ.get("SENTIFORGE_MODEL_DIR") or (get_settings().home / "models"))
+    path = get_settings().model_dir
+    assert path is not None  # Settings fills it in
     path.mkdir(parents=True, exist_ok=True)
     return path
 

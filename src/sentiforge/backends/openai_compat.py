@@ -35,6 +35,7 @@ import httpx
 
 from sentiforge.backends.base import ChatRequest, Completion, Usage, estimate_tokens
 from sentiforge.backends.ratelimit import Limiter, RateLimiter, parse_duration
+from sentiforge.config import DEFAULT_API_KEY_ENV
 from sentiforge.errors import (
     InvalidOutputError,
     PermanentBackendError,
@@ -81,7 +82,7 @@ class OpenAICompatBackend:
         *,
         model: str,
         base_url: str | None = None,
-        api_key_env: str = "OPENAI_API_KEY",
+        api_key_env: str = DEFAULT_API_KEY_ENV,
         concurrency: int = 8,
         timeout: float = 60.0,
         json_mode: JsonMode = "auto",

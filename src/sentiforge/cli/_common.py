@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import inspect
 from collections.abc import Callable, Iterator
@@ -13,11 +12,13 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+from sentiforge.config import DEFAULT_API_KEY_ENV, DEFAULT_MODEL
 from sentiforge.errors import ConfigError
 from sentiforge.recipe import BackendSpec
 from sentiforge.store import Store
 
 if TYPE_CHECKING:
+    from sentiforge.app.requests import JobRequest
     from sentiforge.backends.base import Backend
     from sentiforge.engine import JobResult
 
@@ -31,6 +32,7 @@ DbOption = Annotated[
 
 
 def open_store(db: str | None) -> Store:
+    """The store a command works on (``--db`` or the settings); a ``with`` block closes it."""
     return Store(db or None)
 
 
@@ -50,17 +52,11 @@ def progress_bar(description: str, total: int) -> Iterator[Progress]:
         yield bar
 
 
-def run_job(
-    db: str | None, job_id: int, *, backend: Backend | None = None, concurrency: int | None = None
-) -> JobResult:
-    """Run (or resume) a job with a progress bar; the backend is built from the job's recipe unless given."""
-    from sentiforge.backends import from_spec
-    from sentiforge.engine import Engine
-    from sentiforge.recipe import Recipe
+def run_job(store: Store, job_id: int, *, backend: Backend | None = None) -> JobResult:
+    """Run (or resume) a job with a progress bar, print its result, and return it."""
+    from sentiforge.app import jobs
 
-    store = open_store(db)
     job = store.job(job_id)
-    chosen = backend or from_spec(Recipe.model_validate(job.recipe).backend)
     with progress_bar(f"job {job_id}", job.target) as bar:
         task = bar.task_ids[0]
         bar.update(task, completed=job.done)
@@ -68,15 +64,19 @@ def run_job(
         def progress(done: int, target: int, rejected: int) -> None:
             bar.update(task, completed=done, extra=f"rejected {rejected}")
 
-        async def go() -> JobResult:
-            try:
-                return await Engine(store, chosen, progress=progress, concurrency=concurrency).run(job_id)
-            finally:
-                await chosen.aclose()
-
-        result = asyncio.run(go())
+        result = jobs.run_sync(store, job_id, backend=backend, progress=progress)
     print_result(result)
     return result
+
+
+def submit_and_run(store: Store, request: JobRequest) -> None:
+    """Create the job a request describes, run it, and exit 1 unless it completed."""
+    from sentiforge.app import jobs
+
+    job_id = jobs.submit(store, request)
+    console.print(f"job {job_id} created for dataset '{request.dataset}' (resume with: sentiforge resume {job_id})")
+    if run_job(store, job_id).status != "completed":
+        raise typer.Exit(1)
 
 
 def print_result(r: JobResult) -> None:
@@ -92,13 +92,21 @@ def print_result(r: JobResult) -> None:
 # -- the backend options, shared by every command that calls a model --------------------------
 
 MaxCostOpt = Annotated[float | None, typer.Option("--max-cost", help="Stop cleanly before spending more (USD)")]
+TemplatesOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--templates",
+        help="Folder of edited prompt templates (`sentiforge templates copy DIR` makes one), looked up before "
+        "the packaged ones. Default: SENTIFORGE_TEMPLATES_DIR.",
+    ),
+]
 
 # option name -> (its annotated type, its default, the BackendSpec field it fills)
 BACKEND_OPTIONS: dict[str, tuple[Any, Any, str]] = {
     "backend": (Annotated[str, typer.Option(help="embedded, openai or fake")], "embedded", "kind"),
     "model": (
         Annotated[str, typer.Option(help="qwen2.5-1.5b, qwen2.5-0.5b, a .gguf path, or an API model id")],
-        "qwen2.5-1.5b",
+        DEFAULT_MODEL,
         "model",
     ),
     "base_url": (
@@ -108,7 +116,7 @@ BACKEND_OPTIONS: dict[str, tuple[Any, Any, str]] = {
     ),
     "api_key_env": (
         Annotated[str, typer.Option(help="Name of the variable holding the API key")],
-        "OPENAI_API_KEY",
+        DEFAULT_API_KEY_ENV,
         "api_key_env",
     ),
     "rpm": (Annotated[float | None, typer.Option(help="Requests per minute allowed")], None, "requests_per_minute"),

@@ -4,58 +4,23 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from sentiforge.cli._common import DbOption, MaxCostOpt, console, open_store, out, with_backend_options
-from sentiforge.cli._common import run_job as run_job_with_progress
-from sentiforge.engine import JobResult, create_job
-from sentiforge.errors import ConfigError
-from sentiforge.recipe import BackendSpec, Recipe, StepSpec
-
-AUGMENTERS = ("extract_aspects", "cda", "ada", "cada", "backtranslate", "translate")
-
-
-def step_params(
-    strategy: str,
-    *,
-    per_seed: int,
-    rationale: bool,
-    judge: bool,
-    routes: list[str],
-    engine: str,
-    target: str | None,
-    temperature: float | None,
-) -> dict[str, Any]:
-    """The recipe step for one strategy from the command's options (only what applies to it)."""
-    if strategy not in AUGMENTERS:
-        raise ConfigError(f"unknown augmentation strategy {strategy!r}; choose from {list(AUGMENTERS)}")
-    if strategy == "extract_aspects":
-        return {}
-    if strategy == "translate":
-        if not target:
-            raise ConfigError("strategy 'translate' needs --target LANG (e.g. --target fr)")
-        return {"target": target, "engine": engine}
-    check = "judge" if judge else "off"
-    params: dict[str, Any] = {"per_seed": per_seed, "rationale": rationale, "check_polarity": check}
-    if strategy == "backtranslate":
-        params |= {"routes": routes or ["fr"], "engine": engine}
-    if temperature is not None:
-        params["temperature"] = temperature
-    return params
-
-
-def run_job(db: str | None, job_id: int) -> JobResult:
-    """Run a job with a progress bar. ``--backend fake`` gets the scripted augmentation fake
-    (a dry run that exercises every check without a model)."""
-    from sentiforge.augment.testing import ScriptedAugmenter
-    from sentiforge.backends import FakeBackend, from_spec
-
-    store = open_store(db)
-    recipe = Recipe.model_validate(store.job(job_id).recipe)
-    backend = FakeBackend(responder=ScriptedAugmenter()) if recipe.backend.kind == "fake" else from_spec(recipe.backend)
-    return run_job_with_progress(db, job_id, backend=backend)
+from sentiforge.app.requests import AUGMENTERS, AugmentRequest
+from sentiforge.cli._common import (
+    DbOption,
+    MaxCostOpt,
+    TemplatesOpt,
+    console,
+    open_store,
+    out,
+    submit_and_run,
+    with_backend_options,
+)
+from sentiforge.cli.generate import save_recipe_file
+from sentiforge.recipe import BackendSpec
 
 
 def register(app: typer.Typer) -> None:
@@ -77,54 +42,37 @@ def register(app: typer.Typer) -> None:
         max_cost: MaxCostOpt = None,
         max_attempts: Annotated[int, typer.Option(min=1, max=50)] = 3,
         seed: int = 0,
+        templates: TemplatesOpt = None,
         save_recipe: Annotated[Path | None, typer.Option(help="Also write the recipe as JSON here.")] = None,
         db: DbOption = None,
         *,
         spec: BackendSpec,
     ) -> None:
-        """Augment real seeds (CDA, ADA, CADA, backtranslation, translation); every output points at its seed."""
-        store = open_store(db)
-        scheme = store.scheme(seeds)
-        first = next(iter(store.iter_samples(store.dataset_id(seeds), split=seed_split or None)), None)
-        if first is None:
-            raise ConfigError(
-                f"dataset '{seeds}' has no accepted samples in split '{seed_split}'; "
-                "import seeds with a train split or pass --seed-split"
-            )
-        steps = [
-            StepSpec(
-                strategy=name,
-                params=step_params(
-                    name,
-                    per_seed=per_seed,
-                    rationale=rationale,
-                    judge=judge,
-                    routes=route,
-                    engine=engine,
-                    target=target,
-                    temperature=temperature,
-                ),
-            )
-            for name in strategy
-        ]
-        recipe = Recipe(
-            name=f"augment-{dataset}",
-            scheme=scheme.model_dump(mode="json"),
-            language=language or first.language,
-            seed=seed,
+        """Augment real seeds (CDA, ADA, CADA, backtranslation, translation); every output points at its seed.
+
+        With --backend fake, a scripted model answers the augmentation prompts (a dry run through every check)."""
+        request = AugmentRequest.build(
             seeds=seeds,
-            seed_split=seed_split or None,
+            dataset=dataset,
+            strategies=strategy,
+            per_seed=per_seed,
+            rationale=rationale,
+            judge=judge,
+            routes=route,
+            engine=engine,
+            target=target,
+            temperature=temperature,
+            seed_split=seed_split,
+            language=language,
             max_cost=max_cost,
             max_attempts=max_attempts,
+            seed=seed,
+            templates=templates,
             backend=spec,
-            steps=steps,
         )
-        if save_recipe:
-            save_recipe.write_text(json.dumps(recipe.dump(), indent=2))
-        job_id = create_job(store, recipe, dataset)
-        console.print(f"job {job_id} created for dataset '{dataset}' (resume with: sentiforge resume {job_id})")
-        if run_job(db, job_id).status != "completed":
-            raise typer.Exit(1)
+        with open_store(db) as store:
+            save_recipe_file(request.to_recipe(store), save_recipe)
+            submit_and_run(store, request)
 
     @app.command()
     def mix(

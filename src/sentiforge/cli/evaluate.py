@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal, cast
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -50,32 +50,26 @@ def register(app: typer.Typer) -> None:
         db: DbOption = None,
     ) -> None:
         """Train the same classifier on real, synthetic and mixed data; score each on real holdout data."""
-        from sentiforge.errors import ConfigError
-        from sentiforge.evaluation.inputs import load_samples
-        from sentiforge.evaluation.pipeline import evaluate as run
+        from sentiforge.app.models import evaluate as run
+        from sentiforge.app.requests import EvaluateRequest
 
-        if on_leak not in {"drop", "error"}:
-            raise ConfigError(f"--on-leak takes drop or error, not {on_leak!r}")
-        real_samples, sch = load_samples(real, scheme, db=db)
-        synth_samples, _ = load_samples(synthetic, sch, db=db)
-        hold = load_samples(holdout, sch, db=db)[0] if holdout else None
-        ev = run(
-            real_samples,
-            synth_samples,
-            sch,
-            holdout=hold,
+        request = EvaluateRequest.build(
+            real=real,
+            synthetic=synthetic,
+            holdout=holdout,
+            scheme=scheme,
             classifiers=classifier,
+            out_dir=str(out_dir),
             holdout_fraction=holdout_fraction,
-            seed=seed,
-            synthetic_cap=cap,
+            cap=cap,
             bootstrap=bootstrap,
-            cv_folds=cv,
-            on_leak=cast(Literal["drop", "error"], on_leak),
-            embedder=None if embedder == "none" else embedder,
-            params={"transformer": {"epochs": epochs}},
-            progress=lambda msg: console.print(f"[dim]{msg}...[/dim]"),
-            sources={"real": real, "synthetic": synthetic, **({"holdout": holdout} if holdout else {})},
+            cv=cv,
+            embedder=embedder,
+            on_leak=on_leak,
+            epochs=epochs,
+            seed=seed,
         )
+        ev = run(request, db=db, progress=lambda msg: console.print(f"[dim]{msg}...[/dim]"))
         paths = ev.write(out_dir)
         if as_json:
             out.print_json(json.dumps({k: _summary(r) for k, r in ev.tstr.items()}))

@@ -1,4 +1,4 @@
-"""``sentiforge generate`` / ``run`` / ``resume`` / ``jobs``: making synthetic data."""
+"""``sentiforge generate`` / ``run`` / ``resume`` / ``cancel`` / ``jobs``: making synthetic data."""
 
 from __future__ import annotations
 
@@ -8,21 +8,43 @@ from typing import Annotated
 
 import typer
 
-from sentiforge.cli._common import DbOption, MaxCostOpt, console, open_store, out, run_job, with_backend_options
-from sentiforge.engine import create_job
+from sentiforge.app import jobs
+from sentiforge.app.requests import GenerateRequest, RecipeRequest
+from sentiforge.cli._common import (
+    DbOption,
+    MaxCostOpt,
+    TemplatesOpt,
+    console,
+    open_store,
+    out,
+    run_job,
+    submit_and_run,
+    with_backend_options,
+)
 from sentiforge.errors import ConfigError
-from sentiforge.recipe import BackendSpec, Recipe, StepSpec
+from sentiforge.recipe import BackendSpec, Recipe
 from sentiforge.strategies.generate import DEFAULT_KIND_OF_TEXT
 
 
-def _parse_attributes(values: list[str]) -> dict[str, list[str]]:
+def parse_attributes(values: list[str]) -> dict[str, list[str]]:
+    """``--attr NAME=VALUE1|VALUE2`` options as {name: [values]}; any name is allowed."""
     attrs: dict[str, list[str]] = {}
     for item in values:
-        if "=" not in item:
-            raise ConfigError(f"--attr takes NAME=VALUE1|VALUE2, got {item!r}")
-        name, _, vals = item.partition("=")
-        attrs[name.strip()] = [v.strip() for v in vals.split("|") if v.strip()]
+        name, sep, vals = item.partition("=")
+        name = name.strip()
+        if not sep or not name.isidentifier():
+            raise ConfigError(
+                f"--attr takes NAME=VALUE1|VALUE2 with NAME a word like topic or issue_type, got {item!r}"
+            )
+        attrs[name] = [v.strip() for v in vals.split("|") if v.strip()]
+        if not attrs[name]:
+            raise ConfigError(f"--attr {name}= has no values; give NAME=VALUE1|VALUE2")
     return attrs
+
+
+def save_recipe_file(recipe: Recipe, path: Path | None) -> None:
+    if path:
+        path.write_text(json.dumps(recipe.dump(), indent=2))
 
 
 def register(app: typer.Typer) -> None:
@@ -33,7 +55,10 @@ def register(app: typer.Typer) -> None:
         count: Annotated[int, typer.Option("--count", "-n", min=1)] = 30,
         scheme: Annotated[str, typer.Option(help="Label scheme name or a .yaml/.json scheme file.")] = "three_class",
         kind_of_text: Annotated[str, typer.Option("--text-kind")] = DEFAULT_KIND_OF_TEXT,
-        attr: Annotated[list[str], typer.Option("--attr", help="Prompt attribute, e.g. domain='bank|telecom'.")] = [],  # noqa: B006
+        attr: Annotated[
+            list[str],
+            typer.Option("--attr", help="Prompt attribute (any name), e.g. domain='bank|telecom'"),
+        ] = [],  # noqa: B006
         length: Annotated[list[str], typer.Option(help="short, medium or long (repeatable)")] = ["short"],  # noqa: B006
         balance_attributes: bool = False,
         few_shot: Annotated[int, typer.Option(min=0, max=3)] = 2,
@@ -44,45 +69,35 @@ def register(app: typer.Typer) -> None:
         language: str = "en",
         max_cost: MaxCostOpt = None,
         seed: int = 0,
+        templates: TemplatesOpt = None,
         save_recipe: Annotated[Path | None, typer.Option(help="Also write the recipe as JSON here.")] = None,
         db: DbOption = None,
         *,
         spec: BackendSpec,
     ) -> None:
         """Generate a balanced, labelled synthetic dataset from scratch."""
-        recipe = Recipe(
-            name=f"generate-{dataset}",
+        request = GenerateRequest.build(
+            dataset=dataset,
+            count=count,
             scheme=scheme,
-            language=language,
-            seed=seed,
+            kind_of_text=kind_of_text,
+            attributes=parse_attributes(attr),
+            lengths=length,
+            balance_attributes=balance_attributes,
+            few_shot=few_shot,
             seeds=seeds,
             seed_split=seed_split,
+            temperature=temperature,
+            rationale=rationale,
+            language=language,
             max_cost=max_cost,
+            seed=seed,
+            templates=templates,
             backend=spec,
-            steps=[
-                StepSpec(
-                    strategy="generate",
-                    params={
-                        "count": count,
-                        "kind_of_text": kind_of_text,
-                        "attributes": _parse_attributes(attr),
-                        "lengths": length,
-                        "balance_attributes": balance_attributes,
-                        "few_shot": few_shot,
-                        "temperature": temperature,
-                        "rationale": rationale,
-                    },
-                )
-            ],
         )
-        if save_recipe:
-            save_recipe.write_text(json.dumps(recipe.dump(), indent=2))
-        store = open_store(db)
-        job_id = create_job(store, recipe, dataset)
-        console.print(f"job {job_id} created for dataset '{dataset}' (resume with: sentiforge resume {job_id})")
-        result = run_job(db, job_id)
-        if result.status not in {"completed"}:
-            raise typer.Exit(1)
+        save_recipe_file(request.to_recipe(), save_recipe)
+        with open_store(db) as store:
+            submit_and_run(store, request)
 
     @app.command()
     def run(
@@ -91,12 +106,9 @@ def register(app: typer.Typer) -> None:
         db: DbOption = None,
     ) -> None:
         """Run a recipe file into a dataset."""
-        recipe = Recipe.load(recipe_file)
-        store = open_store(db)
-        job_id = create_job(store, recipe, dataset)
-        console.print(f"job {job_id} created (resume with: sentiforge resume {job_id})")
-        if run_job(db, job_id).status != "completed":
-            raise typer.Exit(1)
+        request = RecipeRequest(dataset=dataset, recipe=Recipe.load(recipe_file))
+        with open_store(db) as store:
+            submit_and_run(store, request)
 
     @app.command()
     def resume(
@@ -104,40 +116,40 @@ def register(app: typer.Typer) -> None:
         max_cost: Annotated[float | None, typer.Option(help="New budget cap in USD")] = None,
         db: DbOption = None,
     ) -> None:
-        """Resume a job that stopped (crash, budget, Ctrl-C): filled slots are kept, cached answers reused."""
-        if max_cost is not None:
-            store = open_store(db)
-            recipe = Recipe.model_validate(store.job(job_id).recipe)
-            store.update_job(job_id, recipe=recipe.model_copy(update={"max_cost": max_cost}).dump())
-        if run_job(db, job_id).status != "completed":
-            raise typer.Exit(1)
+        """Resume a job that stopped (crash, budget, Ctrl-C, cancel): filled slots are kept, cached answers reused."""
+        with open_store(db) as store:
+            if max_cost is not None:
+                jobs.set_budget(store, job_id, max_cost)
+            if run_job(store, job_id).status != "completed":
+                raise typer.Exit(1)
 
     @app.command()
-    def jobs(db: DbOption = None, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    def cancel(job_id: int, db: DbOption = None) -> None:
+        """Stop a job, from any process: a running one at its next slot boundary. `resume` finishes it later."""
+        with open_store(db) as store:
+            job = jobs.cancel(store, job_id)
+        if job.status == "running":
+            console.print(f"job {job_id}: cancel asked; it stops after the slots in flight ({job.done}/{job.target})")
+        else:
+            console.print(
+                f"job {job_id}: cancelled at {job.done}/{job.target} (resume with: sentiforge resume {job_id})"
+            )
+
+    @app.command("jobs")
+    def list_jobs(
+        status: Annotated[str | None, typer.Option(help="Only jobs with this status.")] = None,
+        dataset: Annotated[str | None, typer.Option(help="Only jobs filling this dataset.")] = None,
+        db: DbOption = None,
+        as_json: Annotated[bool, typer.Option("--json")] = False,
+    ) -> None:
         """List jobs with their progress, tokens and cost."""
         from rich.table import Table
 
-        rows = open_store(db).list_jobs()
+        with open_store(db) as store:
+            rows = jobs.list_jobs(store, status=status, dataset=dataset)
         if as_json:
-            out.print_json(
-                json.dumps(
-                    [
-                        {
-                            "id": j.id,
-                            "dataset_id": j.dataset_id,
-                            "status": j.status,
-                            "done": j.done,
-                            "target": j.target,
-                            "rejected": j.rejected,
-                            "requests": j.requests,
-                            "cache_hits": j.cache_hits,
-                            "cost": j.cost,
-                            "error": j.error,
-                        }
-                        for j in rows
-                    ]
-                )
-            )
+            fields = {"id", "dataset_id", "status", "done", "target", "rejected", "requests", "cache_hits", "cost"}
+            out.print_json(json.dumps([j.model_dump(mode="json", include=fields | {"error"}) for j in rows]))
             return
         table = Table("id", "dataset", "status", "done/target", "rejected", "requests", "cached", "tokens", "cost $")
         for j in rows:

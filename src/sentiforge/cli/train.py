@@ -2,44 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from sentiforge.cli._common import DbOption, console, out
-from sentiforge.samples import Sample, text_hash
-
-
-def fingerprint(samples: Sequence[Sample]) -> str:
-    """An id for a training set's content: order-free hash of its texts and targets."""
-    h = hashlib.blake2b(digest_size=12)
-    for key in sorted(f"{text_hash(s.text)}:{s.target()}" for s in samples):
-        h.update(key.encode())
-    return h.hexdigest()
-
-
-def train_and_score(
-    samples: list[Sample], scheme: Any, kind: str, params: dict[str, Any], *, evaluate: bool, seed: int
-) -> tuple[Any, dict[str, Any], int]:
-    """Train on the train split (or 80% when unsplit) and score the held-out part."""
-    from sentiforge.classifiers import train
-    from sentiforge.classifiers.base import encode_targets, targets_of
-    from sentiforge.evaluation import metrics
-    from sentiforge.evaluation.splits import presplit, split_real
-
-    if not evaluate:
-        return train(samples, scheme, kind, **params), {}, len(samples)
-    parts = presplit(samples)
-    fit_on, test = parts if parts else split_real(samples, holdout=0.2, seed=seed)
-    clf = train(fit_on, scheme, kind, **params)
-    texts = [s.text for s in test]
-    y_true = encode_targets(targets_of(test, scheme), scheme)
-    scores = metrics.scores(y_true, encode_targets(clf.predict(texts), scheme), clf.predict_proba(texts), scheme)
-    return clf, {"holdout": scores}, len(fit_on)
 
 
 def register(app: typer.Typer) -> None:
@@ -63,20 +32,24 @@ def register(app: typer.Typer) -> None:
         db: DbOption = None,
     ) -> None:
         """Train a classifier and save it (JSON metadata + safe weights) for `predict` and the service."""
-        from sentiforge.evaluation.inputs import load_samples
+        from sentiforge.app.models import train
+        from sentiforge.app.requests import TrainRequest
 
-        samples, sch = load_samples(dataset, scheme, db=db)
-        samples = [s for s in samples if s.status == "accepted"]
-        params: dict[str, Any] = {"class_weight": class_weight} if class_weight else {}
-        if classifier == "transformer":
-            params.update(epochs=epochs, max_len=max_len)
-        clf, scores, n = train_and_score(samples, sch, classifier, params, evaluate=evaluate, seed=seed)
-        clf.info.training_data.update(source=dataset, fingerprint=fingerprint(samples))
-        clf.info.metrics = scores
-        folder = clf.save(out_dir)
-        console.print(f"trained {classifier} on {n} samples; saved to {folder}")
-        if scores:
-            h = scores["holdout"]
+        request = TrainRequest.build(
+            dataset=dataset,
+            out_dir=str(out_dir),
+            classifier=classifier,
+            scheme=scheme,
+            epochs=epochs,
+            max_len=max_len,
+            class_weight=class_weight,
+            evaluate=evaluate,
+            seed=seed,
+        )
+        trained = train(request, db=db)
+        console.print(f"trained {classifier} on {trained.trained_on} samples; saved to {trained.folder}")
+        if trained.metrics:
+            h = trained.metrics["holdout"]
             out.print(f"holdout ({h['n']}): accuracy {h['accuracy']:.3f}, macro-F1 {h['macro_f1']:.3f}")
 
     @app.command()

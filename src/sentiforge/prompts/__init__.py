@@ -27,8 +27,30 @@ class Rendered:
     template_hash: str
 
 
+class TrackedAttributes(dict[str, Any]):
+    """Prompt attributes that remember which names a template read (into a shared ``used`` set),
+    so a job can warn about an attribute that no template uses."""
+
+    def __init__(self, values: dict[str, Any], used: set[str]) -> None:
+        super().__init__(values)
+        self.used = used
+
+    def __getitem__(self, key: str) -> Any:
+        self.used.add(key)
+        return super().__getitem__(key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self.used.add(key)
+        return super().get(key, default)
+
+    def items(self) -> Any:
+        self.used.update(self.keys())
+        return super().items()
+
+
 class PromptLibrary:
     def __init__(self, user_dir: str | Path | None = None) -> None:
+        self.user_dir = Path(user_dir) if user_dir else None
         dirs = [str(user_dir)] if user_dir else []
         dirs.append(str(PACKAGE_TEMPLATES))
         self.env = jinja2.Environment(
@@ -70,6 +92,22 @@ class PromptLibrary:
         if not text:
             raise TemplateError(f"prompt template '{resolved}' rendered to an empty prompt")
         return Rendered(text=text, template=resolved, template_hash=self.source_hash(resolved))
+
+    def listing(self) -> list[tuple[str, str]]:
+        """Every template name, with the folder it is read from (the user's or the package)."""
+        names = {str(p.relative_to(PACKAGE_TEMPLATES)) for p in PACKAGE_TEMPLATES.rglob("*.j2")}
+        if self.user_dir and self.user_dir.is_dir():
+            names |= {str(p.relative_to(self.user_dir)) for p in self.user_dir.rglob("*.j2")}
+        return [
+            (n, str(self.user_dir) if self.user_dir and (self.user_dir / n).is_file() else "package")
+            for n in sorted(names)
+        ]
+
+    def origin(self, name: str) -> str:
+        """Where a resolved template is read from, for messages."""
+        if self.user_dir and (self.user_dir / name).is_file():
+            return f"{name} (in {self.user_dir})"
+        return f"{name} (packaged)"
 
     def source_hash(self, name: str) -> str:
         if name not in self._hashes:

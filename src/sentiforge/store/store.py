@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from sentiforge.backends.base import Completion, Usage
 from sentiforge.errors import StoreError
 from sentiforge.labels import LabelScheme
 from sentiforge.samples import Provenance, Sample, text_hash
+from sentiforge.store.jobs import JobTables
 from sentiforge.store.models import CacheRow, DatasetRow, JobRow, SampleRow, utcnow
 
 
@@ -116,7 +118,7 @@ def sample_values(
     }
 
 
-class Store:
+class Store(JobTables):
     def __init__(self, url: str | None = None, *, migrate: bool = True) -> None:
         self.url = url or default_url()
         try:
@@ -137,6 +139,12 @@ class Store:
 
     def close(self) -> None:
         self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
 
     # -- datasets -------------------------------------------------------------------
     def create_dataset(
@@ -282,49 +290,7 @@ class Store:
                 out.setdefault(dataset_id, {})[status] = n
         return out
 
-    # -- jobs -----------------------------------------------------------------------
-    def create_job(self, dataset_id: int, recipe: dict[str, Any], target: int) -> int:
-        with self.session() as s:
-            row = JobRow(dataset_id=dataset_id, recipe=recipe, target=target, status="pending")
-            s.add(row)
-            s.commit()
-            return row.id
-
-    def job(self, job_id: int) -> JobRow:
-        with self.session() as s:
-            row = s.get(JobRow, job_id)
-        if row is None:
-            raise StoreError(f"no job with id {job_id}; `sentiforge jobs` lists them")
-        return row
-
-    def list_jobs(self) -> list[JobRow]:
-        with self.session() as s:
-            return list(s.scalars(select(JobRow).order_by(JobRow.id)))
-
-    def update_job(self, job_id: int, **values: Any) -> None:
-        values["updated_at"] = utcnow()
-        with self.engine.begin() as conn:
-            conn.execute(update(JobRow).where(JobRow.id == job_id).values(**values))
-
-    def job_progress(self, job_id: int) -> tuple[set[str], set[str], set[str]]:
-        """Slots already filled, text hashes already accepted, and reject slots stored for a job."""
-        slots: set[str] = set()
-        hashes: set[str] = set()
-        rejected: set[str] = set()
-        with self.engine.connect() as conn:
-            result = conn.execution_options(yield_per=5000).execute(
-                select(SampleRow.slot, SampleRow.text_hash, SampleRow.status).where(SampleRow.job_id == job_id)
-            )
-            for slot, h, status in result:
-                if slot is None:  # not written by a job's writer
-                    continue
-                if status == "accepted":
-                    slots.add(slot)
-                    hashes.add(h)
-                else:
-                    rejected.add(slot)
-        return slots, hashes, rejected
-
+    # -- jobs: store/jobs.py (JobTables) -------------------------------------------
     def writer(self, dataset_id: int, job_id: int, backend_key: str) -> JobWriter:
         return JobWriter(self, dataset_id, job_id, backend_key)
 
@@ -339,13 +305,15 @@ class SqlCache:
         self.store = store
         self.backend_key = backend_key
         self.pending: dict[str, Completion] = {}
+        self.writing: dict[str, Completion] = {}  # taken by a JobWriter batch, not committed yet
 
     def get(self, key: str) -> Completion | None:
         """A buffered or stored response. This runs once per request, on the event loop, so it
         is an autocommit Core read: on PostgreSQL, half the time of an ORM session (no BEGIN,
         no ROLLBACK round trips)."""
-        if key in self.pending:
-            return self.pending[key]
+        found = self.pending.get(key) or self.writing.get(key)
+        if found is not None:
+            return found
         c = CacheRow
         q = select(c.text, c.model, c.finish_reason, c.prompt_tokens, c.completion_tokens).where(c.key == key)
         try:
@@ -432,22 +400,56 @@ class JobWriter:
     def __len__(self) -> int:
         return len(self._rows)
 
-    def flush(self, **job_values: Any) -> None:
-        """Commit buffered samples, cached responses and job counters in one transaction. On
-        failure nothing is written and every buffered row stays for the next flush."""
-        rows, self._rows = self._rows, []
+    def take(self) -> WriteBatch:
+        """Hand the buffered samples and responses to a batch (the buffers start afresh);
+        the batch's responses stay readable through the cache until it is written."""
+        batch = WriteBatch(self._rows, self.cache.rows(), dict(self.cache.pending))
+        self._rows = []
+        self.cache.writing.update(self.cache.pending)
+        self.cache.pending.clear()
+        return batch
+
+    def write(self, batch: WriteBatch, **job_values: Any) -> None:
+        """Commit a batch and the job's counters in one transaction. Touches no buffer, so it
+        may run in a worker thread while the event loop goes on adding samples."""
         try:
             with self.store.engine.begin() as conn:
-                _insert_cache(conn, self.cache.rows())
-                if rows:
-                    conn.execute(insert(SampleRow), rows)
+                _insert_cache(conn, batch.cache_rows)
+                if batch.rows:
+                    conn.execute(insert(SampleRow), batch.rows)
                 if job_values:
                     job_values["updated_at"] = utcnow()
                     conn.execute(update(JobRow).where(JobRow.id == self.job_id).values(**job_values))
         except SQLAlchemyError as exc:
-            self._rows = rows + self._rows  # keep them for the next flush
             raise StoreError(f"could not write to the store at {self.store.safe_url}: {exc}") from exc
-        self.cache.pending.clear()
+
+    def settle(self, batch: WriteBatch, *, written: bool) -> None:
+        """After :meth:`write`: forget a written batch, or put a failed one back for the next flush."""
+        for key in batch.responses:
+            self.cache.writing.pop(key, None)
+        if not written:
+            self._rows = batch.rows + self._rows
+            self.cache.pending = {**batch.responses, **self.cache.pending}
+
+    def flush(self, **job_values: Any) -> None:
+        """Commit buffered samples, cached responses and job counters in one transaction. On
+        failure nothing is written and every buffered row stays for the next flush."""
+        batch = self.take()
+        try:
+            self.write(batch, **job_values)
+        except StoreError:
+            self.settle(batch, written=False)
+            raise
+        self.settle(batch, written=True)
 
 
-__all__ = ["JobWriter", "SqlCache", "Store"]
+@dataclass
+class WriteBatch:
+    """Samples and cached responses taken from a JobWriter, written in one transaction."""
+
+    rows: list[dict[str, Any]]
+    cache_rows: list[dict[str, Any]]
+    responses: dict[str, Completion] = field(default_factory=dict)
+
+
+__all__ = ["JobWriter", "SqlCache", "Store", "WriteBatch"]

@@ -9,6 +9,7 @@ from the scheme; it is validated in code, whatever the backend promised.
 
 from __future__ import annotations
 
+import difflib
 import itertools
 import json
 from typing import Any, ClassVar, Literal
@@ -18,6 +19,7 @@ from pydantic import Field
 from sentiforge.backends.base import ChatRequest
 from sentiforge.errors import ConfigError, InvalidOutputError
 from sentiforge.labels import LabelScheme
+from sentiforge.prompts import Rendered, TrackedAttributes
 from sentiforge.samples import Sample
 from sentiforge.strategies.base import StepContext, StrategyOptions, Task, guarded, register, rejected, stable_seed
 from sentiforge.strategies.output import check_text, contains_term
@@ -43,6 +45,8 @@ def _short() -> list[Length]:
     return ["short"]
 
 
+# The attributes the packaged templates phrase themselves; any other name a user gives is
+# rendered generically ("Topic: ...") by them, and reaches an edited template as it is.
 ATTRIBUTES = ("domain", "product", "issue_type", "tone", "persona", "urgency", "intent")
 
 
@@ -101,9 +105,9 @@ class Generate:
 
     def __init__(self, options: GenerateOptions) -> None:
         self.options = options
-        unknown = set(options.attributes) - set(ATTRIBUTES)
-        if unknown:
-            raise ConfigError(f"unknown prompt attribute(s) {sorted(unknown)}; use {list(ATTRIBUTES)}")
+        bad = [name for name in options.attributes if not name.isidentifier() or name == "length"]
+        if bad:
+            raise ConfigError(f"prompt attribute names must be words like topic or issue_type (not 'length'): {bad}")
         self._combos = [
             dict(zip(options.attributes, values, strict=True))
             for values in itertools.product(*options.attributes.values())
@@ -151,23 +155,42 @@ class Generate:
 
     def request(self, task: Task, attempt: int, ctx: StepContext) -> tuple[ChatRequest, Any]:
         o = self.options
+        rendered = self._render(task, attempt, ctx, set())
+        budget = LENGTHS[task.attributes.get("length", "short")][1]
+        max_tokens = budget + 24 + (60 if o.rationale else 0) + (40 if ctx.scheme.kind == "aspect" else 0)
+        label = task.target
+        request = ChatRequest(
+            messages=ctx.messages(rendered),
+            temperature=o.temperature,
+            top_p=o.top_p,
+            max_tokens=max_tokens,
+            seed=stable_seed(task.seed, attempt),
+            json_schema=output_schema(
+                ctx.scheme, rationale=o.rationale, label=label if ctx.scheme.kind == "aspect" else None
+            ),
+        )
+        return request, rendered
+
+    def _render(self, task: Task, attempt: int, ctx: StepContext, used: set[str]) -> Rendered:
+        """The user prompt of a slot; the attribute names the template reads go into ``used``."""
+        o = self.options
         scheme = ctx.scheme
         length = task.attributes.get("length", "short")
-        instruction, budget = LENGTHS[length]
-        if ctx.language == "fr":
-            instruction = LENGTHS_FR[length]
+        instruction = LENGTHS_FR[length] if ctx.language == "fr" else LENGTHS[length][0]
         label = task.target
         description = scheme.describe(label) if scheme.kind == "single" else label
         if ctx.language == "fr":
             description = POLARITY_FR.get(description, description)
-        rendered = ctx.prompts.render(
+        given = {k: v for k, v in task.attributes.items() if k != "length"}
+        return ctx.prompts.render(
             "generate.j2",
             language=ctx.language,
             scheme=scheme,
             label=POLARITY_FR.get(label, label) if ctx.language == "fr" else label,
             labels=label.split("+"),
             label_description=description,
-            attributes={k: task.attributes.get(k) for k in ATTRIBUTES},
+            attributes=TrackedAttributes({k: None for k in ATTRIBUTES} | given, used),
+            extra_attributes=TrackedAttributes({k: v for k, v in given.items() if k not in ATTRIBUTES}, used),
             length_words=instruction,
             kind_of_text=KIND_OF_TEXT.get(ctx.language, o.kind_of_text)
             if o.kind_of_text == DEFAULT_KIND_OF_TEXT
@@ -178,16 +201,27 @@ class Generate:
             aspect_category=task.extra.get("aspect_category"),
             aspect_term=task.extra.get("aspect_term"),
         )
-        max_tokens = budget + 24 + (60 if o.rationale else 0) + (40 if scheme.kind == "aspect" else 0)
-        request = ChatRequest(
-            messages=ctx.messages(rendered),
-            temperature=o.temperature,
-            top_p=o.top_p,
-            max_tokens=max_tokens,
-            seed=stable_seed(task.seed, attempt),
-            json_schema=output_schema(scheme, rationale=o.rationale, label=label if scheme.kind == "aspect" else None),
-        )
-        return request, rendered
+
+    def attribute_warnings(self, ctx: StepContext) -> list[str]:
+        """What to tell the user about attributes the template never reads, or whose name looks
+        like a misspelt built-in one ("domian" for "domain")."""
+        if not self.options.attributes:
+            return []
+        used: set[str] = set()
+        rendered = self._render(self.task(0, ctx), 0, ctx, used)
+        where = ctx.prompts.origin(rendered.template)
+        found = []
+        for name in self.options.attributes:
+            close = [] if name in ATTRIBUTES else difflib.get_close_matches(name, ATTRIBUTES, n=1, cutoff=0.75)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            if name not in used:
+                found.append(
+                    f"prompt attribute '{name}' is not used by the template {where}{hint}: "
+                    "it is stored with each sample, but the model never sees it"
+                )
+            elif close:
+                found.append(f"prompt attribute '{name}' is not a built-in one{hint}; it is passed on as '{name}'")
+        return found
 
     async def run(self, task: Task, attempt: int, ctx: StepContext) -> Sample:
         return await guarded(self._run(task, attempt, ctx), task, ctx, self.name)

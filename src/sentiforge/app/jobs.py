@@ -1,0 +1,155 @@
+"""Jobs, for every caller: create, run, resume, cancel and inspect.
+
+The CLI, the HTTP API and the workers all come through here, so a job made by one can be
+run, watched or cancelled by another process. Running claims the job in the store first
+(see :mod:`sentiforge.store.jobs`): two processes never run the same job.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import warnings
+from typing import TYPE_CHECKING, Any
+
+from sentiforge.engine import JobResult, Progress, prompt_library, run_job, seed_pool
+from sentiforge.errors import ConfigError, StoreError
+from sentiforge.recipe import Recipe
+from sentiforge.store import Store
+from sentiforge.store.schemas import JobPublic
+from sentiforge.strategies.base import StepContext, build_strategy
+
+if TYPE_CHECKING:
+    from sentiforge.app.requests import JobRequest
+    from sentiforge.backends.base import Backend
+
+
+def create_job(store: Store, recipe: Recipe, dataset: str, *, exist_ok: bool = True) -> int:
+    """Register a job (and its synthetic dataset) for a recipe; returns the job id.
+
+    The plan is checked here, before anything runs: strategies are built from their options,
+    the prompt templates are found, and prompt attributes that no template reads are warned about.
+    """
+    scheme = recipe.label_scheme()
+    _check_templates(recipe)
+    try:
+        dataset_id = store.dataset_id(dataset)
+    except StoreError:
+        dataset_id = store.create_dataset(dataset, scheme, kind="synthetic", meta={"recipe": recipe.name})
+    else:
+        if not exist_ok:
+            raise StoreError(f"dataset '{dataset}' exists already")
+    ctx = StepContext(client=None, scheme=scheme, prompts=prompt_library(recipe), pool=seed_pool(store, recipe))  # type: ignore[arg-type]
+    target = 0
+    for i, spec in enumerate(recipe.steps):
+        strategy = build_strategy(spec.strategy, spec.params)
+        ctx.step = i
+        target += strategy.size(ctx)
+        _warn_unused_attributes(strategy, ctx)
+    return store.create_job(dataset_id, recipe.dump(), target)
+
+
+def _check_templates(recipe: Recipe) -> None:
+    from pathlib import Path
+
+    if recipe.templates and not Path(recipe.templates).is_dir():
+        raise ConfigError(
+            f"templates folder {recipe.templates} does not exist; `sentiforge templates copy DIR` makes one to edit"
+        )
+
+
+def _warn_unused_attributes(strategy: Any, ctx: StepContext) -> None:
+    check = getattr(strategy, "attribute_warnings", None)
+    for message in check(ctx) if check else []:
+        warnings.warn(message, UnusedAttributeWarning, stacklevel=3)
+
+
+class UnusedAttributeWarning(UserWarning):
+    """A prompt attribute that no template reads (often a misspelt name)."""
+
+
+def submit(store: Store, request: JobRequest) -> int:
+    """Create the job a request describes (it is not run yet); returns the job id."""
+    return create_job(store, request.to_recipe(store), request.dataset)
+
+
+async def run(
+    store: Store,
+    job_id: int,
+    *,
+    backend: Backend | None = None,
+    progress: Progress | None = None,
+    **engine_options: Any,
+) -> JobResult:
+    """Claim the job and run it from where it stopped (JobConflictError if it runs elsewhere).
+    The backend is rebuilt from the job's recipe unless one is given."""
+    return await run_job(store, job_id, backend=backend, progress=progress, **engine_options)
+
+
+async def run_recipe(
+    recipe: Recipe,
+    store: Store,
+    dataset: str,
+    *,
+    backend: Backend | None = None,
+    progress: Progress | None = None,
+) -> JobResult:
+    """Create a job for the recipe and run it."""
+    return await run(store, create_job(store, recipe, dataset), backend=backend, progress=progress)
+
+
+async def resume_job(
+    store: Store, job_id: int, *, backend: Backend | None = None, progress: Progress | None = None
+) -> JobResult:
+    """Run a job that stopped (crash, Ctrl-C, cancel, budget): filled slots are kept."""
+    return await run(store, job_id, backend=backend, progress=progress)
+
+
+def run_sync(store: Store, job_id: int, **options: Any) -> JobResult:
+    """:func:`run` for callers without an event loop (the CLI, a worker process)."""
+    return asyncio.run(run(store, job_id, **options))
+
+
+def set_budget(store: Store, job_id: int, max_cost: float) -> JobPublic:
+    """Give a stopped job a new cost cap (kept in its recipe, so every later run obeys it)."""
+    job = store.job(job_id)
+    recipe = Recipe.model_validate(job.recipe).model_copy(update={"max_cost": max_cost})
+    store.update_job(job_id, recipe=recipe.dump())
+    return store.job(job_id)
+
+
+def cancel(store: Store, job_id: int) -> JobPublic:
+    """Stop a job: a running one at its next slot boundary (from any process), a waiting one
+    at once. Samples made so far stay; ``resume`` finishes it later."""
+    return store.request_cancel(job_id)
+
+
+def get(store: Store, job_id: int) -> JobPublic:
+    return store.job(job_id)
+
+
+def list_jobs(store: Store, *, status: str | None = None, dataset: str | None = None) -> list[JobPublic]:
+    dataset_id = store.dataset_id(dataset) if dataset else None
+    return store.list_jobs(status=status, dataset_id=dataset_id)
+
+
+async def wait(store: Store, job_id: int, *, statuses: tuple[str, ...] = ("running",), poll: float = 0.2) -> JobPublic:
+    """Poll until the job's status leaves ``statuses`` (for callers that watch another process)."""
+    while (job := store.job(job_id)).status in statuses:
+        await asyncio.sleep(poll)
+    return job
+
+
+__all__ = [
+    "UnusedAttributeWarning",
+    "cancel",
+    "create_job",
+    "get",
+    "list_jobs",
+    "resume_job",
+    "run",
+    "run_recipe",
+    "run_sync",
+    "set_budget",
+    "submit",
+    "wait",
+]

@@ -1,0 +1,100 @@
+"""Classifiers from datasets: train and save one, or evaluate synthetic data against real
+(Train-Synthetic-Test-Real)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sentiforge.app.requests import EvaluateRequest, TrainRequest
+from sentiforge.samples import Sample, text_hash
+
+if TYPE_CHECKING:
+    from sentiforge.evaluation.pipeline import Evaluation
+
+
+def fingerprint(samples: Sequence[Sample]) -> str:
+    """An id for a training set's content: order-free hash of its texts and targets."""
+    h = hashlib.blake2b(digest_size=12)
+    for key in sorted(f"{text_hash(s.text)}:{s.target()}" for s in samples):
+        h.update(key.encode())
+    return h.hexdigest()
+
+
+def train_and_score(
+    samples: list[Sample], scheme: Any, kind: str, params: dict[str, Any], *, evaluate: bool, seed: int
+) -> tuple[Any, dict[str, Any], int]:
+    """Train on the train split (or 80% when unsplit) and score the held-out part."""
+    from sentiforge.classifiers import train
+    from sentiforge.classifiers.base import encode_targets, targets_of
+    from sentiforge.evaluation import metrics
+    from sentiforge.evaluation.splits import presplit, split_real
+
+    if not evaluate:
+        return train(samples, scheme, kind, **params), {}, len(samples)
+    parts = presplit(samples)
+    fit_on, test = parts if parts else split_real(samples, holdout=0.2, seed=seed)
+    clf = train(fit_on, scheme, kind, **params)
+    texts = [s.text for s in test]
+    y_true = encode_targets(targets_of(test, scheme), scheme)
+    scores = metrics.scores(y_true, encode_targets(clf.predict(texts), scheme), clf.predict_proba(texts), scheme)
+    return clf, {"holdout": scores}, len(fit_on)
+
+
+@dataclass
+class Trained:
+    folder: Path
+    classifier: str
+    trained_on: int
+    metrics: dict[str, Any]
+
+
+def train(request: TrainRequest, *, db: str | None = None) -> Trained:
+    """Train a classifier on a dataset (a store name, a file or a built-in set) and save it."""
+    from sentiforge.evaluation.inputs import load_samples
+
+    samples, scheme = load_samples(request.dataset, request.scheme, db=db)
+    samples = [s for s in samples if s.status == "accepted"]
+    params: dict[str, Any] = {"class_weight": request.class_weight} if request.class_weight else {}
+    if request.classifier == "transformer":
+        params.update(epochs=request.epochs, max_len=request.max_len)
+    clf, scores, n = train_and_score(
+        samples, scheme, request.classifier, params, evaluate=request.evaluate, seed=request.seed
+    )
+    clf.info.training_data.update(source=request.dataset, fingerprint=fingerprint(samples))
+    clf.info.metrics = scores
+    return Trained(clf.save(Path(request.out_dir)), request.classifier, n, scores)
+
+
+def evaluate(
+    request: EvaluateRequest, *, db: str | None = None, progress: Callable[[str], None] | None = None
+) -> Evaluation:
+    """Train the same classifiers on real, synthetic and mixed data; score each on real holdout
+    data. The caller writes the report (``Evaluation.write``)."""
+    from sentiforge.evaluation.inputs import load_samples
+    from sentiforge.evaluation.pipeline import evaluate as run
+
+    r = request
+    real, scheme = load_samples(r.real, r.scheme, db=db)
+    synthetic, _ = load_samples(r.synthetic, scheme, db=db)
+    holdout = load_samples(r.holdout, scheme, db=db)[0] if r.holdout else None
+    return run(
+        real,
+        synthetic,
+        scheme,
+        holdout=holdout,
+        classifiers=r.classifiers,
+        holdout_fraction=r.holdout_fraction,
+        seed=r.seed,
+        synthetic_cap=r.cap,
+        bootstrap=r.bootstrap,
+        cv_folds=r.cv,
+        on_leak=r.on_leak,
+        embedder=None if r.embedder == "none" else r.embedder,
+        params={"transformer": {"epochs": r.epochs}},
+        progress=progress,
+        sources={"real": r.real, "synthetic": r.synthetic, **({"holdout": r.holdout} if r.holdout else {})},
+    )

@@ -1,0 +1,53 @@
+"""The quality gate as one operation: build the judge from the request, gate the dataset."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sentiforge.app.requests import QualityRequest
+
+if TYPE_CHECKING:
+    from sentiforge.quality.runner import Progress, RunSummary
+    from sentiforge.store import Store
+
+
+def judge_client(store: Store, kind: str, model: str) -> Any:
+    """An LLMClient for the judge whose answers are cached in the store (reruns ask nothing twice)."""
+    if kind == "none":
+        return None
+    from sentiforge.backends import LLMClient, from_spec
+    from sentiforge.recipe import BackendSpec
+
+    backend = from_spec(BackendSpec(kind=kind, model=model, n_ctx=2048))  # type: ignore[arg-type]
+    return LLMClient(backend, cache=store.cache(backend.key))
+
+
+def run_quality(store: Store, request: QualityRequest, *, progress: Progress | None = None) -> RunSummary:
+    """Run every check over the dataset; each sample gets a record, rejects keep their reason."""
+    from sentiforge.errors import ConfigError
+    from sentiforge.quality.config import QualityConfig
+    from sentiforge.quality.runner import run_quality as gate
+
+    try:
+        cfg = QualityConfig.model_validate(request.config or {})
+    except ValueError as exc:
+        raise ConfigError(f"invalid quality config: {exc}") from exc
+    embedder: Any = None
+    if request.embedder == "none":
+        cfg.dedup.embedding = False
+        embedder = False
+    elif request.embedder:
+        cfg.dedup.embedder = request.embedder
+    client = judge_client(store, request.judge, request.judge_model) if cfg.consistency.judge else None
+    return gate(
+        store,
+        request.dataset,
+        cfg,
+        holdout=request.holdout,
+        holdout_split=request.holdout_split,
+        seeds=request.seeds,
+        seed_split=request.seed_split,
+        judge_client=client,
+        embedder=embedder,
+        progress=progress,
+    )

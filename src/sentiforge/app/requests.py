@@ -1,0 +1,231 @@
+"""Requests as data: what a user asks for, as pydantic models the CLI builds from its options
+and the HTTP API takes as JSON bodies. Job requests turn into recipes (``to_recipe``); the
+others are arguments of one application-layer operation each.
+
+Unknown fields are refused, so a misspelt option is an error, not a silent default.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from sentiforge.config import DEFAULT_MODEL, get_settings
+from sentiforge.errors import ConfigError
+from sentiforge.recipe import BackendSpec, Recipe, StepSpec
+from sentiforge.strategies.generate import DEFAULT_KIND_OF_TEXT
+
+if TYPE_CHECKING:
+    from sentiforge.store import Store
+
+AUGMENTERS = ("extract_aspects", "cda", "ada", "cada", "backtranslate", "translate")
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    @classmethod
+    def build(cls, **fields: Any) -> Any:
+        """Validate, turning pydantic's error into a ConfigError that names the bad fields."""
+        try:
+            return cls(**fields)
+        except ValidationError as exc:
+            problems = "; ".join(f"{_where(e['loc'])}: {e['msg']}" for e in exc.errors())
+            raise ConfigError(f"invalid {cls.__name__}: {problems}") from exc
+
+
+def _where(loc: tuple[Any, ...]) -> str:
+    """A field's place for messages, with its command-line spelling: ``on_leak (--on-leak)``."""
+    path = ".".join(map(str, loc))
+    return f"{path} (--{str(loc[0]).replace('_', '-')})" if loc and isinstance(loc[0], str) else path
+
+
+def templates_folder(given: str | None) -> str | None:
+    """The templates folder a job uses: the one given, else ``SENTIFORGE_TEMPLATES_DIR``."""
+    chosen = given or get_settings().templates_dir
+    return str(Path(chosen).expanduser().resolve()) if chosen else None
+
+
+class GenerateRequest(_Request):
+    """Generate a balanced, labelled synthetic dataset from scratch."""
+
+    dataset: str = Field(min_length=1, max_length=200)
+    count: int = Field(default=30, ge=1)
+    scheme: str | dict[str, Any] = "three_class"
+    kind_of_text: str = DEFAULT_KIND_OF_TEXT
+    attributes: dict[str, list[str]] = Field(default_factory=dict)
+    lengths: list[Literal["short", "medium", "long"]] = Field(default_factory=lambda: ["short"])  # type: ignore[arg-type]
+    balance_attributes: bool = False
+    few_shot: int = Field(default=2, ge=0, le=3)
+    seeds: str | None = None
+    seed_split: str = "train"
+    temperature: float = Field(default=0.9, ge=0.0, le=2.0)
+    rationale: bool = False
+    language: str = "en"
+    max_cost: float | None = Field(default=None, ge=0)
+    seed: int = 0
+    templates: str | None = None
+    backend: BackendSpec = Field(default_factory=BackendSpec)
+
+    def to_recipe(self, store: Store | None = None) -> Recipe:
+        params = {
+            "count": self.count,
+            "kind_of_text": self.kind_of_text,
+            "attributes": self.attributes,
+            "lengths": self.lengths,
+            "balance_attributes": self.balance_attributes,
+            "few_shot": self.few_shot,
+            "temperature": self.temperature,
+            "rationale": self.rationale,
+        }
+        return Recipe(
+            name=f"generate-{self.dataset}",
+            scheme=self.scheme,
+            language=self.language,
+            seed=self.seed,
+            seeds=self.seeds,
+            seed_split=self.seed_split,
+            max_cost=self.max_cost,
+            backend=self.backend,
+            templates=templates_folder(self.templates),
+            steps=[StepSpec(strategy="generate", params=params)],
+        )
+
+
+class AugmentRequest(_Request):
+    """Augment real seeds (CDA, ADA, CADA, backtranslation, translation)."""
+
+    seeds: str
+    dataset: str = Field(min_length=1, max_length=200)
+    strategies: list[str] = Field(default_factory=lambda: ["cada"], min_length=1)
+    per_seed: int = Field(default=2, ge=1)
+    rationale: bool = False
+    judge: bool = True
+    routes: list[str] = Field(default_factory=list)
+    engine: Literal["llm", "apertium"] = "llm"
+    target: str | None = None
+    temperature: float | None = None
+    seed_split: str = "train"
+    language: str | None = None  # default: the seeds' own
+    max_cost: float | None = Field(default=None, ge=0)
+    max_attempts: int = Field(default=3, ge=1, le=50)
+    seed: int = 0
+    templates: str | None = None
+    backend: BackendSpec = Field(default_factory=BackendSpec)
+
+    @model_validator(mode="after")
+    def _scripted_fake(self) -> AugmentRequest:
+        """A fake backend filling schemas with random words passes no augmentation check: unless
+        the request says otherwise, the fake answers the augmentation prompts as a good model would."""
+        if self.backend.kind == "fake" and "fake_responder" not in self.backend.model_fields_set:
+            self.backend = self.backend.model_copy(update={"fake_responder": "augment"})
+        return self
+
+    def step_params(self, strategy: str) -> dict[str, Any]:
+        """The recipe step for one strategy (only the options that apply to it)."""
+        if strategy not in AUGMENTERS:
+            raise ConfigError(f"unknown augmentation strategy {strategy!r}; choose from {list(AUGMENTERS)}")
+        if strategy == "extract_aspects":
+            return {}
+        if strategy == "translate":
+            if not self.target:
+                raise ConfigError("strategy 'translate' needs --target LANG (e.g. --target fr)")
+            return {"target": self.target, "engine": self.engine}
+        params: dict[str, Any] = {
+            "per_seed": self.per_seed,
+            "rationale": self.rationale,
+            "check_polarity": "judge" if self.judge else "off",
+        }
+        if strategy == "backtranslate":
+            params |= {"routes": self.routes or ["fr"], "engine": self.engine}
+        if self.temperature is not None:
+            params["temperature"] = self.temperature
+        return params
+
+    def to_recipe(self, store: Store | None = None) -> Recipe:
+        """Needs the store: the recipe takes the seeds' scheme and language."""
+        if store is None:
+            raise ConfigError("an augmentation recipe reads its seeds: pass the store")
+        scheme = store.scheme(self.seeds)
+        split = self.seed_split or None
+        first = next(iter(store.iter_samples(store.dataset_id(self.seeds), split=split)), None)
+        if first is None:
+            raise ConfigError(
+                f"dataset '{self.seeds}' has no accepted samples in split '{self.seed_split}'; "
+                "import seeds with a train split or pass --seed-split"
+            )
+        return Recipe(
+            name=f"augment-{self.dataset}",
+            scheme=scheme.model_dump(mode="json"),
+            language=self.language or first.language,
+            seed=self.seed,
+            seeds=self.seeds,
+            seed_split=split,
+            max_cost=self.max_cost,
+            max_attempts=self.max_attempts,
+            backend=self.backend,
+            templates=templates_folder(self.templates),
+            steps=[StepSpec(strategy=name, params=self.step_params(name)) for name in self.strategies],
+        )
+
+
+class RecipeRequest(_Request):
+    """Run a recipe (plain data, e.g. read from a YAML file) into a dataset."""
+
+    dataset: str = Field(min_length=1, max_length=200)
+    recipe: Recipe
+
+    def to_recipe(self, store: Store | None = None) -> Recipe:
+        return self.recipe
+
+
+JobRequest = GenerateRequest | AugmentRequest | RecipeRequest
+
+
+class QualityRequest(_Request):
+    """Run the quality gate over a dataset."""
+
+    dataset: str
+    holdout: str | None = None
+    holdout_split: str | None = None
+    seeds: str | None = None
+    seed_split: str | None = "train"
+    config: dict[str, Any] | None = None  # thresholds and weights (QualityConfig); None: the defaults
+    judge: Literal["embedded", "openai", "fake", "none"] = "embedded"
+    judge_model: str = DEFAULT_MODEL
+    embedder: str | None = None  # auto, minilm, multilingual, fake, or none (no embedding checks)
+
+
+class EvaluateRequest(_Request):
+    """Train-Synthetic-Test-Real: the same classifier on real, synthetic and mixed data."""
+
+    real: str
+    synthetic: str
+    holdout: str | None = None
+    scheme: str | None = None
+    classifiers: list[str] = Field(default_factory=lambda: ["tfidf"], min_length=1)
+    out_dir: str = "sentiforge-report"
+    holdout_fraction: float = Field(default=0.3, ge=0.05, le=0.9)
+    cap: float = Field(default=0.6, ge=0.0, le=0.95)
+    bootstrap: int = Field(default=1000, ge=0)
+    cv: int = Field(default=5, ge=0)
+    embedder: str = "auto"
+    on_leak: Literal["drop", "error"] = "drop"
+    epochs: int = Field(default=3, ge=1)
+    seed: int = 0
+
+
+class TrainRequest(_Request):
+    """Train a classifier on a dataset and save it for `predict` and the service."""
+
+    dataset: str
+    out_dir: str
+    classifier: str = "tfidf"
+    scheme: str | None = None
+    epochs: int = Field(default=3, ge=1)
+    max_len: int = Field(default=128, ge=8)
+    class_weight: Literal["balanced"] | None = None
+    evaluate: bool = True
+    seed: int = 0

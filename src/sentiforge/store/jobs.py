@@ -1,0 +1,174 @@
+"""The jobs table: create, read, claim, heartbeat, cancel.
+
+A job is run by at most one process at a time. :meth:`JobTables.claim_job` is one
+conditional UPDATE (``... WHERE status != 'running'``), atomic on SQLite and PostgreSQL
+alike, so of two processes claiming one job exactly one wins; the other gets
+:class:`JobConflictError`. A claim that nobody keeps alive any more (its process was
+killed: no heartbeat for ``stale_after`` seconds, or its pid is gone on this host) is taken
+over with a compare-and-swap on the old claim, so a crashed job can always be resumed.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, Literal
+
+from sqlalchemy import select, update
+
+from sentiforge.errors import JobConflictError, StoreError
+from sentiforge.store.models import JobRow, SampleRow, utcnow
+from sentiforge.store.schemas import JobPublic
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from sqlalchemy import Engine
+    from sqlalchemy.orm import Session
+
+STALE_AFTER = 30.0  # seconds without a heartbeat after which a running claim is abandoned
+Beat = Literal["ok", "cancel", "lost"]
+WAITING = ("pending", "incomplete", "failed", "budget_exhausted")  # statuses a cancel ends at once
+
+
+def this_process() -> str:
+    """The owner name a claim records: host and pid."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _owner_gone(owner: str | None) -> bool:
+    """True when ``owner`` is a process of this host that no longer exists."""
+    host, _, pid = (owner or "").rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+class JobTables:
+    """Job operations of the :class:`~sentiforge.store.Store` (a mixin: it needs ``engine``)."""
+
+    engine: Engine
+    session: Callable[[], Session]
+
+    def create_job(self, dataset_id: int, recipe: dict[str, Any], target: int) -> int:
+        with self.session() as s:
+            row = JobRow(dataset_id=dataset_id, recipe=recipe, target=target, status="pending")
+            s.add(row)
+            s.commit()
+            return row.id
+
+    def _job_row(self, job_id: int) -> JobRow:
+        with self.session() as s:
+            row = s.get(JobRow, job_id)
+        if row is None:
+            raise StoreError(f"no job with id {job_id}; `sentiforge jobs` lists them")
+        return row
+
+    def job(self, job_id: int) -> JobPublic:
+        return JobPublic.model_validate(self._job_row(job_id), from_attributes=True)
+
+    def list_jobs(self, *, status: str | None = None, dataset_id: int | None = None) -> list[JobPublic]:
+        q = select(JobRow).order_by(JobRow.id)
+        if status is not None:
+            q = q.where(JobRow.status == status)
+        if dataset_id is not None:
+            q = q.where(JobRow.dataset_id == dataset_id)
+        with self.session() as s:
+            return [JobPublic.model_validate(r, from_attributes=True) for r in s.scalars(q)]
+
+    def update_job(self, job_id: int, **values: Any) -> None:
+        values["updated_at"] = utcnow()
+        with self.engine.begin() as conn:
+            conn.execute(update(JobRow).where(JobRow.id == job_id).values(**values))
+
+    def claim_job(self, job_id: int, owner: str, *, stale_after: float = STALE_AFTER) -> JobPublic:
+        """Mark the job running for ``owner``; JobConflictError if a live process runs it."""
+        now = utcnow()
+        claim = {"status": "running", "claimed_by": owner, "heartbeat_at": now, "cancel_requested": False}
+        with self.engine.begin() as conn:
+            won = conn.execute(
+                update(JobRow).where(JobRow.id == job_id, JobRow.status != "running").values(**claim, updated_at=now)
+            ).rowcount
+        if won:
+            return self.job(job_id)
+        row = self._job_row(job_id)  # raises for a missing job
+        last = row.heartbeat_at
+        stale = last is None or now - last > timedelta(seconds=stale_after) or _owner_gone(row.claimed_by)
+        if stale:
+            with self.engine.begin() as conn:
+                won = conn.execute(
+                    update(JobRow)
+                    .where(
+                        JobRow.id == job_id,
+                        JobRow.status == "running",
+                        JobRow.claimed_by == row.claimed_by,
+                        JobRow.heartbeat_at == last if last is not None else JobRow.heartbeat_at.is_(None),
+                    )
+                    .values(**claim, updated_at=now)
+                ).rowcount
+            if won:
+                return self.job(job_id)
+        seen = f", last seen {(now - last).total_seconds():.0f} s ago" if last else ""
+        raise JobConflictError(
+            f"job {job_id} is already running (by {row.claimed_by}{seen}); wait for it to finish, "
+            f"or stop it with `sentiforge cancel {job_id}` and resume it later"
+        )
+
+    def heartbeat(self, job_id: int, owner: str) -> Beat:
+        """Keep the claim alive; says whether a cancel was asked or the claim was taken over."""
+        with self.engine.begin() as conn:
+            kept = conn.execute(
+                update(JobRow)
+                .where(JobRow.id == job_id, JobRow.claimed_by == owner, JobRow.status == "running")
+                .values(heartbeat_at=utcnow())
+            ).rowcount
+            if not kept:
+                return "lost"
+            cancel = conn.execute(select(JobRow.cancel_requested).where(JobRow.id == job_id)).scalar()
+        return "cancel" if cancel else "ok"
+
+    def request_cancel(self, job_id: int) -> JobPublic:
+        """Ask a running job to stop at its next slot boundary; a job that waits is cancelled now.
+        Everything done so far is kept and the job stays resumable."""
+        with self.engine.begin() as conn:
+            asked = conn.execute(
+                update(JobRow).where(JobRow.id == job_id, JobRow.status == "running").values(cancel_requested=True)
+            ).rowcount
+            if not asked:
+                conn.execute(
+                    update(JobRow)
+                    .where(JobRow.id == job_id, JobRow.status.in_(WAITING))
+                    .values(status="cancelled", updated_at=utcnow())
+                )
+        job = self.job(job_id)
+        if job.status not in {"running", "cancelled"}:
+            raise JobConflictError(
+                f"job {job_id} is {job.status}: there is nothing to cancel (only a pending or running job can be)"
+            )
+        return job
+
+    def job_progress(self, job_id: int) -> tuple[set[str], set[str], set[str]]:
+        """Slots already filled, text hashes already accepted, and reject slots stored for a job."""
+        slots: set[str] = set()
+        hashes: set[str] = set()
+        rejected: set[str] = set()
+        with self.engine.connect() as conn:
+            result = conn.execution_options(yield_per=5000).execute(
+                select(SampleRow.slot, SampleRow.text_hash, SampleRow.status).where(SampleRow.job_id == job_id)
+            )
+            for slot, h, status in result:
+                if slot is None:  # not written by a job's writer
+                    continue
+                if status == "accepted":
+                    slots.add(slot)
+                    hashes.add(h)
+                else:
+                    rejected.add(slot)
+        return slots, hashes, rejected
