@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,9 +19,6 @@ from sentiforge.io.datasets import load_uci, load_vader
 from sentiforge.labels import get_scheme
 from sentiforge.samples import Sample
 
-DATASETS = Path(
-    os.environ.get("SENTIFORGE_DATASETS", Path(__file__).resolve().parents[2].parent / "shared" / "datasets")
-)
 BINARY = get_scheme("binary")
 THREE = get_scheme("three_class")
 EMOTIONS = get_scheme("emotions")
@@ -30,7 +26,7 @@ EMOTIONS = get_scheme("emotions")
 
 @pytest.fixture(scope="module")
 def yelp() -> tuple[list[Sample], list[Sample]]:
-    return split_real(load_uci("yelp", root=DATASETS), holdout=0.3, seed=0)
+    return split_real(load_uci("yelp"), holdout=0.3, seed=0)
 
 
 def _macro_f1(clf: object, holdout: list[Sample], scheme: object) -> float:
