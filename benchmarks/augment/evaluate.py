@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from sentiforge.augment.mix import select_synthetic
+from sentiforge.mixing import select_synthetic
 from sentiforge.classifiers.registry import build_classifier
 from sentiforge.errors import StoreError
 from sentiforge.labels import get_scheme

@@ -23,7 +23,7 @@ _LAZY = {
     "run_recipe": "sentiforge.engine",
     "resume_job": "sentiforge.engine",
     "create_job": "sentiforge.engine",
-    "FakeBackend": "sentiforge.backends",
+    "FakeBackend": "sentiforge.testing.backend",
     "from_spec": "sentiforge.backends",
 }
 

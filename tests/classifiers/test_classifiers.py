@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sentiforge.classifiers import FakeClassifier, build_classifier, load_classifier, targets_of, train
+from sentiforge.classifiers import build_classifier, load_classifier, targets_of, train
 from sentiforge.classifiers.base import decode, tune_thresholds
 from sentiforge.classifiers.linear import LinearHead
 from sentiforge.errors import ConfigError, DataError, LabelError
@@ -18,6 +18,7 @@ from sentiforge.evaluation.splits import split_real
 from sentiforge.io.datasets import load_uci, load_vader
 from sentiforge.labels import get_scheme
 from sentiforge.samples import Sample
+from sentiforge.testing.classifier import FakeClassifier
 
 BINARY = get_scheme("binary")
 THREE = get_scheme("three_class")

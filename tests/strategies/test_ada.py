@@ -7,7 +7,7 @@ from collections import defaultdict
 
 import pytest
 
-from sentiforge.augment.testing import ScriptedAugmenter, run_augmentation, seed_dataset
+from sentiforge.testing.augmenter import ScriptedAugmenter, run_augmentation, seed_dataset
 from sentiforge.backends import ChatRequest, FakeBackend
 from sentiforge.engine import Engine, create_job, resume_job
 from sentiforge.errors import PermanentBackendError

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from sentiforge.augment.testing import ScriptedAugmenter, run_augmentation, seed_dataset
+from sentiforge.testing.augmenter import ScriptedAugmenter, run_augmentation, seed_dataset
 from sentiforge.backends import FakeBackend
 from sentiforge.labels import Aspect
 from sentiforge.samples import Sample

@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from sentiforge.augment.testing import ScriptedAugmenter, run_augmentation, seed_dataset
+from sentiforge.testing.augmenter import ScriptedAugmenter, run_augmentation, seed_dataset
 from sentiforge.backends import FakeBackend
 from sentiforge.errors import ConfigError
 from sentiforge.labels import Aspect

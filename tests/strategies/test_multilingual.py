@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from sentiforge.augment.testing import run_augmentation, seed_dataset
+from sentiforge.testing.augmenter import run_augmentation, seed_dataset
 from sentiforge.backends import ChatRequest, FakeBackend
 from sentiforge.engine import run_recipe
 from sentiforge.prompts import PromptLibrary

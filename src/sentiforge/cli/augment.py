@@ -49,7 +49,7 @@ def step_params(
 def run_job(db: str | None, job_id: int) -> JobResult:
     """Run a job with a progress bar. ``--backend fake`` gets the scripted augmentation fake
     (a dry run that exercises every check without a model)."""
-    from sentiforge.augment.testing import ScriptedAugmenter
+    from sentiforge.testing.augmenter import ScriptedAugmenter
     from sentiforge.backends import FakeBackend, from_spec
 
     store = open_store(db)
@@ -145,7 +145,7 @@ def register(app: typer.Typer) -> None:
         db: DbOption = None,
     ) -> None:
         """Real + synthetic with the synthetic share capped; the share goes into the metadata."""
-        from sentiforge.augment.mix import mix as do_mix
+        from sentiforge.mixing import mix as do_mix
 
         store = open_store(db)
         report = do_mix(

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from sentiforge.augment.testing import seed_dataset
+from sentiforge.testing.augmenter import seed_dataset
 from sentiforge.cli import app
 from sentiforge.store import Store
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sentiforge.backends.base import ChatRequest
-from sentiforge.backends.fake import FakeBackend
+from sentiforge.testing.backend import FakeBackend
 from sentiforge.samples import Sample
 
 if TYPE_CHECKING:
