@@ -14,7 +14,7 @@ from sentiforge.errors import PermanentBackendError
 from sentiforge.recipe import BackendSpec, Recipe, StepSpec
 from sentiforge.samples import Sample
 from sentiforge.store import Store
-from sentiforge.strategies._aspect_rewrite import clean_candidates
+from sentiforge.strategies.aspect_rewrite import clean_candidates
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from sentiforge.errors import ConfigError
 from sentiforge.labels import Aspect
 from sentiforge.samples import Sample
 from sentiforge.store import Store
-from sentiforge.strategies import _apertium
+from sentiforge.strategies import apertium
 from sentiforge.strategies.base import build_strategy
 
 FAKE_EMB = {"embedder": "fake"}
@@ -119,10 +119,10 @@ def test_missing_apertium_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> N
 
 @needs_apertium
 def test_apertium_lists_its_pairs_and_names_a_missing_one() -> None:
-    pairs = _apertium.pairs()
+    pairs = apertium.pairs()
     assert ("en", "es") in pairs and ("es", "en") in pairs
     with pytest.raises(ConfigError, match=r"no en->fr pair installed \(installed: .*en->es"):
-        _apertium.mode_for("en", "fr")
+        apertium.mode_for("en", "fr")
 
 
 @needs_apertium

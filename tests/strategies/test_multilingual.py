@@ -13,7 +13,7 @@ from sentiforge.prompts import PromptLibrary
 from sentiforge.recipe import BackendSpec, Recipe, StepSpec
 from sentiforge.samples import Sample
 from sentiforge.store import Store
-from sentiforge.strategies._rewrite import language_name
+from sentiforge.strategies.seeded import language_name
 
 FR_SEEDS = [
     Sample(text="La pizza était vraiment mauvaise.", label="negative", language="fr"),

@@ -22,8 +22,8 @@ from sentiforge.embeddings import cosine_pairs, embedder_for_language, get_embed
 from sentiforge.errors import ConfigError, InvalidOutputError
 from sentiforge.labels import Aspect
 from sentiforge.samples import Sample, normalize_text
-from sentiforge.strategies import _apertium as apertium
-from sentiforge.strategies._rewrite import (
+from sentiforge.strategies import apertium
+from sentiforge.strategies.seeded import (
     Memo,
     Rejection,
     SeedOptions,

@@ -21,7 +21,7 @@ from sentiforge.backends.base import ChatRequest
 from sentiforge.errors import InvalidOutputError
 from sentiforge.labels import Aspect
 from sentiforge.samples import Sample
-from sentiforge.strategies._rewrite import (
+from sentiforge.strategies.seeded import (
     Memo,
     Rejection,
     SeedOptions,

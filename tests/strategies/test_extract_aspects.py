@@ -11,8 +11,8 @@ from sentiforge.backends import FakeBackend
 from sentiforge.labels import Aspect
 from sentiforge.samples import Sample
 from sentiforge.store import Store
-from sentiforge.strategies._rewrite import Rejection
-from sentiforge.strategies.aspects import validate_proposals
+from sentiforge.strategies.seeded import Rejection
+from sentiforge.strategies.extract_aspects import validate_proposals
 
 POLARITIES = ("negative", "neutral", "positive")
 
