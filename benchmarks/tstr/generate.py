@@ -21,7 +21,7 @@ from pathlib import Path
 
 from sentiforge.engine import JobResult, create_job, resume_job
 from sentiforge.errors import StoreError
-from sentiforge.evaluation.splits import split_real
+from sentiforge.io.splits import split_real
 from sentiforge.io.datasets import load_vader
 from sentiforge.labels import LabelScheme
 from sentiforge.recipe import BackendSpec, Recipe, StepSpec

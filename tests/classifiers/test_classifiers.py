@@ -14,7 +14,7 @@ from sentiforge.classifiers.base import decode, tune_thresholds
 from sentiforge.classifiers.linear import LinearHead
 from sentiforge.errors import ConfigError, DataError, LabelError
 from sentiforge.evaluation import metrics
-from sentiforge.evaluation.splits import split_real
+from sentiforge.io.splits import split_real
 from sentiforge.io.datasets import load_uci, load_vader
 from sentiforge.labels import get_scheme
 from sentiforge.samples import Sample

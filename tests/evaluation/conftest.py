@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sentiforge.evaluation.splits import split_real
+from sentiforge.io.splits import split_real
 from sentiforge.io.datasets import load_uci
 from sentiforge.samples import Sample
 

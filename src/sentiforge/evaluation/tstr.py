@@ -22,7 +22,7 @@ import numpy as np
 from sentiforge.classifiers.base import Classifier, encode_targets, targets_of
 from sentiforge.errors import ConfigError, DataError
 from sentiforge.evaluation import metrics
-from sentiforge.evaluation.splits import LeakageReport, check_leakage, drop_positions
+from sentiforge.quality.leakage import LeakageReport, check_leakage, drop_positions
 from sentiforge.labels import LabelScheme
 from sentiforge.samples import Sample
 
