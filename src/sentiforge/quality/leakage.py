@@ -8,13 +8,15 @@ so the report can say how many leaks there were.
 
 This is the one implementation: the quality gate runs :class:`LeakageCheck` over synthetic
 batches, and evaluation calls :func:`check_leakage` on every training set before it scores
-(exact copies always; MinHash near copies when the ``quality`` extra is installed).
+(exact copies always; MinHash near copies when the ``quality`` extra is installed). Mixing
+also drops what leaks by provenance, a sample made from a real one outside the training
+split (:func:`without_holdout_parents`), whatever its text.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -157,3 +159,16 @@ def drop_positions(samples: Sequence[Sample], positions: Sequence[int]) -> list[
     """The samples without those at ``positions`` (the leaked ones a report names)."""
     gone = set(positions)
     return [s for i, s in enumerate(samples) if i not in gone]
+
+
+def without_holdout_parents(samples: Iterable[Sample], outside: Collection[int]) -> tuple[list[Sample], int]:
+    """The samples not made from a real sample in ``outside`` (ids outside the training split),
+    and how many were left out."""
+    kept: list[Sample] = []
+    leaked = 0
+    for s in samples:
+        if s.provenance.parent_id in outside:
+            leaked += 1
+        else:
+            kept.append(s)
+    return kept, leaked
