@@ -21,8 +21,8 @@ from pathlib import Path
 
 from sentiforge.engine import JobResult, create_job, resume_job
 from sentiforge.errors import StoreError
-from sentiforge.io.splits import split_real
 from sentiforge.io.datasets import load_vader
+from sentiforge.io.splits import split_real
 from sentiforge.labels import LabelScheme
 from sentiforge.recipe import BackendSpec, Recipe, StepSpec
 from sentiforge.store import Store

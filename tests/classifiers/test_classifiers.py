@@ -14,8 +14,8 @@ from sentiforge.classifiers.base import decode, tune_thresholds
 from sentiforge.classifiers.linear import LinearHead
 from sentiforge.errors import ConfigError, DataError, LabelError
 from sentiforge.evaluation import metrics
-from sentiforge.io.splits import split_real
 from sentiforge.io.datasets import load_uci, load_vader
+from sentiforge.io.splits import split_real
 from sentiforge.labels import get_scheme
 from sentiforge.samples import Sample
 from sentiforge.testing.classifier import FakeClassifier
@@ -70,6 +70,22 @@ def test_save_load_round_trip_is_exact_and_pickle_free(
     assert {p.suffix for p in folder.iterdir()} <= {".json", ".npz"}
     with np.load(folder / "weights.npz", allow_pickle=False) as arrays:
         assert all(arrays[k].dtype != object for k in arrays.files)
+
+
+def test_tfidf_with_character_ngrams_and_lexicon_round_trips(
+    tmp_path: Path, yelp: tuple[list[Sample], list[Sample]]
+) -> None:
+    train_set, holdout = yelp
+    clf = train(train_set, BINARY, "tfidf", char_ngrams=True, lexicon=True, class_weight="balanced")
+    texts = [s.text for s in holdout]
+    plain = train(train_set, BINARY, "tfidf", class_weight="balanced")
+    assert clf.features(texts[:3]).shape[1] > plain.features(texts[:3]).shape[1] + 4  # chars + 4 lexicon scores
+    assert _macro_f1(clf, holdout, BINARY) > 0.72
+    folder = clf.save(tmp_path / "model")
+    assert (folder / "char_vocabulary.json").is_file()
+    again = load_classifier(folder)
+    np.testing.assert_allclose(again.predict_proba(texts), clf.predict_proba(texts), atol=1e-9)
+    assert json.loads((folder / "model.json").read_text())["params"]["lexicon"] is True
 
 
 def test_linear_head_matches_sklearn_probabilities(yelp: tuple[list[Sample], list[Sample]]) -> None:

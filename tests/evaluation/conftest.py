@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from sentiforge.io.splits import split_real
 from sentiforge.io.datasets import load_uci
+from sentiforge.io.splits import split_real
 from sentiforge.samples import Sample
-
 
 
 @pytest.fixture(scope="module")

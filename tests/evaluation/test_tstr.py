@@ -9,9 +9,9 @@ import pytest
 
 from sentiforge.classifiers import factory
 from sentiforge.errors import ConfigError, DataError
-from sentiforge.quality.leakage import check_leakage
 from sentiforge.evaluation.tstr import TSTRConfig, cap_synthetic, cross_validate, run_tstr
 from sentiforge.labels import get_scheme
+from sentiforge.quality.leakage import check_leakage
 from sentiforge.samples import Sample
 
 BINARY = get_scheme("binary")

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from sentiforge.errors import DataError
 import sentiforge
+from sentiforge.errors import DataError
 from sentiforge.io.datasets import bin_rating, datasets_root, load_builtin, load_uci, load_vader
 from sentiforge.labels import get_scheme
 

@@ -7,7 +7,6 @@ from collections import defaultdict
 
 import pytest
 
-from sentiforge.testing.augmenter import ScriptedAugmenter, run_augmentation, seed_dataset
 from sentiforge.backends import ChatRequest, FakeBackend
 from sentiforge.engine import Engine, create_job, resume_job
 from sentiforge.errors import PermanentBackendError
@@ -15,6 +14,7 @@ from sentiforge.recipe import BackendSpec, Recipe, StepSpec
 from sentiforge.samples import Sample
 from sentiforge.store import Store
 from sentiforge.strategies.aspect_rewrite import clean_candidates
+from sentiforge.testing.augmenter import ScriptedAugmenter, run_augmentation, seed_dataset
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ import shutil
 
 import pytest
 
-from sentiforge.testing.augmenter import ScriptedAugmenter, run_augmentation, seed_dataset
 from sentiforge.backends import FakeBackend
 from sentiforge.errors import ConfigError
 from sentiforge.labels import Aspect
@@ -14,6 +13,7 @@ from sentiforge.samples import Sample
 from sentiforge.store import Store
 from sentiforge.strategies import apertium
 from sentiforge.strategies.base import build_strategy
+from sentiforge.testing.augmenter import ScriptedAugmenter, run_augmentation, seed_dataset
 
 FAKE_EMB = {"embedder": "fake"}
 needs_apertium = pytest.mark.skipif(shutil.which("apertium") is None, reason="apertium binary not installed")

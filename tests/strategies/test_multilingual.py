@@ -6,7 +6,6 @@ import json
 
 import pytest
 
-from sentiforge.testing.augmenter import run_augmentation, seed_dataset
 from sentiforge.backends import ChatRequest, FakeBackend
 from sentiforge.engine import run_recipe
 from sentiforge.prompts import PromptLibrary
@@ -14,6 +13,7 @@ from sentiforge.recipe import BackendSpec, Recipe, StepSpec
 from sentiforge.samples import Sample
 from sentiforge.store import Store
 from sentiforge.strategies.seeded import language_name
+from sentiforge.testing.augmenter import run_augmentation, seed_dataset
 
 FR_SEEDS = [
     Sample(text="La pizza était vraiment mauvaise.", label="negative", language="fr"),

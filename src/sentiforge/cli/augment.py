@@ -49,8 +49,8 @@ def step_params(
 def run_job(db: str | None, job_id: int) -> JobResult:
     """Run a job with a progress bar. ``--backend fake`` gets the scripted augmentation fake
     (a dry run that exercises every check without a model)."""
-    from sentiforge.testing.augmenter import ScriptedAugmenter
     from sentiforge.backends import FakeBackend, from_spec
+    from sentiforge.testing.augmenter import ScriptedAugmenter
 
     store = open_store(db)
     recipe = Recipe.model_validate(store.job(job_id).recipe)

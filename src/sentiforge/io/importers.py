@@ -109,7 +109,10 @@ def read_file(
 
 
 def _samples(
-    path: Path, open_rows: Callable[[], Iterator[Row]], convert: Callable[[str, dict[str, Any]], Sample], plan: dict[int, str]
+    path: Path,
+    open_rows: Callable[[], Iterator[Row]],
+    convert: Callable[[str, dict[str, Any]], Sample],
+    plan: dict[int, str],
 ) -> Iterator[Sample]:
     count = 0
     for i, (where, values) in enumerate(open_rows()):

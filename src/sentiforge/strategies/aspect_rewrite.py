@@ -22,6 +22,10 @@ from sentiforge.backends.base import ChatRequest
 from sentiforge.errors import InvalidOutputError
 from sentiforge.labels import Aspect
 from sentiforge.samples import Sample, normalize_text
+from sentiforge.strategies.base import StepContext, Task, stable_seed
+from sentiforge.strategies.extract_aspects import seed_aspects
+from sentiforge.strategies.generate import POLARITY_FR
+from sentiforge.strategies.output import check_text, contains_term, parse_json_object
 from sentiforge.strategies.seeded import (
     Memo,
     Rejection,
@@ -34,10 +38,6 @@ from sentiforge.strategies.seeded import (
     take_rationale,
     text_schema,
 )
-from sentiforge.strategies.extract_aspects import seed_aspects
-from sentiforge.strategies.base import StepContext, Task, stable_seed
-from sentiforge.strategies.generate import POLARITY_FR
-from sentiforge.strategies.output import check_text, contains_term, parse_json_object
 
 STYLES = (
     "use different words for the same ideas",

@@ -38,7 +38,17 @@ _LAZY = {
     "RecordedRequest": "sentiforge.testing.server",
 }
 
-__all__ = sorted(_LAZY)
+__all__ = [
+    "FAULTS",
+    "FakeBackend",
+    "FakeClassifier",
+    "FakeEmbedder",
+    "Fault",
+    "OpenAITestServer",
+    "RecordedRequest",
+    "ScriptedAugmenter",
+    "ServerProcess",
+]
 
 
 def __getattr__(name: str) -> Any:
