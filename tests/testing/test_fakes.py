@@ -7,17 +7,17 @@ import subprocess
 import sys
 
 import sentiforge
+import sentiforge.testing as home
 from sentiforge.backends import FakeBackend, from_spec
 from sentiforge.classifiers import build_classifier
 from sentiforge.embeddings import get_embedder
 from sentiforge.labels import get_scheme
 from sentiforge.recipe import BackendSpec
-from sentiforge.testing import FakeBackend as TestingFakeBackend
 from sentiforge.testing import FakeClassifier, FakeEmbedder, ScriptedAugmenter
 
 
 def test_the_public_names_are_the_testing_fakes() -> None:
-    assert FakeBackend is TestingFakeBackend is sentiforge.FakeBackend
+    assert FakeBackend is home.FakeBackend is sentiforge.FakeBackend
     assert FakeBackend.__module__ == "sentiforge.testing.backend"
     assert isinstance(from_spec(BackendSpec(kind="fake")), FakeBackend)
     assert isinstance(get_embedder("fake"), FakeEmbedder)
