@@ -10,8 +10,6 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-DATASETS = Path(os.environ.get("SENTIFORGE_DATASETS", REPO.parent / "shared" / "datasets"))
 _real_connect = socket.socket.connect
 
 
@@ -50,6 +48,7 @@ def sentiforge_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator
 
 @pytest.fixture
 def datasets_dir() -> Path:
-    if not DATASETS.is_dir():
-        pytest.fail(f"real datasets not found at {DATASETS}; set SENTIFORGE_DATASETS")
-    return DATASETS
+    """The real datasets: the copy packaged with sentiforge unless SENTIFORGE_DATASETS names another."""
+    from sentiforge.io.datasets import datasets_root
+
+    return datasets_root()

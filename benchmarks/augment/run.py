@@ -5,7 +5,7 @@ small classifier on real held-out data?
     python benchmarks/augment/run.py augment cada --per-seed 1     # resumable: rerun to continue
     python benchmarks/augment/run.py evaluate                       # writes results.json
 
-Seeds and held-out split come from the UCI Yelp sentences (../shared/datasets), split once
+Seeds and held-out split come from the UCI Yelp sentences (packaged: sentiforge/io/data), split once
 with a fixed seed: 200 training seeds (100 per label) and the other 800 sentences held out.
 Every augmentation runs through the engine and the store, so a killed run resumes.
 """

@@ -24,8 +24,8 @@ import numpy as np
 from sentiforge.classifiers import build_classifier, targets_of
 from sentiforge.classifiers.base import encode_targets
 from sentiforge.evaluation import metrics
-from sentiforge.evaluation.splits import dedupe, split_real
 from sentiforge.io.datasets import load_vader
+from sentiforge.io.splits import dedupe, split_real
 from sentiforge.labels import LabelScheme, get_scheme
 from sentiforge.samples import Sample
 

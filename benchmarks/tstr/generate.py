@@ -22,8 +22,8 @@ from pathlib import Path
 from sentiforge.app.jobs import create_job, resume_job
 from sentiforge.engine import JobResult
 from sentiforge.errors import StoreError
-from sentiforge.evaluation.splits import split_real
 from sentiforge.io.datasets import load_vader
+from sentiforge.io.splits import split_real
 from sentiforge.labels import LabelScheme
 from sentiforge.recipe import BackendSpec, Recipe, StepSpec
 from sentiforge.store import Store

@@ -25,8 +25,8 @@ from typing import Any
 from sentiforge.classifiers import factory
 from sentiforge.evaluation.pipeline import evaluate
 from sentiforge.evaluation.report import json_safe
-from sentiforge.evaluation.splits import dedupe, split_real
 from sentiforge.evaluation.tstr import TSTRConfig, run_tstr
+from sentiforge.io.splits import dedupe, split_real
 from sentiforge.labels import LabelScheme
 from sentiforge.samples import Sample
 from sentiforge.store import Store

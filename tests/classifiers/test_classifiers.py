@@ -3,26 +3,23 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from sentiforge.classifiers import FakeClassifier, build_classifier, load_classifier, targets_of, train
+from sentiforge.classifiers import build_classifier, load_classifier, targets_of, train
 from sentiforge.classifiers.base import decode, tune_thresholds
 from sentiforge.classifiers.linear import LinearHead
 from sentiforge.errors import ConfigError, DataError, LabelError
 from sentiforge.evaluation import metrics
-from sentiforge.evaluation.splits import split_real
 from sentiforge.io.datasets import load_uci, load_vader
+from sentiforge.io.splits import split_real
 from sentiforge.labels import get_scheme
 from sentiforge.samples import Sample
+from sentiforge.testing.classifier import FakeClassifier
 
-DATASETS = Path(
-    os.environ.get("SENTIFORGE_DATASETS", Path(__file__).resolve().parents[2].parent / "shared" / "datasets")
-)
 BINARY = get_scheme("binary")
 THREE = get_scheme("three_class")
 EMOTIONS = get_scheme("emotions")
@@ -30,7 +27,7 @@ EMOTIONS = get_scheme("emotions")
 
 @pytest.fixture(scope="module")
 def yelp() -> tuple[list[Sample], list[Sample]]:
-    return split_real(load_uci("yelp", root=DATASETS), holdout=0.3, seed=0)
+    return split_real(load_uci("yelp"), holdout=0.3, seed=0)
 
 
 def _macro_f1(clf: object, holdout: list[Sample], scheme: object) -> float:
@@ -73,6 +70,22 @@ def test_save_load_round_trip_is_exact_and_pickle_free(
     assert {p.suffix for p in folder.iterdir()} <= {".json", ".npz"}
     with np.load(folder / "weights.npz", allow_pickle=False) as arrays:
         assert all(arrays[k].dtype != object for k in arrays.files)
+
+
+def test_tfidf_with_character_ngrams_and_lexicon_round_trips(
+    tmp_path: Path, yelp: tuple[list[Sample], list[Sample]]
+) -> None:
+    train_set, holdout = yelp
+    clf = train(train_set, BINARY, "tfidf", char_ngrams=True, lexicon=True, class_weight="balanced")
+    texts = [s.text for s in holdout]
+    plain = train(train_set, BINARY, "tfidf", class_weight="balanced")
+    assert clf.features(texts[:3]).shape[1] > plain.features(texts[:3]).shape[1] + 4  # chars + 4 lexicon scores
+    assert _macro_f1(clf, holdout, BINARY) > 0.72
+    folder = clf.save(tmp_path / "model")
+    assert (folder / "char_vocabulary.json").is_file()
+    again = load_classifier(folder)
+    np.testing.assert_allclose(again.predict_proba(texts), clf.predict_proba(texts), atol=1e-9)
+    assert json.loads((folder / "model.json").read_text())["params"]["lexicon"] is True
 
 
 def test_linear_head_matches_sklearn_probabilities(yelp: tuple[list[Sample], list[Sample]]) -> None:

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from sentiforge.classifiers import load_classifier, train
-from sentiforge.evaluation.splits import split_real
 from sentiforge.io.datasets import load_uci
+from sentiforge.io.splits import split_real
 from sentiforge.labels import get_scheme
 from sentiforge.samples import Sample
 

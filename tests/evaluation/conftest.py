@@ -2,26 +2,19 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 
-from sentiforge.evaluation.splits import split_real
 from sentiforge.io.datasets import load_uci
+from sentiforge.io.splits import split_real
 from sentiforge.samples import Sample
-
-DATASETS = Path(
-    os.environ.get("SENTIFORGE_DATASETS", Path(__file__).resolve().parents[2].parent / "shared" / "datasets")
-)
 
 
 @pytest.fixture(scope="module")
 def yelp_split() -> tuple[list[Sample], list[Sample]]:
-    return split_real(load_uci("yelp", root=DATASETS), holdout=0.3, seed=0)
+    return split_real(load_uci("yelp"), holdout=0.3, seed=0)
 
 
 @pytest.fixture(scope="module")
 def amazon() -> list[Sample]:
     """Real Amazon sentences standing in for 'synthetic' data from a nearby domain."""
-    return load_uci("amazon", root=DATASETS)
+    return load_uci("amazon")

@@ -9,9 +9,9 @@ import pytest
 
 from sentiforge.classifiers import factory
 from sentiforge.errors import ConfigError, DataError
-from sentiforge.evaluation.splits import check_leakage, presplit, split_real
 from sentiforge.evaluation.tstr import TSTRConfig, cap_synthetic, cross_validate, run_tstr
 from sentiforge.labels import get_scheme
+from sentiforge.quality.leakage import check_leakage
 from sentiforge.samples import Sample
 
 BINARY = get_scheme("binary")
@@ -70,22 +70,6 @@ def test_leaked_holdout_texts_are_dropped_or_refused(yelp_split: tuple[list[Samp
     r = run_tstr(train, hold, synthetic, BINARY, factory("fake", BINARY), FAST)
     assert r.leakage["leaked"]["synthetic"] == 3
     assert r.settings["tstr"].train_size == 100
-
-
-def test_split_real_is_stratified_seeded_and_deduplicated(yelp_split: tuple[list[Sample], list[Sample]]) -> None:
-    train, hold = yelp_split
-    assert {s.split for s in train} == {"train"} and {s.split for s in hold} == {"holdout"}
-    assert len(hold) / (len(train) + len(hold)) == pytest.approx(0.3, abs=0.01)
-    pos = lambda xs: sum(s.label == "positive" for s in xs) / len(xs)  # noqa: E731
-    assert pos(train) == pytest.approx(pos(hold), abs=0.01)
-    assert not check_leakage(hold, near=False, real_train=train).positions
-    data = [Sample(text=f"text number {i % 50}", label="positive" if i % 2 else "negative") for i in range(100)]
-    a, b = split_real(data, seed=3)
-    assert len(a) + len(b) == 50  # duplicates folded before splitting
-    assert [s.text for s in split_real(data, seed=3)[1]] == [s.text for s in b]
-    assert presplit([*a, *b]) is not None and presplit(a) is None
-    with pytest.raises(DataError):
-        split_real(data[:2])
 
 
 def test_cross_validation_reports_mean_and_spread(yelp_split: tuple[list[Sample], list[Sample]]) -> None:

@@ -1,10 +1,12 @@
+import json
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
+import sentiforge
 from sentiforge.errors import DataError
-from sentiforge.io.datasets import bin_rating, load_builtin, load_uci, load_vader
+from sentiforge.io.datasets import bin_rating, datasets_root, load_builtin, load_uci, load_vader
 from sentiforge.labels import get_scheme
 
 
@@ -47,3 +49,23 @@ def test_uci_and_errors(datasets_dir: Path) -> None:
         load_builtin("kaggle:x")
     with pytest.raises(DataError, match="not scheme 'emotions'"):
         bin_rating(0.0, get_scheme("emotions"))
+
+
+def test_the_real_data_ships_inside_the_package_with_its_licences(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SENTIFORGE_DATASETS", raising=False)
+    root = datasets_root()
+    assert root == Path(sentiforge.__file__).resolve().parent / "io" / "data"
+    assert (root / "vader" / "LICENSE.txt").is_file() and (root / "uci-sentences" / "LICENSE.md").is_file()
+    assert len(load_builtin("vader:tweets")) == 4200
+    assert len(load_builtin("uci:yelp")) == 1000
+
+
+def test_sentiforge_datasets_names_another_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "uci-sentences").mkdir()
+    items = [{"text": "Great food.", "class": 1}, {"text": "Cold soup.", "class": 0}]
+    (tmp_path / "uci-sentences" / "yelp.json").write_text(json.dumps(items), encoding="utf-8")
+    monkeypatch.setenv("SENTIFORGE_DATASETS", str(tmp_path))
+    assert [s.label for s in load_builtin("uci:yelp")] == ["positive", "negative"]
+    monkeypatch.setenv("SENTIFORGE_DATASETS", str(tmp_path / "missing"))
+    with pytest.raises(DataError, match="unset SENTIFORGE_DATASETS"):
+        datasets_root()

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from sentiforge.errors import DataError
-from sentiforge.io.importers import ColumnMap, import_file
+from sentiforge.io.importers import ColumnMap, import_file, read_file
 from sentiforge.labels import BUILTIN
 from sentiforge.samples import Sample
 from sentiforge.store import Store
@@ -53,6 +53,26 @@ def test_csv_with_a_column_mapping(store: Store, tmp_path: Path) -> None:
     ]
     row = store.dataset("reviews")
     assert row.kind == "real" and row.meta["imports"] == [{"file": "r.csv", "format": "csv", "count": 3}]
+
+
+def test_read_file_yields_the_same_samples_without_a_store(store: Store, tmp_path: Path) -> None:
+    path = write(tmp_path / "r.csv", CSV)
+    columns = ColumnMap(text="review", label="stars", language="lang", split="part", attributes=("domain",))
+    read = list(read_file(path, THREE, columns=columns))
+    stored = store.samples(import_file(store, path, "reviews", THREE, columns=columns).dataset_id)
+    assert [s.model_copy(update={"id": None}) for s in stored] == read
+    assert all(s.id is None for s in read)
+    plain, half = ColumnMap(text="review", label="stars"), {"train": 0.5, "test": 0.5}
+    drawn = [s.split for s in read_file(path, THREE, columns=plain, splits=half, seed=3)]
+    imported = import_file(store, path, "drawn", THREE, columns=plain, splits=half, seed=3)
+    assert drawn == [s.split for s in store.samples(imported.dataset_id)] and set(drawn) == {"train", "test"}
+    with pytest.raises(DataError, match="does not exist"):
+        read_file(tmp_path / "missing.csv", THREE)  # checked before any row is read
+    bad = write(tmp_path / "bad.csv", "text,label\nfine,positive\nodd,maybe\n")
+    rows = read_file(bad, THREE)
+    assert next(rows).label == "positive"
+    with pytest.raises(DataError, match="line 3"):
+        next(rows)
 
 
 def test_jsonl_multi_label_and_aspects(store: Store, tmp_path: Path) -> None:

@@ -5,8 +5,18 @@ from collections import Counter
 
 import pytest
 
-from sentiforge.errors import ConfigError
-from sentiforge.io.splits import DEFAULT_SPLITS, assign, parse_splits, split_samples, train_holdout
+from sentiforge.errors import ConfigError, DataError
+from sentiforge.io.datasets import load_uci
+from sentiforge.io.splits import (
+    DEFAULT_SPLITS,
+    assign,
+    parse_splits,
+    presplit,
+    split_real,
+    split_samples,
+    train_holdout,
+)
+from sentiforge.quality.leakage import check_leakage
 from sentiforge.samples import Sample
 
 
@@ -69,3 +79,19 @@ def test_train_holdout_and_split_samples() -> None:
     assert all(s.split == "holdout" for s in parts["holdout"])
     assert Counter(s.label for s in parts["holdout"]) == {"pos": 3, "neg": 3}
     assert {s.text for s in parts["train"]}.isdisjoint({s.text for s in parts["holdout"]})
+
+
+def test_split_real_is_stratified_seeded_and_deduplicated() -> None:
+    train, hold = split_real(load_uci("yelp"), holdout=0.3, seed=0)
+    assert {s.split for s in train} == {"train"} and {s.split for s in hold} == {"holdout"}
+    assert len(hold) / (len(train) + len(hold)) == pytest.approx(0.3, abs=0.01)
+    pos = lambda xs: sum(s.label == "positive" for s in xs) / len(xs)  # noqa: E731
+    assert pos(train) == pytest.approx(pos(hold), abs=0.01)
+    assert not check_leakage(hold, near=False, real_train=train).positions
+    data = [Sample(text=f"text number {i % 50}", label="positive" if i % 2 else "negative") for i in range(100)]
+    a, b = split_real(data, seed=3)
+    assert len(a) + len(b) == 50  # duplicates folded before splitting
+    assert [s.text for s in split_real(data, seed=3)[1]] == [s.text for s in b]
+    assert presplit([*a, *b]) is not None and presplit(a) is None
+    with pytest.raises(DataError):
+        split_real(data[:2])

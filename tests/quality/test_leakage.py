@@ -10,7 +10,7 @@ import pytest
 from sentiforge.embeddings import get_embedder
 from sentiforge.errors import QualityError
 from sentiforge.quality.config import DedupConfig, LeakageConfig
-from sentiforge.quality.leakage import LeakageCheck
+from sentiforge.quality.leakage import LeakageCheck, check_leakage, drop_positions
 from sentiforge.samples import Sample
 
 
@@ -46,3 +46,20 @@ def test_planted_leaks_of_test_sentences_are_found_and_counted(
 def test_an_empty_holdout_is_a_clear_error() -> None:
     with pytest.raises(QualityError, match="holdout set 'test' is empty"):
         LeakageCheck([], LeakageConfig(), DedupConfig(), holdout_name="test")
+
+
+def test_evaluation_runs_the_same_check_exact_only_when_near_copies_are_not_wanted(tweets: list[Sample]) -> None:
+    long = [s for s in tweets if len(s.text.split()) >= 10]
+    holdout, train = long[:200], long[200:260]
+    exact = Sample(text=holdout[0].text.upper() + "!!")
+    near = Sample(text=holdout[1].text + " Really.")
+    planted = [*train, exact, near]
+    full = check_leakage(holdout, synthetic=planted)
+    assert full.method == "exact+minhash" and full.checked == 200
+    assert {60, 61} <= set(full.positions["synthetic"])
+    only_exact = check_leakage(holdout, near=False, synthetic=planted)
+    assert only_exact.method == "exact" and 60 in only_exact.positions["synthetic"]
+    assert 61 not in only_exact.positions["synthetic"]
+    kept = drop_positions(planted, full.positions["synthetic"])
+    assert exact not in kept and near not in kept and len(kept) == len(planted) - full.leaked
+    assert check_leakage([], synthetic=planted).clean

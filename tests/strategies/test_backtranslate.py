@@ -6,14 +6,14 @@ import shutil
 
 import pytest
 
-from sentiforge.augment.testing import ScriptedAugmenter, run_augmentation, seed_dataset
 from sentiforge.backends import FakeBackend
 from sentiforge.errors import ConfigError
 from sentiforge.labels import Aspect
 from sentiforge.samples import Sample
 from sentiforge.store import Store
-from sentiforge.strategies import _apertium
+from sentiforge.strategies import apertium
 from sentiforge.strategies.base import build_strategy
+from sentiforge.testing.augmenter import ScriptedAugmenter, run_augmentation, seed_dataset
 
 FAKE_EMB = {"embedder": "fake"}
 needs_apertium = pytest.mark.skipif(shutil.which("apertium") is None, reason="apertium binary not installed")
@@ -119,10 +119,10 @@ def test_missing_apertium_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> N
 
 @needs_apertium
 def test_apertium_lists_its_pairs_and_names_a_missing_one() -> None:
-    pairs = _apertium.pairs()
+    pairs = apertium.pairs()
     assert ("en", "es") in pairs and ("es", "en") in pairs
     with pytest.raises(ConfigError, match=r"no en->fr pair installed \(installed: .*en->es"):
-        _apertium.mode_for("en", "fr")
+        apertium.mode_for("en", "fr")
 
 
 @needs_apertium

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from sentiforge.augment.testing import ScriptedAugmenter, run_augmentation, seed_dataset
 from sentiforge.backends import ChatRequest, FakeBackend
 from sentiforge.samples import normalize_text
 from sentiforge.store import Store
+from sentiforge.testing.augmenter import ScriptedAugmenter, run_augmentation, seed_dataset
 
 
 @pytest.fixture

@@ -7,13 +7,13 @@ import json
 import pytest
 
 from sentiforge.app.jobs import run_recipe
-from sentiforge.augment.testing import run_augmentation, seed_dataset
 from sentiforge.backends import ChatRequest, FakeBackend
 from sentiforge.prompts import PromptLibrary
 from sentiforge.recipe import BackendSpec, Recipe, StepSpec
 from sentiforge.samples import Sample
 from sentiforge.store import Store
-from sentiforge.strategies._rewrite import language_name
+from sentiforge.strategies.seeded import language_name
+from sentiforge.testing.augmenter import run_augmentation, seed_dataset
 
 FR_SEEDS = [
     Sample(text="La pizza était vraiment mauvaise.", label="negative", language="fr"),

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from sentiforge.augment.testing import ScriptedAugmenter, run_augmentation, seed_dataset
 from sentiforge.backends import FakeBackend
 from sentiforge.store import Store
+from sentiforge.testing.augmenter import ScriptedAugmenter, run_augmentation, seed_dataset
 
 
 @pytest.fixture

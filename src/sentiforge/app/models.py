@@ -31,7 +31,7 @@ def train_and_score(
     from sentiforge.classifiers import train
     from sentiforge.classifiers.base import encode_targets, targets_of
     from sentiforge.evaluation import metrics
-    from sentiforge.evaluation.splits import presplit, split_real
+    from sentiforge.io.splits import presplit, split_real
 
     if not evaluate:
         return train(samples, scheme, kind, **params), {}, len(samples)

@@ -1,17 +1,17 @@
 """Sentiment classifiers behind one small interface (fit / predict / predict_proba / save / load).
 
 Kinds: ``tfidf`` (baseline), ``embedding`` (MiniLM or multilingual E5 + logistic regression),
-``transformer`` (fine-tuned MiniLM) and ``fake`` (naive Bayes, for tests). Heavy libraries
-load only when a kind that needs them is built.
+``transformer`` (fine-tuned MiniLM) and ``fake`` (naive Bayes, for tests: it lives with the
+other fakes in ``sentiforge.testing``). Heavy libraries load only when a kind that needs them
+is built.
 """
 
-from sentiforge.classifiers.base import Classifier, FakeClassifier, ModelInfo, targets_of
+from sentiforge.classifiers.base import Classifier, ModelInfo, targets_of
 from sentiforge.classifiers.registry import KINDS, build_classifier, factory, load_classifier, train
 
 __all__ = [
     "KINDS",
     "Classifier",
-    "FakeClassifier",
     "ModelInfo",
     "build_classifier",
     "factory",

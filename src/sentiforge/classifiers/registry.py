@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from sentiforge.classifiers.base import Classifier, FakeClassifier, ModelInfo, read_info, targets_of
+from sentiforge.classifiers.base import Classifier, ModelInfo, read_info, targets_of
 from sentiforge.errors import ConfigError, DataError
 from sentiforge.labels import LabelScheme
 from sentiforge.samples import Sample
@@ -23,6 +23,7 @@ def _classes() -> dict[str, Any]:
     from sentiforge.classifiers.embedding import EmbeddingClassifier
     from sentiforge.classifiers.tfidf import TfidfClassifier
     from sentiforge.classifiers.transformer import TransformerClassifier
+    from sentiforge.testing.classifier import FakeClassifier
 
     return {
         "tfidf": TfidfClassifier,

@@ -93,7 +93,7 @@ def register(app: typer.Typer) -> None:
         db: DbOption = None,
     ) -> None:
         """Real + synthetic with the synthetic share capped; the share goes into the metadata."""
-        from sentiforge.augment.mix import mix as do_mix
+        from sentiforge.mixing import mix as do_mix
 
         store = open_store(db)
         report = do_mix(

@@ -20,8 +20,8 @@ _LAZY = {
     "load_samples": "sentiforge.evaluation.inputs",
     "run_tstr": "sentiforge.evaluation.tstr",
     "TSTRConfig": "sentiforge.evaluation.tstr",
-    "split_real": "sentiforge.evaluation.splits",
-    "check_leakage": "sentiforge.evaluation.splits",
+    "split_real": "sentiforge.io.splits",
+    "check_leakage": "sentiforge.quality.leakage",
 }
 
 __all__ = sorted(_LAZY)

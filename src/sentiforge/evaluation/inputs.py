@@ -1,15 +1,14 @@
 """Where evaluation data comes from: a built-in real set, a file, or a dataset in the store.
 
-``vader:tweets`` / ``uci:yelp`` name the shared real sets; a path to a .csv/.tsv/.jsonl/
-.parquet file goes through the importer (same validation and error messages as
-``sentiforge import``, into a throwaway store); anything else is a dataset name in the store.
+``vader:tweets`` / ``uci:yelp`` name the packaged real sets; a path to a .csv/.tsv/.jsonl/
+.parquet file is read by the importer's reader (same validation and error messages as
+``sentiforge import``, no store involved); anything else is a dataset name in the store.
 """
 
 from __future__ import annotations
 
 import csv
 import json
-import tempfile
 from pathlib import Path
 
 from sentiforge.errors import ConfigError, DataError
@@ -44,8 +43,7 @@ def columns_of(path: Path) -> list[str]:
 
 def load_file(path: Path, scheme: LabelScheme, language: str = "en") -> list[Sample]:
     """Every row of a file as samples, validated by the importer; a ``split`` column is kept."""
-    from sentiforge.io.importers import ColumnMap, import_file
-    from sentiforge.store import Store
+    from sentiforge.io.importers import ColumnMap, read_file
 
     cols = columns_of(path)
     columns = ColumnMap(
@@ -54,13 +52,7 @@ def load_file(path: Path, scheme: LabelScheme, language: str = "en") -> list[Sam
         rationale="rationale" if "rationale" in cols else None,
         attributes=tuple(c for c in cols if c not in KNOWN),
     )
-    with tempfile.TemporaryDirectory(prefix="sentiforge-eval-") as tmp:
-        store = Store(f"sqlite:///{Path(tmp) / 'eval.db'}")
-        try:
-            result = import_file(store, path, "input", scheme, columns=columns, language=language)
-            return list(store.iter_samples(result.dataset_id))
-        finally:
-            store.close()
+    return list(read_file(path, scheme, columns=columns, language=language))
 
 
 def load_samples(

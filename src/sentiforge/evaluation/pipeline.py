@@ -17,8 +17,8 @@ from typing import Any, Literal
 from sentiforge.classifiers.registry import factory
 from sentiforge.errors import ConfigError, DataError
 from sentiforge.evaluation.bias import BiasAudit, Thresholds, audit
-from sentiforge.evaluation.splits import dedupe, presplit, split_real
 from sentiforge.evaluation.tstr import TSTRConfig, TSTRResult, run_tstr
+from sentiforge.io.splits import dedupe, presplit, split_real
 from sentiforge.labels import LabelScheme
 from sentiforge.samples import Sample
 

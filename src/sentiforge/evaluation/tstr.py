@@ -22,8 +22,8 @@ import numpy as np
 from sentiforge.classifiers.base import Classifier, encode_targets, targets_of
 from sentiforge.errors import ConfigError, DataError
 from sentiforge.evaluation import metrics
-from sentiforge.evaluation.splits import LeakageReport, check_leakage, drop_positions
 from sentiforge.labels import LabelScheme
+from sentiforge.quality.leakage import LeakageReport, check_leakage, drop_positions
 from sentiforge.samples import Sample
 
 SETTINGS = ("trtr", "tstr", "mix")

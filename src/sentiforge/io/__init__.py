@@ -1,1 +1,1 @@
-"""Reading and writing data: the shared real datasets, user files, exports, splits."""
+"""Reading and writing data: the packaged real datasets, user files, exports, splits."""

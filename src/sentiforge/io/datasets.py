@@ -1,5 +1,6 @@
-"""Loaders for the real, human-labelled public sets that ship beside the project
-(``../shared/datasets``): VADER's four rated sets and the UCI labelled sentences.
+"""Loaders for the real, human-labelled public sets that ship inside the package
+(``sentiforge/io/data``, MIT, with their licences): VADER's four rated sets and the UCI
+labelled sentences.
 
 They are the *real* side of every TSTR evaluation, the seeds of augmentation benchmarks,
 and test data. Labels come from the human mean ratings, binned as the datasets' README says.
@@ -24,7 +25,7 @@ VADER_FILES = {
 }
 UCI_FILES = {"imdb": "imdb.json", "yelp": "yelp.json", "amazon": "amazon.json"}
 
-# Bin edges on VADER's -4..+4 mean rating (README of shared/datasets).
+# Bin edges on VADER's -4..+4 mean rating (io/data/README.md).
 EDGES = {
     "binary": (0.0,),
     "three_class": (-0.5, 0.5),
@@ -32,22 +33,16 @@ EDGES = {
     "seven_level": (-2.5, -1.5, -0.5, 0.5, 1.5, 2.5),
 }
 MOVIE_POSITIVE_LAST_ID = 5331  # ids 1..5331 are Pang & Lee's positive sentences
+PACKAGED = Path(__file__).resolve().parent / "data"
 
 
 def datasets_root() -> Path:
-    """``SENTIFORGE_DATASETS``, else ``shared/datasets`` beside the checkout."""
+    """``SENTIFORGE_DATASETS`` when set, else the copy packaged with sentiforge."""
     env = os.environ.get("SENTIFORGE_DATASETS")
-    if env:
-        return Path(env)
-    here = Path(__file__).resolve()
-    for parent in here.parents:
-        candidate = parent / "shared" / "datasets"
-        if candidate.is_dir():
-            return candidate
-        candidate = parent.parent / "shared" / "datasets"
-        if candidate.is_dir():
-            return candidate
-    raise DataError("cannot find the shared datasets folder; set SENTIFORGE_DATASETS to its path")
+    root = Path(env) if env else PACKAGED
+    if not root.is_dir():
+        raise DataError(f"the datasets folder {root} does not exist; unset SENTIFORGE_DATASETS or fix its path")
+    return root
 
 
 def bin_rating(mean: float, scheme: LabelScheme) -> str:

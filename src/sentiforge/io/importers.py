@@ -1,11 +1,12 @@
-"""Import real, labelled data from CSV/TSV, JSON Lines or Parquet into a dataset.
+"""Read real, labelled data from CSV/TSV, JSON Lines or Parquet, and import it into a dataset.
 
-A file goes in whole or not at all: rows stream through validation into one store transaction
-(``Store.add_samples``), so a bad row anywhere (a malformed line, an unknown label, bytes
-that are not UTF-8) raises a :class:`DataError` naming the file, the line or row and the
-value, and leaves the store as it was. Files are read line by line or batch by batch, never
-whole, and read twice only when splits must be drawn (stratified splits need every label
-before the first insert).
+:func:`read_file` yields validated samples without a store (evaluation reads files so);
+:func:`import_file` writes the same samples to a dataset. A bad row anywhere (a malformed
+line, an unknown label, bytes that are not UTF-8) raises a :class:`DataError` naming the
+file, the line or row and the value. A file goes in whole or not at all: rows stream through
+validation into one store transaction (``Store.add_samples``), so an error leaves the store
+as it was. Files are read line by line or batch by batch, never whole, and read twice only
+when splits must be drawn (stratified splits need every label before the first sample).
 """
 
 from __future__ import annotations
@@ -75,6 +76,53 @@ class ImportResult:
     by_split: dict[str | None, int] = field(default_factory=dict)
 
 
+def read_file(
+    path: str | Path,
+    scheme: LabelScheme,
+    *,
+    columns: ColumnMap | None = None,
+    format: Format | None = None,
+    language: str = "en",
+    splits: Mapping[str, float] | None = None,
+    seed: int = 0,
+    encoding: str = "utf-8",
+    delimiter: str | None = None,
+    batch: int = 1000,
+) -> Iterator[Sample]:
+    """The file's rows as validated samples, streamed, with no store involved.
+
+    The file, its format and its columns are checked (and splits drawn) before this returns;
+    rows are converted as they are read, so a bad row raises when the iteration reaches it.
+    ``splits`` (fractions by name) draws stratified, seeded splits when the file has no split
+    column; a mapped split column always wins.
+    """
+    path = Path(path)
+    columns = columns or ColumnMap()
+    fmt = format or _detect(path)
+    open_rows = _reader(path, fmt, columns.required(scheme), encoding=encoding, delimiter=delimiter, batch=batch)
+    convert = _converter(path, scheme, columns, language)
+    plan: dict[int, str] = {}
+    if splits and not columns.split:
+        targets = ((i, convert(where, values).target()) for i, (where, values) in enumerate(open_rows()))
+        plan = assign(targets, splits, seed=seed)
+    return _samples(path, open_rows, convert, plan)
+
+
+def _samples(
+    path: Path,
+    open_rows: Callable[[], Iterator[Row]],
+    convert: Callable[[str, dict[str, Any]], Sample],
+    plan: dict[int, str],
+) -> Iterator[Sample]:
+    count = 0
+    for i, (where, values) in enumerate(open_rows()):
+        sample = convert(where, values)
+        count += 1
+        yield sample.model_copy(update={"split": plan[i]}) if plan else sample
+    if not count:
+        raise DataError(f"{path} has no data rows; nothing was imported")
+
+
 def import_file(
     store: Store,
     path: str | Path,
@@ -90,37 +138,26 @@ def import_file(
     delimiter: str | None = None,
     batch: int = 1000,
 ) -> ImportResult:
-    """Add every row of a file to a real dataset (created if missing), or nothing if any row is bad.
-
-    ``splits`` (fractions by name) draws stratified, seeded splits when the file has no split
-    column; a mapped split column always wins.
-    """
+    """Add every row of a file (read by :func:`read_file`) to a real dataset, created if
+    missing, or nothing if any row is bad."""
     path = Path(path)
-    columns = columns or ColumnMap()
     fmt = format or _detect(path)
-    open_rows = _reader(path, fmt, columns.required(scheme), encoding=encoding, delimiter=delimiter, batch=batch)
-    convert = _converter(path, scheme, columns, language)
-    plan: dict[int, str] = {}
-    if splits and not columns.split:
-        targets = ((i, convert(where, values).target()) for i, (where, values) in enumerate(open_rows()))
-        plan = assign(targets, splits, seed=seed)
+    rows = read_file(
+        path, scheme, columns=columns, format=fmt, language=language, splits=splits, seed=seed,
+        encoding=encoding, delimiter=delimiter, batch=batch,
+    )  # fmt: skip
     dataset_id, created = _open_dataset(store, dataset, scheme)
     by_label: Counter[str] = Counter()
     by_split: Counter[str | None] = Counter()
 
-    def samples() -> Iterator[Sample]:
-        for i, (where, values) in enumerate(open_rows()):
-            sample = convert(where, values)
-            if plan:
-                sample = sample.model_copy(update={"split": plan[i]})
+    def counted() -> Iterator[Sample]:
+        for sample in rows:
             by_label[sample.target()] += 1
             by_split[sample.split] += 1
             yield sample
-        if not by_label:
-            raise DataError(f"{path} has no data rows; nothing was imported")
 
     try:
-        count = store.add_samples(dataset_id, samples(), batch=batch)
+        count = store.add_samples(dataset_id, counted(), batch=batch)
     except BaseException:
         if created:
             store.delete_dataset(dataset)

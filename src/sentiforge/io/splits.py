@@ -1,9 +1,14 @@
-"""Stratified, seeded splits (train/validation/test, or train/holdout) by ``Sample.target()``.
+"""Stratified, seeded splits (train/validation/test, or train/holdout) by ``Sample.target()``:
+the one place data is split, for import, export and evaluation.
 
 Each label's items are shuffled with a seed derived from the run seed and the label, then cut
 by the fractions; the units that rounding leaves over go to the split furthest behind its
 overall share, so small labels do not all round into the same split. Same items, fractions
 and seed: same assignment, whatever order the items came in.
+
+Evaluation splits real data *first* (:func:`split_real`): synthetic data may only be made
+from the train part, and the holdout is checked for leakage (``quality.leakage``) before
+any score.
 """
 
 from __future__ import annotations
@@ -15,12 +20,14 @@ from collections import defaultdict
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from typing import TypeVar
 
-from sentiforge.errors import ConfigError
-from sentiforge.samples import Sample
+from sentiforge.errors import ConfigError, DataError
+from sentiforge.samples import Sample, text_hash
 
 K = TypeVar("K", bound=Hashable)
 
 DEFAULT_SPLITS: dict[str, float] = {"train": 0.8, "validation": 0.1, "test": 0.1}
+TRAIN, HOLDOUT = "train", "holdout"
+HOLDOUT_NAMES = ("holdout", "test")
 POSITIONAL_NAMES = {2: ("train", "test"), 3: ("train", "validation", "test")}
 _NAME = re.compile(r"^[a-z][a-z0-9_-]{0,15}$")
 
@@ -113,3 +120,33 @@ def split_samples(
     for i, sample in enumerate(samples):
         out[plan[i]].append(sample.model_copy(update={"split": plan[i]}))
     return out
+
+
+def dedupe(samples: Sequence[Sample]) -> list[Sample]:
+    """Keep the first sample of each normalised text (duplicates would straddle a split)."""
+    seen: set[str] = set()
+    out = []
+    for s in samples:
+        h = text_hash(s.text)
+        if h not in seen:
+            seen.add(h)
+            out.append(s)
+    return out
+
+
+def split_real(samples: Sequence[Sample], *, holdout: float = 0.3, seed: int = 0) -> tuple[list[Sample], list[Sample]]:
+    """Stratified, seeded train/holdout split of deduplicated real samples, with ``split`` set."""
+    if not 0.0 < holdout < 1.0:
+        raise DataError(f"holdout fraction must be between 0 and 1, got {holdout}")
+    unique = dedupe(samples)
+    if len(unique) < 4:
+        raise DataError(f"need at least 4 distinct real samples to split, got {len(unique)}")
+    parts = split_samples(unique, train_holdout(holdout), seed=seed)
+    return parts[TRAIN], parts[HOLDOUT]
+
+
+def presplit(samples: Sequence[Sample]) -> tuple[list[Sample], list[Sample]] | None:
+    """The train and holdout (or test) parts when the samples already carry splits, else None."""
+    train = [s for s in samples if s.split == TRAIN]
+    hold = [s for s in samples if s.split in HOLDOUT_NAMES]
+    return (train, hold) if train and hold else None

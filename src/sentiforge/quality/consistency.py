@@ -16,15 +16,14 @@ when the seed classifier alone is all but sure the label is wrong (its probabili
 below ``classifier_reject_below``): the 1.5B judge agrees with a wrong label often enough
 that requiring both would miss a fifth of flipped labels (benchmarks/quality/README.md).
 
-The seed classifier is its own small model, not ``sentiforge.classifiers.TfidfClassifier``:
-it adds character n-grams and the lexicon features, which the flipped-label benchmark chose;
-any object with ``proba(texts)`` in scheme order can replace it (``ConsistencyCheck(classifier=...)``).
+The seed classifier is ``sentiforge.classifiers``' TF-IDF model with character n-grams and
+(English) the lexicon features on, which the flipped-label benchmark chose; any object with
+``proba(texts)`` in scheme order can replace it (``ConsistencyCheck(classifier=...)``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
 import threading
 from collections.abc import Coroutine, Sequence
 from typing import Any, ClassVar, Protocol, TypeVar
@@ -33,7 +32,8 @@ import numpy as np
 
 from sentiforge.backends.base import ChatRequest, Message
 from sentiforge.backends.client import LLMClient
-from sentiforge.errors import BackendError, LabelError, QualityError, require
+from sentiforge.classifiers.tfidf import TfidfClassifier
+from sentiforge.errors import BackendError, LabelError, QualityError
 from sentiforge.labels import LabelScheme
 from sentiforge.quality.base import PASS, CheckResult, flag, reject
 from sentiforge.quality.config import ConsistencyConfig
@@ -130,39 +130,19 @@ class LabelJudge:
             self._loop = None
 
 
-def lexicon_features(texts: Sequence[str]) -> np.ndarray:
-    """VADER's lexicon scores (neg, neu, pos, compound) per text: English sentiment priors that
-    a few thousand seeds cannot learn (on VADER tweets they lift the classifier from 0.74 to
-    0.83 accuracy; see benchmarks/quality/README.md)."""
-    vader: Any = require("vaderSentiment.vaderSentiment", feature="the lexicon features", extra="quality")
-    analyzer = _analyzer(vader)
-    rows = [analyzer.polarity_scores(t) for t in texts]
-    return np.array([[r["neg"], r["neu"], r["pos"], r["compound"]] for r in rows]) * 3.0
-
-
-@functools.lru_cache(maxsize=1)
-def _analyzer(vader: Any) -> Any:
-    return vader.SentimentIntensityAnalyzer()
-
-
 class SeedClassifier:
-    """TF-IDF (words and character n-grams) + logistic regression, trained on real seeds;
-    with ``lexicon=True`` (English) VADER's lexicon scores are added as four features."""
+    """The TF-IDF classifier (words and character n-grams, logistic regression) trained on real
+    seeds; with ``lexicon=True`` (English) VADER's lexicon scores are added as four features."""
 
     def __init__(self, scheme: LabelScheme, *, min_per_label: int = 5, lexicon: bool = False) -> None:
         self.scheme = scheme
         self.min_per_label = min_per_label
         self.lexicon = lexicon
-        self.model: Any = None
+        self.model: TfidfClassifier | None = None
 
     def fit(self, seeds: Sequence[Sample]) -> SeedClassifier:
-        from sklearn.feature_extraction.text import TfidfVectorizer
-        from sklearn.linear_model import LogisticRegression
-        from sklearn.pipeline import make_pipeline, make_union
-        from sklearn.preprocessing import FunctionTransformer
-
         texts = [s.text for s in seeds if s.label in self.scheme.labels]
-        labels = [s.label for s in seeds if s.label in self.scheme.labels]
+        labels = [str(s.label) for s in seeds if s.label in self.scheme.labels]
         counts = {label: labels.count(label) for label in self.scheme.labels}
         thin = [label for label, n in counts.items() if n < self.min_per_label]
         if thin:
@@ -171,26 +151,21 @@ class SeedClassifier:
                 f"too few for {thin} (counts {counts}); add seeds or turn the classifier off "
                 "(consistency.classifier: false)"
             )
-        parts: list[Any] = [
-            TfidfVectorizer(ngram_range=(1, 2), min_df=1, sublinear_tf=True, lowercase=True),
-            TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=2, sublinear_tf=True, max_features=200_000),
-        ]
-        if self.lexicon:
-            parts.append(FunctionTransformer(lexicon_features))
-        features = make_union(*parts)
-        self.model = make_pipeline(features, LogisticRegression(C=4.0, max_iter=3000, class_weight="balanced"))
-        self.model.fit(texts, labels)
+        self.model = TfidfClassifier(
+            self.scheme,
+            C=4.0,
+            class_weight="balanced",
+            vectorizer={"strip_accents": None, "max_features": None},
+            char_ngrams=True,
+            lexicon=self.lexicon,
+        ).fit(texts, labels)
         return self
 
     def proba(self, texts: Sequence[str]) -> np.ndarray:
         """Probabilities, one column per scheme label (in scheme order)."""
         if self.model is None:
             raise QualityError("the seed classifier is not trained; call fit() with real seeds first")
-        raw = self.model.predict_proba(list(texts))
-        out = np.zeros((len(texts), len(self.scheme.labels)))
-        for j, label in enumerate(self.model.classes_):
-            out[:, self.scheme.labels.index(label)] = raw[:, j]
-        return out
+        return self.model.predict_proba(list(texts))
 
 
 def judge_support(scheme: LabelScheme, label: str, judged: str | None) -> float | None:

@@ -2,10 +2,10 @@
 
 from sentiforge.strategies import (  # noqa: F401
     ada,
-    aspects,
     backtranslate,
     cada,
     cda,
+    extract_aspects,
     generate,
 )
 from sentiforge.strategies.base import REGISTRY, StepContext, Strategy, Task, build_strategy

@@ -2,7 +2,7 @@
 category (a dish for a dish, a laptop part for a laptop part), keeping context and polarity.
 
 Checked in code: the new term differs from the original and from every other replacement
-made for the same seed (see ``_aspect_rewrite`` for how that stays true across resume),
+made for the same seed (see ``aspect_rewrite`` for how that stays true across resume),
 the new term is in the output, and the original is gone.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from sentiforge.strategies._aspect_rewrite import AspectRewrite, AspectRewriteOptions
+from sentiforge.strategies.aspect_rewrite import AspectRewrite, AspectRewriteOptions
 from sentiforge.strategies.base import register
 
 

@@ -22,8 +22,10 @@ from sentiforge.embeddings import cosine_pairs, embedder_for_language, get_embed
 from sentiforge.errors import ConfigError, InvalidOutputError
 from sentiforge.labels import Aspect
 from sentiforge.samples import Sample, normalize_text
-from sentiforge.strategies import _apertium as apertium
-from sentiforge.strategies._rewrite import (
+from sentiforge.strategies import apertium
+from sentiforge.strategies.base import StepContext, Task, register, stable_seed
+from sentiforge.strategies.output import check_text, contains_term, parse_json_object
+from sentiforge.strategies.seeded import (
     Memo,
     Rejection,
     SeedOptions,
@@ -34,8 +36,6 @@ from sentiforge.strategies._rewrite import (
     language_name,
     text_schema,
 )
-from sentiforge.strategies.base import StepContext, Task, register, stable_seed
-from sentiforge.strategies.output import check_text, contains_term, parse_json_object
 
 # (min, max) cosine similarity of a round trip to its seed, per embedder. MiniLM's lower
 # bound was calibrated on Yelp sentences through French with the 1.5B model: faithful round

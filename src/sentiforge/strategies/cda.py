@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from sentiforge.strategies._aspect_rewrite import AspectRewrite, AspectRewriteOptions
+from sentiforge.strategies.aspect_rewrite import AspectRewrite, AspectRewriteOptions
 from sentiforge.strategies.base import register
 
 

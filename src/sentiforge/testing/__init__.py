@@ -1,28 +1,57 @@
-"""Test helpers shipped with the library, so users can test their recipes too.
+"""Test doubles shipped with the library, so users can test their recipes too; every fake
+sentiforge has lives here.
 
-:class:`OpenAITestServer` is a real OpenAI-compatible HTTP server with fault injection
-(starlette and uvicorn, the ``testing`` extra), on a thread or, as :class:`ServerProcess`,
-in its own process; :class:`~sentiforge.backends.fake.FakeBackend` is the in-process fake.
+- :class:`~sentiforge.testing.backend.FakeBackend`: the in-process LLM (``enqueue``, ``history``).
+- :class:`~sentiforge.testing.augmenter.ScriptedAugmenter`: a responder for it that answers the
+  augmentation prompts as a good model would, with switches that break one behaviour.
+- :class:`~sentiforge.testing.embedder.FakeEmbedder` (``get_embedder("fake")``) and
+  :class:`~sentiforge.testing.classifier.FakeClassifier` (the ``fake`` classifier kind).
+- :class:`OpenAITestServer`: a real OpenAI-compatible HTTP server with fault injection
+  (starlette and uvicorn, the ``testing`` extra), on a thread or, as :class:`ServerProcess`,
+  in its own process.
+
+Every name loads on first use, so importing this package pulls in no server library.
 """
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from sentiforge.testing.augmenter import ScriptedAugmenter
+    from sentiforge.testing.backend import FakeBackend
+    from sentiforge.testing.classifier import FakeClassifier
+    from sentiforge.testing.embedder import FakeEmbedder
     from sentiforge.testing.process import ServerProcess
     from sentiforge.testing.server import FAULTS, Fault, OpenAITestServer, RecordedRequest
 
-__all__ = ["FAULTS", "Fault", "OpenAITestServer", "RecordedRequest", "ServerProcess"]
+_LAZY = {
+    "FakeBackend": "sentiforge.testing.backend",
+    "ScriptedAugmenter": "sentiforge.testing.augmenter",
+    "FakeEmbedder": "sentiforge.testing.embedder",
+    "FakeClassifier": "sentiforge.testing.classifier",
+    "ServerProcess": "sentiforge.testing.process",
+    "FAULTS": "sentiforge.testing.server",
+    "Fault": "sentiforge.testing.server",
+    "OpenAITestServer": "sentiforge.testing.server",
+    "RecordedRequest": "sentiforge.testing.server",
+}
+
+__all__ = [
+    "FAULTS",
+    "FakeBackend",
+    "FakeClassifier",
+    "FakeEmbedder",
+    "Fault",
+    "OpenAITestServer",
+    "RecordedRequest",
+    "ScriptedAugmenter",
+    "ServerProcess",
+]
 
 
 def __getattr__(name: str) -> Any:
-    if name == "ServerProcess":
-        from sentiforge.testing import process
-
-        return process.ServerProcess
-    if name in __all__:
-        from sentiforge.testing import server
-
-        return getattr(server, name)
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(name)

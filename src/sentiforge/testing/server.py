@@ -33,10 +33,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sentiforge.backends.base import ChatRequest, Message, estimate_tokens
-from sentiforge.backends.fake import FakeBackend
 from sentiforge.backends.openai_compat import schema_from_response_format
 from sentiforge.backends.ratelimit import TokenBucket
 from sentiforge.errors import ConfigError, require
+from sentiforge.testing.backend import FakeBackend
 
 FAULTS = (
     "rate_limit",  # 429 with Retry-After (and rate-limit headers at zero)

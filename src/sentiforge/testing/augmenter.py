@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sentiforge.backends.base import ChatRequest
-from sentiforge.backends.fake import FakeBackend
 from sentiforge.samples import Sample
+from sentiforge.testing.backend import FakeBackend
 
 if TYPE_CHECKING:
     from sentiforge.engine import JobResult

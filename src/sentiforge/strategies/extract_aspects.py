@@ -21,7 +21,9 @@ from sentiforge.backends.base import ChatRequest
 from sentiforge.errors import InvalidOutputError
 from sentiforge.labels import Aspect
 from sentiforge.samples import Sample
-from sentiforge.strategies._rewrite import (
+from sentiforge.strategies.base import StepContext, Task, register, stable_seed
+from sentiforge.strategies.output import contains_term, parse_json_object
+from sentiforge.strategies.seeded import (
     Memo,
     Rejection,
     SeedOptions,
@@ -30,8 +32,6 @@ from sentiforge.strategies._rewrite import (
     language_name,
     polarity_labels,
 )
-from sentiforge.strategies.base import StepContext, Task, register, stable_seed
-from sentiforge.strategies.output import contains_term, parse_json_object
 
 MAX_TERM_WORDS = 5
 # A term made only of these points at something without naming it ("that", "it", "this one"):

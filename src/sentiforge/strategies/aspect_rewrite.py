@@ -1,5 +1,6 @@
-"""The body CDA, ADA and CADA share: pick the seed's focus aspect, optionally pick a
-replacement term, ask for the rewrite, then check it in code.
+"""The aspect rewrite that CDA, ADA and CADA share (a template method): pick the seed's
+focus aspect, optionally pick a replacement term, ask for the rewrite, then check it in code.
+Each strategy's module sets its template and switches, and adds checks of its own.
 
 Replacement terms (ADA, CADA) are deterministic across resume and distinct per seed: one
 cached, temperature-0 request per (seed text, aspect term) asks for a list of candidate
@@ -21,7 +22,11 @@ from sentiforge.backends.base import ChatRequest
 from sentiforge.errors import InvalidOutputError
 from sentiforge.labels import Aspect
 from sentiforge.samples import Sample, normalize_text
-from sentiforge.strategies._rewrite import (
+from sentiforge.strategies.base import StepContext, Task, stable_seed
+from sentiforge.strategies.extract_aspects import seed_aspects
+from sentiforge.strategies.generate import POLARITY_FR
+from sentiforge.strategies.output import check_text, contains_term, parse_json_object
+from sentiforge.strategies.seeded import (
     Memo,
     Rejection,
     SeedOptions,
@@ -33,10 +38,6 @@ from sentiforge.strategies._rewrite import (
     take_rationale,
     text_schema,
 )
-from sentiforge.strategies.aspects import seed_aspects
-from sentiforge.strategies.base import StepContext, Task, stable_seed
-from sentiforge.strategies.generate import POLARITY_FR
-from sentiforge.strategies.output import check_text, contains_term, parse_json_object
 
 STYLES = (
     "use different words for the same ideas",
@@ -70,10 +71,6 @@ def max_words(text: str) -> int:
 
 def without_term(text: str, term: str) -> str:
     return re.sub(r"(?<!\w)" + re.escape(term.strip()) + r"(?!\w)", " ", text, flags=re.IGNORECASE)
-
-
-def substituted(text: str, term: str, new_term: str) -> str:
-    return re.sub(r"(?<!\w)" + re.escape(term.strip()) + r"(?!\w)", new_term, text, flags=re.IGNORECASE)
 
 
 _DETERMINER = re.compile(
@@ -112,8 +109,7 @@ class AspectRewrite(SeedStrategy):
     """Template method: subclasses set the template and the term checks."""
 
     template: ClassVar[str]
-    replaces: ClassVar[bool] = False
-    paraphrases: ClassVar[bool] = False
+    replaces: ClassVar[bool] = False  # ADA and CADA swap the aspect term for a new one
     options: AspectRewriteOptions
 
     def __init__(self, options: AspectRewriteOptions) -> None:
@@ -190,8 +186,6 @@ class AspectRewrite(SeedStrategy):
             raise Rejection("term", f"the replacement {new_term!r} is not in the output verbatim", text)
         if contains_term(without_term(text, new_term), term):
             raise Rejection("term", f"the original aspect term {term!r} is still in the output", text)
-        if self.paraphrases and normalize_text(text) == normalize_text(substituted(seed_text, term, new_term)):
-            raise Rejection("unchanged", "only the aspect was replaced; the context was not paraphrased", text)
 
     def style(self, variant: int, attempt: int, language: str) -> str:
         styles = STYLES_FR if language == "fr" else STYLES

@@ -9,7 +9,7 @@ from sentiforge.app.jobs import run_recipe
 from sentiforge.recipe import BackendSpec, Recipe, StepSpec
 from sentiforge.samples import Sample, normalize_text
 from sentiforge.store import Store
-from sentiforge.strategies._aspect_rewrite import without_term
+from sentiforge.strategies.aspect_rewrite import without_term
 from sentiforge.strategies.output import contains_term
 
 pytestmark = pytest.mark.slow

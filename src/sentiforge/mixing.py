@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from sentiforge.errors import ConfigError, DataError
+from sentiforge.quality.leakage import without_holdout_parents
 from sentiforge.samples import Sample
 from sentiforge.store import Store
 
@@ -142,15 +143,9 @@ def mix(
     if not real_samples:
         where = f" in split '{real_split}'" if real_split else ""
         raise DataError(f"dataset '{real}' has no accepted samples{where}; import real data or pick another split")
-    outside = {s.id for s in store.iter_samples(real_id) if real_split and s.split != real_split}
-    pool: list[Sample] = []
-    leaky = 0
-    for name in synthetic:
-        for s in store.iter_samples(store.dataset_id(name)):
-            if s.provenance.parent_id in outside:
-                leaky += 1
-            else:
-                pool.append(s)
+    outside = {s.id for s in store.iter_samples(real_id) if real_split and s.split != real_split and s.id is not None}
+    candidates = (s for name in synthetic for s in store.iter_samples(store.dataset_id(name)))
+    pool, leaky = without_holdout_parents(candidates, outside)
     chosen = select_synthetic(real_samples, pool, max_synthetic_share, seed, fill=fill)
     report = _report(real, synthetic, real_samples, chosen, len(pool), max_synthetic_share, seed, leaky)
     dataset_id = store.create_dataset(out, scheme, kind="mixed", meta={"mix": report.as_dict()})

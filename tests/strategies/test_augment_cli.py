@@ -7,9 +7,9 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from sentiforge.augment.testing import seed_dataset
 from sentiforge.cli import app
 from sentiforge.store import Store
+from sentiforge.testing.augmenter import seed_dataset
 
 runner = CliRunner()
 

@@ -6,9 +6,9 @@ from collections import Counter
 
 import pytest
 
-from sentiforge.augment.mix import mix, quotas, select_synthetic, synthetic_cap
 from sentiforge.errors import ConfigError, DataError
 from sentiforge.labels import get_scheme
+from sentiforge.mixing import mix, quotas, select_synthetic, synthetic_cap
 from sentiforge.samples import Provenance, Sample
 from sentiforge.store import Store
 
