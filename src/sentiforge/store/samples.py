@@ -16,6 +16,7 @@ from sentiforge.errors import StoreError
 from sentiforge.samples import Provenance, Sample, text_hash
 from sentiforge.store.base import StoreBase
 from sentiforge.store.models import SampleRow, utcnow
+from sentiforge.store.schemas import SamplePublic
 
 COUNT_BY = {"label", "split", "status", "strategy", "reason", "language", "model", "backend", "job_id"}
 
@@ -129,6 +130,22 @@ class SampleTables(StoreBase):
 
     def samples(self, dataset_id: int, **kw: Any) -> list[Sample]:
         return list(self.iter_samples(dataset_id, **kw))
+
+    def sample_page(
+        self,
+        dataset_id: int,
+        *,
+        status: str | None = "accepted",
+        split: str | None = None,
+        after: int = 0,
+        limit: int = 100,
+    ) -> list[SamplePublic]:
+        """One page of samples with ids above ``after``, in id order (pass the last id for the next)."""
+        rows = self._sample_rows(dataset_id, status, split, after, limit)
+        return [
+            SamplePublic(**sample_fields(r), dataset_id=r.dataset_id, job_id=r.job_id, created_at=r.created_at)
+            for r in rows
+        ]
 
     def get_sample(self, sample_id: int) -> Sample:
         with self.session() as s:

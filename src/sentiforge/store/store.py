@@ -1,9 +1,9 @@
 """The store: datasets, samples, jobs and the response cache, on SQLite or PostgreSQL.
 
-``Store`` joins the table groups: samples (``samples.py``); datasets and jobs are below, the
-response cache and the job writer in ``cache.py``. Open one per process or request and close
-it (``with Store(url) as store: ...``); the schema check runs once per database and process
-(``migrate.upgrade_once``).
+Callers get public schemas (``store/schemas.py``), never ORM rows. ``Store`` joins the table
+groups: samples (``samples.py``); datasets and jobs are below, the response cache and the job
+writer in ``cache.py``. Open one per process or request and close it (``with Store(url) as
+store: ...``); the schema check runs once per database and process (``migrate.upgrade_once``).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from sentiforge.store.base import default_url, make_engine
 from sentiforge.store.cache import JobWriter, SqlCache
 from sentiforge.store.models import DatasetRow, JobRow, SampleRow, utcnow
 from sentiforge.store.samples import SampleTables
+from sentiforge.store.schemas import DatasetPublic
 
 
 class Store(SampleTables):
@@ -47,7 +48,7 @@ class Store(SampleTables):
             raise StoreError(f"no dataset named '{name}'; `sentiforge datasets` lists them")
         return found
 
-    def dataset(self, name_or_id: str | int) -> DatasetRow:
+    def dataset(self, name_or_id: str | int) -> DatasetPublic:
         with self.session() as s:
             if isinstance(name_or_id, int):
                 row = s.get(DatasetRow, name_or_id)
@@ -55,14 +56,20 @@ class Store(SampleTables):
                 row = s.scalar(select(DatasetRow).where(DatasetRow.name == name_or_id))
         if row is None:
             raise StoreError(f"no dataset {name_or_id!r}; `sentiforge datasets` lists them")
-        return row
+        return DatasetPublic.model_validate(row)
 
     def scheme(self, name_or_id: str | int) -> LabelScheme:
-        return LabelScheme.model_validate(self.dataset(name_or_id).scheme)
+        return self.dataset(name_or_id).scheme
 
-    def list_datasets(self) -> list[DatasetRow]:
+    def list_datasets(self, *, counts: bool = False) -> list[DatasetPublic]:
+        """Every dataset in id order; with ``counts``, each with its samples per status."""
         with self.session() as s:
-            return list(s.scalars(select(DatasetRow).order_by(DatasetRow.id)))
+            rows = list(s.scalars(select(DatasetRow).order_by(DatasetRow.id)))
+        found = [DatasetPublic.model_validate(row) for row in rows]
+        if not counts:
+            return found
+        per_status = self.dataset_counts()
+        return [d.model_copy(update={"counts": per_status.get(d.id, {})}) for d in found]
 
     def update_dataset_meta(self, dataset_id: int, **meta: Any) -> None:
         with self.session() as s:
