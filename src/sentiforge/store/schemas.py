@@ -44,4 +44,97 @@ class SamplePublic(Sample):
 # JobPublic goes here (the job methods of Store still return JobRow until it does).
 
 
-__all__ = ["DatasetPublic", "SamplePublic"]
+# -- quality --------------------------------------------------------------------------------
+class QualityRunPublic(BaseModel):
+    """One pass of the quality gate over a dataset."""
+
+    model_config = _ROW
+
+    id: int
+    dataset_id: int
+    status: str  # running | completed | failed
+    config: dict[str, Any] = Field(default_factory=dict)
+    holdout: str | None = None
+    seeds: str | None = None
+    counts: dict[str, Any] = Field(default_factory=dict)
+    error: str | None = None
+    created_at: datetime
+    finished_at: datetime | None = None
+
+
+class QualityRecordCreate(BaseModel):
+    """What the gate decided about one sample, and what that changes.
+
+    ``sample_status`` / ``sample_reason`` are the sample's new status and reason (``None``
+    status: leave the sample as it is); ``review`` queues the sample for a person, with why.
+    """
+
+    sample_id: int
+    status: str  # accepted | rejected
+    score: float
+    reason: str | None = None
+    rejected_by: str | None = None
+    checks: dict[str, Any] = Field(default_factory=dict)
+    sample_status: str | None = None
+    sample_reason: str | None = None
+    review: str | None = None
+
+
+class QualityRejectPublic(BaseModel):
+    """A sample the gate rejected in one run, with every check's result."""
+
+    model_config = ConfigDict(frozen=True)
+
+    sample_id: int
+    text: str
+    label: str | None
+    rejected_by: str | None
+    reason: str | None
+    score: float
+    checks: dict[str, Any]
+
+
+# -- review ---------------------------------------------------------------------------------
+class ReviewItemPublic(BaseModel):
+    """A review item with its sample, as a reviewer sees it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    dataset_id: int
+    sample_id: int
+    status: str  # pending | approved | rejected | relabelled | edited
+    queued_reason: str
+    score: float | None
+    text: str
+    label: str | None
+    decided_by: str | None
+    decided_at: datetime | None
+    note: str | None
+
+
+class ReviewDecision(BaseModel):
+    """A person's decision on a pending item, and what it changes in the sample (``status``,
+    ``reason``, ``label`` or ``text``), applied together."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: str
+    by: str
+    note: str | None = None
+    sample: dict[str, Any] = Field(default_factory=dict)
+    old_label: str | None = None
+    new_label: str | None = None
+    old_text: str | None = None
+    new_text: str | None = None
+
+
+__all__ = [
+    "DatasetPublic",
+    "QualityRecordCreate",
+    "QualityRejectPublic",
+    "QualityRunPublic",
+    "ReviewDecision",
+    "ReviewItemPublic",
+    "SamplePublic",
+]

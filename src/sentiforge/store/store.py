@@ -1,9 +1,12 @@
-"""The store: datasets, samples, jobs and the response cache, on SQLite or PostgreSQL.
+"""The store: datasets, samples, jobs, quality records, the review queue and the response
+cache, on SQLite or PostgreSQL.
 
-Callers get public schemas (``store/schemas.py``), never ORM rows. ``Store`` joins the table
-groups: samples (``samples.py``); datasets and jobs are below, the response cache and the job
-writer in ``cache.py``. Open one per process or request and close it (``with Store(url) as
-store: ...``); the schema check runs once per database and process (``migrate.upgrade_once``).
+Every table is read and written here, in the ``store`` package: callers get public schemas
+(``store/schemas.py``), never ORM rows or sessions. ``Store`` joins the table groups: samples
+(``samples.py``), quality runs and records (``quality.py``), the review queue (``review.py``);
+datasets and jobs are below, the response cache and the job writer in ``cache.py``. Open one
+per process or request and close it (``with Store(url) as store: ...``); the schema check
+runs once per database and process (``migrate.upgrade_once``).
 """
 
 from __future__ import annotations
@@ -18,11 +21,13 @@ from sentiforge.labels import LabelScheme
 from sentiforge.store.base import default_url, make_engine
 from sentiforge.store.cache import JobWriter, SqlCache
 from sentiforge.store.models import DatasetRow, JobRow, SampleRow, utcnow
+from sentiforge.store.quality import QualityTables
+from sentiforge.store.review import ReviewTables
 from sentiforge.store.samples import SampleTables
 from sentiforge.store.schemas import DatasetPublic
 
 
-class Store(SampleTables):
+class Store(SampleTables, QualityTables, ReviewTables):
     """Every table of one database. ``Store(url)`` opens it (migrating it the first time this
     process sees it); ``with Store(url) as store:`` closes it after."""
 
