@@ -24,12 +24,12 @@ def run(*args: str, ok: bool = True) -> str:
 
 def test_quality_run_report_rejects_and_review(tmp_path: Path, tweets: list[Sample]) -> None:
     db = f"sqlite:///{tmp_path / 'cli.db'}"
-    store = Store(db)
     scheme = get_scheme("three_class")
     synthetic = [*tweets[:150], tweets[0].model_copy(), Sample(text="", label="neutral"), tweets[500].model_copy()]
-    store.add_samples(store.create_dataset("syn", scheme), synthetic)
-    store.add_samples(store.create_dataset("seeds", scheme, kind="real"), tweets[200:500])
-    store.add_samples(store.create_dataset("test", scheme, kind="real"), tweets[500:700])
+    with Store(db) as store:
+        store.add_samples(store.create_dataset("syn", scheme), synthetic)
+        store.add_samples(store.create_dataset("seeds", scheme, kind="real"), tweets[200:500])
+        store.add_samples(store.create_dataset("test", scheme, kind="real"), tweets[500:700])
     config = tmp_path / "quality.yaml"
     config.write_text("filters:\n  languages: [en, fr]\nreview:\n  audit_share: 0.1\n")
     output = run(

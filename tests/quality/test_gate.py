@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -29,8 +30,9 @@ BAD = [
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Store:
-    return Store(f"sqlite:///{tmp_path / 'q.db'}")
+def store(tmp_path: Path) -> Iterator[Store]:
+    with Store(f"sqlite:///{tmp_path / 'q.db'}") as store:
+        yield store
 
 
 def _stored(store: Store, tweets: list[Sample]) -> list[Sample]:
@@ -54,15 +56,15 @@ def test_every_sample_gets_a_record_and_rejects_keep_their_reason(
     judge = LLMClient(FakeBackend())  # random labels from the scheme: a poor judge
     summary = run_quality(store, "syn", fast_config, holdout="real-test", seeds="real-seeds", judge_client=judge)
     assert summary.examined == len(synthetic)
-    counts = records.record_counts(store, summary.run_id)
+    counts = store.quality_record_counts(summary.run_id)
     assert sum(counts["by_status"].values()) == len(synthetic)
     by_check = counts["rejected_by_check"]
     assert by_check["filters"] >= 5 and by_check["exact_dup"] >= 2 and by_check["leakage"] >= 2
     assert summary.leaks["exact"] >= 2
-    rejects = list(records.iter_rejects(store, summary.run_id))
+    rejects = list(store.iter_quality_rejects(summary.run_id))
     assert len(rejects) == sum(by_check.values())
-    assert all(r["reason"] and r["rejected_by"] for r in rejects)
-    bad = {r["text"][:20]: r["reason"] for r in rejects if r["rejected_by"] == "filters"}
+    assert all(r.reason and r.rejected_by for r in rejects)
+    bad = {r.text[:20]: r.reason for r in rejects if r.rejected_by == "filters"}
     assert bad[""] == "empty text" and bad["x" * 20].startswith("too long")
     # Nothing dropped: rejected samples stay in the store, marked with the gate's reason.
     dataset_id = store.dataset_id("syn")
@@ -79,12 +81,12 @@ def test_rejects_export_and_review_queue(
     fast_config.review.audit_share = 0.05
     summary = run_quality(store, "syn", fast_config, holdout="real-test", seeds="real-seeds")
     out = tmp_path / "rejects.jsonl"
-    n = records.export_rejects(records.iter_rejects(store, summary.run_id), out)
+    n = records.export_rejects(store.iter_quality_rejects(summary.run_id), out)
     lines = [json.loads(line) for line in out.read_text().splitlines()]
     assert n == len(lines) >= 10
     assert {"sample_id", "text", "label", "rejected_by", "reason", "score", "checks"} <= set(lines[0])
     csv_path = tmp_path / "rejects.csv"
-    assert records.export_rejects(records.iter_rejects(store, summary.run_id), csv_path) == n
+    assert records.export_rejects(store.iter_quality_rejects(summary.run_id), csv_path) == n
     queue = ReviewQueue(store).counts("syn")
     assert queue.get("pending", 0) == summary.counts.get("review", 0) > 0
 

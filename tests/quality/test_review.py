@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -9,25 +10,29 @@ import pytest
 from sentiforge.errors import ConfigError, LabelError, StoreError
 from sentiforge.labels import get_scheme
 from sentiforge.quality.gate import QualityRecord
-from sentiforge.quality.records import start_run, write_records
+from sentiforge.quality.records import write_records
 from sentiforge.quality.review import ReviewQueue
 from sentiforge.samples import Sample
 from sentiforge.store import Store
 
 
 @pytest.fixture
-def queue(tmp_path: Path, tweets: list[Sample]) -> ReviewQueue:
-    store = Store(f"sqlite:///{tmp_path / 'r.db'}")
+def queue(tmp_path: Path, tweets: list[Sample]) -> Iterator[ReviewQueue]:
+    with Store(f"sqlite:///{tmp_path / 'r.db'}") as store:
+        yield _queued(store, tweets)
+
+
+def _queued(store: Store, tweets: list[Sample]) -> ReviewQueue:
     dataset_id = store.create_dataset("syn", get_scheme("three_class"))
     store.add_samples(dataset_id, tweets[:6])
     samples = store.samples(dataset_id)
-    run_id = start_run(store, dataset_id, {}, holdout=None, seeds=None)
+    run_id = store.start_quality_run(dataset_id, {})
     recs = [
         QualityRecord(s, "accepted", 0.1 * i, None, None, {}, review="low score" if i < 5 else None)
         for i, s in enumerate(samples)
     ]
     write_records(store, run_id, dataset_id, recs)
-    write_records(store, start_run(store, dataset_id, {}, holdout=None, seeds=None), dataset_id, recs)  # no dupes
+    write_records(store, store.start_quality_run(dataset_id, {}), dataset_id, recs)  # no dupes
     return ReviewQueue(store)
 
 

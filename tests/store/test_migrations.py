@@ -60,6 +60,41 @@ def test_upgrade_twice_is_a_noop_and_downgrade_round_trips(empty_db_url: str) ->
     store.close()
 
 
+def test_the_migration_check_runs_once_per_database_and_process(
+    empty_db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    checks: list[str] = []
+    real_head = migrate.head
+
+    def counted_head() -> str:
+        checks.append("head")
+        return real_head()
+
+    monkeypatch.setattr(migrate, "head", counted_head)
+    with Store(empty_db_url) as store:
+        assert inspect(store.engine).has_table("samples")
+    assert checks
+    checks.clear()
+    with Store(empty_db_url) as again:  # this process brought it to head already: no check
+        assert again.dataset_counts() == {}
+    assert checks == []
+
+
+def test_every_in_memory_database_is_migrated() -> None:
+    for _ in range(2):
+        with Store("sqlite://") as store:
+            assert store.list_datasets() == []
+
+
+def test_a_deleted_sqlite_file_is_migrated_again(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'gone.db'}"
+    Store(url).close()
+    for path in tmp_path.glob("gone.db*"):
+        path.unlink()
+    with Store(url) as store:
+        assert store.list_datasets() == []
+
+
 SCRIPT = """
 import sys, time
 from sentiforge.store import Store

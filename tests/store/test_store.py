@@ -15,6 +15,7 @@ from sentiforge.errors import StoreError
 from sentiforge.labels import BUILTIN, Aspect
 from sentiforge.samples import Provenance, Sample, text_hash
 from sentiforge.store import Store
+from sentiforge.store.schemas import DatasetPublic, SamplePublic
 
 THREE = BUILTIN["three_class"]
 
@@ -40,6 +41,16 @@ class TestDatasets:
         store.update_dataset_meta(other, synthetic_share=0.5)
         store.update_dataset_meta(other, recipe="r1")
         assert store.dataset(other).meta == {"synthetic_share": 0.5, "recipe": "r1"}
+
+    def test_callers_get_public_schemas_with_counts_on_request(self, store: Store, ds: int) -> None:
+        store.add_samples(ds, [*make(2), Sample(text="bad one", status="rejected", reason="short")])
+        row = store.dataset(ds)
+        assert isinstance(row, DatasetPublic) and row.scheme == THREE and row.counts is None
+        assert row.model_dump(mode="json")["scheme"]["name"] == "three_class"
+        empty = store.create_dataset("empty", THREE)
+        assert [d.counts for d in store.list_datasets()] == [None, None]
+        listed = store.list_datasets(counts=True)
+        assert [(d.id, d.counts) for d in listed] == [(ds, {"accepted": 2, "rejected": 1}), (empty, {})]
 
     def test_duplicate_and_missing_names_are_clear_errors(self, store: Store, ds: int) -> None:
         with pytest.raises(StoreError, match="exists already"):
@@ -83,6 +94,15 @@ class TestSamples:
         back = store.samples(ds, split="test")[0]
         assert back.model_dump(exclude={"id"}) == sample.model_dump(exclude={"id"})
         assert back.id is not None and store.get_sample(back.id) == back
+
+    def test_sample_pages_carry_dataset_job_and_time(self, store: Store, ds: int) -> None:
+        store.add_samples(ds, make(5))
+        first = store.sample_page(ds, limit=3)
+        assert [s.text for s in first] == [f"text number {i}" for i in range(3)]
+        assert all(isinstance(s, SamplePublic) and s.dataset_id == ds and s.job_id is None for s in first)
+        rest = store.sample_page(ds, after=first[-1].id or 0, limit=3)
+        assert [s.text for s in rest] == ["text number 3", "text number 4"]
+        assert first[0].model_dump(exclude={"dataset_id", "job_id", "created_at"}) == store.samples(ds)[0].model_dump()
 
     def test_iter_samples_streams_in_id_order_and_pages(self, store: Store, ds: int) -> None:
         store.add_samples(ds, make(25))

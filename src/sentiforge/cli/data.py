@@ -44,31 +44,31 @@ def _import(
     from sentiforge.io.splits import parse_splits
     from sentiforge.labels import get_scheme
 
-    store = open_store(db)
-    try:
-        label_scheme = get_scheme(scheme) if scheme else store.scheme(dataset)
-    except StoreError:  # a new dataset
-        label_scheme = get_scheme("three_class")
-    result = import_file(
-        store,
-        file,
-        dataset,
-        label_scheme,
-        columns=ColumnMap(
-            text=text_col,
-            label=label_col,
-            language=language_col,
-            split=split_col,
-            rationale=rationale_col,
-            attributes=tuple(attr_col),
-        ),
-        format=file_format,  # type: ignore[arg-type]
-        language=language,
-        splits=parse_splits(splits) if splits else None,
-        seed=seed,
-        encoding=encoding,
-        delimiter=delimiter,
-    )
+    with open_store(db) as store:
+        try:
+            label_scheme = get_scheme(scheme) if scheme else store.scheme(dataset)
+        except StoreError:  # a new dataset
+            label_scheme = get_scheme("three_class")
+        result = import_file(
+            store,
+            file,
+            dataset,
+            label_scheme,
+            columns=ColumnMap(
+                text=text_col,
+                label=label_col,
+                language=language_col,
+                split=split_col,
+                rationale=rationale_col,
+                attributes=tuple(attr_col),
+            ),
+            format=file_format,  # type: ignore[arg-type]
+            language=language,
+            splits=parse_splits(splits) if splits else None,
+            seed=seed,
+            encoding=encoding,
+            delimiter=delimiter,
+        )
     console.print(f"imported {result.count} samples into '{result.dataset}'")
     out.print(_counts_line("labels", result.by_label))
     if any(result.by_split):
@@ -97,17 +97,18 @@ def _export(
     from sentiforge.io.exporters import export_dataset
     from sentiforge.io.splits import parse_splits
 
-    result = export_dataset(
-        open_store(db),
-        dataset,
-        out_dir,
-        format=file_format,  # type: ignore[arg-type]
-        splits=parse_splits(splits) if splits else None,
-        seed=seed,
-        include_rejected=include_rejected,
-        extra_metadata=_parse_meta(meta),
-        overwrite=force,
-    )
+    with open_store(db) as store:
+        result = export_dataset(
+            store,
+            dataset,
+            out_dir,
+            format=file_format,  # type: ignore[arg-type]
+            splits=parse_splits(splits) if splits else None,
+            seed=seed,
+            include_rejected=include_rejected,
+            extra_metadata=_parse_meta(meta),
+            overwrite=force,
+        )
     console.print(f"exported '{dataset}' as {result.format} to {result.out}")
     out.print(_counts_line("splits", result.counts) + (f"; rejected {result.rejected}" if include_rejected else ""))
 
@@ -135,19 +136,19 @@ def _datasets(db: DbOption = None, as_json: Annotated[bool, typer.Option("--json
     """List datasets with their sample counts."""
     from rich.table import Table
 
-    store = open_store(db)
-    counts = store.dataset_counts()
+    with open_store(db) as store:
+        datasets = store.list_datasets(counts=True)
     rows = [
         {
             "id": d.id,
             "name": d.name,
             "kind": d.kind,
-            "scheme": d.scheme.get("name"),
-            "accepted": counts.get(d.id, {}).get("accepted", 0),
-            "rejected": counts.get(d.id, {}).get("rejected", 0),
+            "scheme": d.scheme.name,
+            "accepted": (d.counts or {}).get("accepted", 0),
+            "rejected": (d.counts or {}).get("rejected", 0),
             "created_at": d.created_at.isoformat(timespec="seconds"),
         }
-        for d in store.list_datasets()
+        for d in datasets
     ]
     if as_json:
         out.print_json(json.dumps(rows))
@@ -168,20 +169,21 @@ def _show(
 
     from rich.table import Table
 
-    store = open_store(db)
-    row = store.dataset(dataset)
-    out.print(f"[bold]{row.name}[/bold] (id {row.id}, {row.kind}, scheme {row.scheme.get('name')})")
-    for title, by, status in (
-        ("status", "status", None),
-        ("label", "label", "accepted"),
-        ("split", "split", "accepted"),
-    ):
-        counts = store.count(row.id, by=by, status=status)
-        out.print(_counts_line(title, {str(k): v for k, v in sorted(counts.items(), key=lambda kv: str(kv[0]))}))
-    if row.meta:
-        out.print(f"meta: {json.dumps(row.meta, ensure_ascii=False, default=str)[:400]}")
+    with open_store(db) as store:
+        row = store.dataset(dataset)
+        out.print(f"[bold]{row.name}[/bold] (id {row.id}, {row.kind}, scheme {row.scheme.name})")
+        for title, by, status in (
+            ("status", "status", None),
+            ("label", "label", "accepted"),
+            ("split", "split", "accepted"),
+        ):
+            counts = store.count(row.id, by=by, status=status)
+            out.print(_counts_line(title, {str(k): v for k, v in sorted(counts.items(), key=lambda kv: str(kv[0]))}))
+        if row.meta:
+            out.print(f"meta: {json.dumps(row.meta, ensure_ascii=False, default=str)[:400]}")
+        first = list(itertools.islice(store.iter_samples(row.id, batch=max(n, 1)), n))
     table = Table("id", "label", "split", "text")
-    for s in itertools.islice(store.iter_samples(row.id, batch=max(n, 1)), n):
+    for s in first:
         table.add_row(str(s.id), s.target(), s.split or "", s.text[:120])
     if n:
         out.print(table)
@@ -193,11 +195,11 @@ def _delete(
     db: DbOption = None,
 ) -> None:
     """Delete a dataset with its samples and jobs."""
-    store = open_store(db)
-    total = store.count(store.dataset_id(dataset), status=None)
-    if not yes:
-        typer.confirm(f"delete dataset '{dataset}' and its {total} samples?", abort=True)
-    store.delete_dataset(dataset)
+    with open_store(db) as store:
+        total = store.count(store.dataset_id(dataset), status=None)
+        if not yes:
+            typer.confirm(f"delete dataset '{dataset}' and its {total} samples?", abort=True)
+        store.delete_dataset(dataset)
     console.print(f"deleted '{dataset}' ({total} samples)")
 
 

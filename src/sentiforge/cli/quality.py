@@ -58,27 +58,27 @@ def run(
         use_embedder = False
     elif embedder:
         cfg.dedup.embedder = embedder
-    store = open_store(db)
-    client = _judge_client(store, judge, judge_model) if cfg.consistency.judge else None
-    total = store.count(store.dataset_id(dataset), status=None)
+    with open_store(db) as store:
+        client = _judge_client(store, judge, judge_model) if cfg.consistency.judge else None
+        total = store.count(store.dataset_id(dataset), status=None)
 
-    def progress(done: int, counts: dict[str, int]) -> None:
-        console.print(
-            f"  {done}/{total} examined, {counts.get('rejected', 0)} rejected, {counts.get('review', 0)} to review"
+        def progress(done: int, counts: dict[str, int]) -> None:
+            console.print(
+                f"  {done}/{total} examined, {counts.get('rejected', 0)} rejected, {counts.get('review', 0)} to review"
+            )
+
+        summary = run_quality(
+            store,
+            dataset,
+            cfg,
+            holdout=holdout,
+            holdout_split=holdout_split,
+            seeds=seeds,
+            seed_split=seed_split,
+            judge_client=client,
+            embedder=use_embedder,
+            progress=progress,
         )
-
-    summary = run_quality(
-        store,
-        dataset,
-        cfg,
-        holdout=holdout,
-        holdout_split=holdout_split,
-        seeds=seeds,
-        seed_split=seed_split,
-        judge_client=client,
-        embedder=use_embedder,
-        progress=progress,
-    )
     if as_json:
         out.print_json(json.dumps(summary.__dict__))
     else:
@@ -106,42 +106,30 @@ def report(
     db: DbOption = None,
 ) -> None:
     """What the gate decided: accepted/rejected, rejects per check, leaks, review queue, score."""
-    from sentiforge.quality import records
     from sentiforge.quality.review import ReviewQueue
-    from sentiforge.store.models import QualityRunRow
 
-    store = open_store(db)
-    dataset_id = store.dataset_id(dataset)
-    row = records.latest_run(store, dataset_id) if run_id is None else _run_row(store, run_id, QualityRunRow)
-    data = {
-        "run": row.id,
-        "status": row.status,
-        "holdout": row.holdout,
-        "seeds": row.seeds,
-        "started": row.created_at.isoformat(),
-        "finished": row.finished_at.isoformat() if row.finished_at else None,
-        **records.record_counts(store, row.id),
-        "leaks": (row.counts or {}).get("leaks", {}),
-        "seconds": (row.counts or {}).get("seconds", {}),
-        "review": ReviewQueue(store).counts(dataset),
-        "error": row.error,
-    }
+    with open_store(db) as store:
+        dataset_id = store.dataset_id(dataset)
+        row = store.latest_quality_run(dataset_id) if run_id is None else store.quality_run(run_id)
+        data = {
+            "run": row.id,
+            "status": row.status,
+            "holdout": row.holdout,
+            "seeds": row.seeds,
+            "started": row.created_at.isoformat(),
+            "finished": row.finished_at.isoformat() if row.finished_at else None,
+            **store.quality_record_counts(row.id),
+            "leaks": row.counts.get("leaks", {}),
+            "seconds": row.counts.get("seconds", {}),
+            "review": ReviewQueue(store).counts(dataset),
+            "error": row.error,
+        }
     if as_json:
         out.print_json(json.dumps(data))
         return
     for key, value in data.items():
         if value not in (None, {}, []):
             out.print(f"[bold]{key}[/bold]: {escape(str(value))}")
-
-
-def _run_row(store: Any, run_id: int, model: Any) -> Any:
-    from sentiforge.errors import StoreError
-
-    with store.session() as s:
-        row = s.get(model, run_id)
-    if row is None:
-        raise StoreError(f"no quality run {run_id}")
-    return row
 
 
 @quality_app.command("rejects")
@@ -155,24 +143,24 @@ def rejects(
     db: DbOption = None,
 ) -> None:
     """List, count or export the samples the gate rejected, with their reasons."""
-    from sentiforge.quality import records
+    from sentiforge.quality.records import export_rejects
 
-    store = open_store(db)
-    rid = run_id or records.latest_run(store, store.dataset_id(dataset)).id
-    if count:
-        by_check = records.record_counts(store, rid)["rejected_by_check"]
-        out.print_json(json.dumps({"total": sum(by_check.values()), "by_check": by_check}))
-        return
-    if export is not None:
-        n = records.export_rejects(records.iter_rejects(store, rid, check=check), export)
-        console.print(f"{n} rejects written to {export}")
-        return
-    for i, row in enumerate(records.iter_rejects(store, rid, check=check)):
-        if i >= limit:
-            console.print(f"... more: use --export FILE or --limit {limit * 5}")
-            break
-        detail = escape(f"[{row['rejected_by']}] {row['reason']}\n    {row['text'][:160]!r}")
-        out.print(f"[bold]{row['sample_id']}[/bold] {detail}")
+    with open_store(db) as store:
+        rid = run_id or store.latest_quality_run(store.dataset_id(dataset)).id
+        if count:
+            by_check = store.quality_record_counts(rid)["rejected_by_check"]
+            out.print_json(json.dumps({"total": sum(by_check.values()), "by_check": by_check}))
+            return
+        if export is not None:
+            n = export_rejects(store.iter_quality_rejects(rid, check=check), export)
+            console.print(f"{n} rejects written to {export}")
+            return
+        for i, row in enumerate(store.iter_quality_rejects(rid, check=check)):
+            if i >= limit:
+                console.print(f"... more: use --export FILE or --limit {limit * 5}")
+                break
+            detail = escape(f"[{row.rejected_by}] {row.reason}\n    {row.text[:160]!r}")
+            out.print(f"[bold]{row.sample_id}[/bold] {detail}")
 
 
 def register(app: typer.Typer) -> None:

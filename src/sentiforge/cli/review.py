@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -11,22 +13,26 @@ from rich.markup import escape
 from sentiforge.cli._common import DbOption, open_store, out
 
 if TYPE_CHECKING:
-    from sentiforge.quality.review import ReviewQueue, ReviewView
+    from sentiforge.quality.review import ReviewQueue
+    from sentiforge.store.schemas import ReviewItemPublic
 
 review_app = typer.Typer(help="Human review of low-scoring and audited samples.", no_args_is_help=True)
 By = Annotated[str, typer.Option("--by", help="Who decides (recorded with the time).")]
 Note = Annotated[str | None, typer.Option(help="Why, for the record.")]
 
 
-def _queue(db: str | None) -> ReviewQueue:
+@contextmanager
+def _queue(db: str | None) -> Iterator[ReviewQueue]:
+    """The review queue of the store at ``db``, closed after the command."""
     from sentiforge.quality.review import ReviewQueue
 
-    return ReviewQueue(open_store(db))
+    with open_store(db) as store:
+        yield ReviewQueue(store)
 
 
-def _show(items: list[ReviewView], as_json: bool) -> None:
+def _show(items: list[ReviewItemPublic], as_json: bool) -> None:
     if as_json:
-        out.print_json(json.dumps([i.as_dict() for i in items]))
+        out.print_json(json.dumps([i.model_dump(mode="json") for i in items]))
         return
     if not items:
         out.print("nothing to review")
@@ -46,7 +52,9 @@ def next_items(
     db: DbOption = None,
 ) -> None:
     """The next pending items (lowest score first)."""
-    _show(_queue(db).next(dataset, n), as_json)
+    with _queue(db) as queue:
+        items = queue.next(dataset, n)
+    _show(items, as_json)
 
 
 @review_app.command("list")
@@ -58,37 +66,49 @@ def list_items(
     db: DbOption = None,
 ) -> None:
     """Items of the queue, optionally of one status."""
-    _show(_queue(db).list(dataset, status=status, limit=limit), as_json)
+    with _queue(db) as queue:
+        items = queue.list(dataset, status=status, limit=limit)
+    _show(items, as_json)
 
 
 @review_app.command("count")
 def count(dataset: str, db: DbOption = None) -> None:
     """How many items per status."""
-    out.print_json(json.dumps(_queue(db).counts(dataset)))
+    with _queue(db) as queue:
+        counts = queue.counts(dataset)
+    out.print_json(json.dumps(counts))
 
 
 @review_app.command("approve")
 def approve(item: int, by: By, note: Note = None, db: DbOption = None) -> None:
     """Keep the sample as it is."""
-    _show([_queue(db).approve(item, by=by, note=note)], False)
+    with _queue(db) as queue:
+        decided = queue.approve(item, by=by, note=note)
+    _show([decided], False)
 
 
 @review_app.command("reject")
 def reject(item: int, by: By, note: Note = None, db: DbOption = None) -> None:
     """Reject the sample (it stays in the store, marked rejected with who did it)."""
-    _show([_queue(db).reject(item, by=by, note=note)], False)
+    with _queue(db) as queue:
+        decided = queue.reject(item, by=by, note=note)
+    _show([decided], False)
 
 
 @review_app.command("relabel")
 def relabel(item: int, label: str, by: By, note: Note = None, db: DbOption = None) -> None:
     """Give the sample another label of its scheme."""
-    _show([_queue(db).relabel(item, label, by=by, note=note)], False)
+    with _queue(db) as queue:
+        decided = queue.relabel(item, label, by=by, note=note)
+    _show([decided], False)
 
 
 @review_app.command("edit")
 def edit(item: int, text: str, by: By, note: Note = None, db: DbOption = None) -> None:
     """Replace the sample's text."""
-    _show([_queue(db).edit(item, text, by=by, note=note)], False)
+    with _queue(db) as queue:
+        decided = queue.edit(item, text, by=by, note=note)
+    _show([decided], False)
 
 
 def register(app: typer.Typer) -> None:

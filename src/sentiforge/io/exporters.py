@@ -98,7 +98,7 @@ def export_dataset(
     if format not in FORMATS:
         raise ConfigError(f"unknown export format {format!r}; choose one of {list(FORMATS)}")
     row = store.dataset(dataset)
-    layout = Layout(LabelScheme.model_validate(row.scheme))
+    layout = Layout(row.scheme)
     for sample in store.iter_samples(row.id):
         layout.learn(sample)
     if not layout.targets:

@@ -183,7 +183,7 @@ def _open_dataset(store: Store, name: str, scheme: LabelScheme) -> tuple[int, bo
         return store.create_dataset(name, scheme, kind="real", meta={"source": "import"}), True
     if row.kind != "real":
         raise DataError(f"dataset '{name}' holds {row.kind} data; import real data into another dataset")
-    existing = LabelScheme.model_validate(row.scheme)
+    existing = row.scheme
     if (existing.kind, existing.labels) != (scheme.kind, scheme.labels):
         raise DataError(
             f"dataset '{name}' uses scheme '{existing.name}' {list(existing.labels)}, "

@@ -65,8 +65,8 @@ def run_quality(
 ) -> RunSummary:
     """Gate every sample of ``dataset``; records, statuses and review items go to the store."""
     row = store.dataset(dataset)
-    scheme = store.scheme(dataset)
-    language = str((row.meta or {}).get("language", "en"))
+    scheme = row.scheme
+    language = str(row.meta.get("language", "en"))
     held = load_reference(store, holdout, holdout_split) if holdout else None
     seed_samples = load_reference(store, seeds, seed_split) if seeds else None
     gate = build_gate(
@@ -79,8 +79,7 @@ def run_quality(
         judge_client=judge_client,
         embedder=embedder,
     )
-    run_id = records.start_run(
-        store,
+    run_id = store.start_quality_run(
         row.id,
         config.model_dump(mode="json"),
         holdout=f"{holdout}:{holdout_split}" if holdout and holdout_split else holdout,
@@ -93,11 +92,11 @@ def run_quality(
         )
     except BaseException as exc:  # record why the run stopped (Ctrl-C too), then re-raise
         error = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-        records.finish_run(store, run_id, _counts(gate, progress_box["examined"]), status="failed", error=error)
+        store.finish_quality_run(run_id, _counts(gate, progress_box["examined"]), status="failed", error=error)
         raise
     examined = progress_box["examined"]
     counts = _counts(gate, examined)
-    records.finish_run(store, run_id, counts)
+    store.finish_quality_run(run_id, counts)
     return RunSummary(
         run_id, dataset, examined, dict(gate.counts), gate.leaks(), {k: round(v, 2) for k, v in gate.seconds.items()}
     )

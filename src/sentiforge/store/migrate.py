@@ -29,6 +29,9 @@ from sentiforge.errors import StoreError
 
 SCRIPTS = Path(__file__).resolve().parent / "migrations"
 PG_LOCK_KEY = 0x5E471F04  # any constant: the advisory lock that serialises concurrent upgrades
+# Databases this process has brought to head already: opening another Store on one of them
+# skips the check (loading the migration scripts and reading the current revision).
+_UPGRADED: set[str] = set()
 
 
 def config(connection: Connection | None = None, url: str | None = None) -> Any:
@@ -55,6 +58,19 @@ def current(connection: Connection) -> str | None:
 
     revision: str | None = MigrationContext.configure(connection).get_current_revision()
     return revision
+
+
+def upgrade_once(engine: Engine) -> None:
+    """:func:`upgrade`, once per database and process. An in-memory SQLite database is a new
+    one each time, and a SQLite file that is gone (deleted meanwhile) is checked again."""
+    key = engine.url.render_as_string(hide_password=False)
+    database = engine.url.database or ":memory:"
+    sqlite = engine.dialect.name == "sqlite"
+    if key in _UPGRADED and not (sqlite and (database == ":memory:" or not Path(database).exists())):
+        return
+    upgrade(engine)
+    if not (sqlite and database == ":memory:"):
+        _UPGRADED.add(key)
 
 
 def upgrade(engine: Engine) -> None:
@@ -119,7 +135,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--db", required=True, help="database URL (a scratch one for `revision`)")
     parser.add_argument("-m", "--message", default="")
     args = parser.parse_args(argv)
-    from sentiforge.store.store import make_engine
+    from sentiforge.store.base import make_engine
 
     engine = make_engine(args.db)
     upgrade(engine)

@@ -1,13 +1,46 @@
-"""Public schemas: what the store hands its callers (CLI, API, workers) instead of ORM rows."""
+"""What the store hands out and takes in: pydantic schemas, never ORM rows.
+
+A ``...Public`` model is what a caller (the CLI, the API, a report) sees of a table row; it is
+detached from any session and serialises to JSON as is. A ``...Create`` model is what a caller
+passes in to write one. ``models.py`` (the tables) stays private to the store package.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
+
+from sentiforge.labels import LabelScheme
+from sentiforge.samples import Sample
+
+_ROW = ConfigDict(from_attributes=True, frozen=True)
 
 
+class DatasetPublic(BaseModel):
+    """A dataset. ``counts`` (samples per status) is filled by ``list_datasets(counts=True)``."""
+
+    model_config = _ROW
+
+    id: int
+    name: str
+    kind: str  # real | synthetic
+    scheme: LabelScheme
+    meta: dict[str, Any] = Field(default_factory=dict)
+    created_at: datetime
+    counts: dict[str, int] | None = None
+
+
+class SamplePublic(Sample):
+    """A stored sample with where it lives: its dataset, the job that made it, when."""
+
+    dataset_id: int
+    job_id: int | None = None
+    created_at: datetime
+
+
+# -- jobs -----------------------------------------------------------------------------------
 class JobPublic(BaseModel):
     """A job as callers see it: its recipe, status, progress, spend and who runs it."""
 
@@ -31,3 +64,99 @@ class JobPublic(BaseModel):
     cancel_requested: bool = False
     created_at: datetime
     updated_at: datetime
+
+
+# -- quality --------------------------------------------------------------------------------
+class QualityRunPublic(BaseModel):
+    """One pass of the quality gate over a dataset."""
+
+    model_config = _ROW
+
+    id: int
+    dataset_id: int
+    status: str  # running | completed | failed
+    config: dict[str, Any] = Field(default_factory=dict)
+    holdout: str | None = None
+    seeds: str | None = None
+    counts: dict[str, Any] = Field(default_factory=dict)
+    error: str | None = None
+    created_at: datetime
+    finished_at: datetime | None = None
+
+
+class QualityRecordCreate(BaseModel):
+    """What the gate decided about one sample, and what that changes.
+
+    ``sample_status`` / ``sample_reason`` are the sample's new status and reason (``None``
+    status: leave the sample as it is); ``review`` queues the sample for a person, with why.
+    """
+
+    sample_id: int
+    status: str  # accepted | rejected
+    score: float
+    reason: str | None = None
+    rejected_by: str | None = None
+    checks: dict[str, Any] = Field(default_factory=dict)
+    sample_status: str | None = None
+    sample_reason: str | None = None
+    review: str | None = None
+
+
+class QualityRejectPublic(BaseModel):
+    """A sample the gate rejected in one run, with every check's result."""
+
+    model_config = ConfigDict(frozen=True)
+
+    sample_id: int
+    text: str
+    label: str | None
+    rejected_by: str | None
+    reason: str | None
+    score: float
+    checks: dict[str, Any]
+
+
+# -- review ---------------------------------------------------------------------------------
+class ReviewItemPublic(BaseModel):
+    """A review item with its sample, as a reviewer sees it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    dataset_id: int
+    sample_id: int
+    status: str  # pending | approved | rejected | relabelled | edited
+    queued_reason: str
+    score: float | None
+    text: str
+    label: str | None
+    decided_by: str | None
+    decided_at: datetime | None
+    note: str | None
+
+
+class ReviewDecision(BaseModel):
+    """A person's decision on a pending item, and what it changes in the sample (``status``,
+    ``reason``, ``label`` or ``text``), applied together."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: str
+    by: str
+    note: str | None = None
+    sample: dict[str, Any] = Field(default_factory=dict)
+    old_label: str | None = None
+    new_label: str | None = None
+    old_text: str | None = None
+    new_text: str | None = None
+
+
+__all__ = [
+    "DatasetPublic",
+    "QualityRecordCreate",
+    "QualityRejectPublic",
+    "QualityRunPublic",
+    "ReviewDecision",
+    "ReviewItemPublic",
+    "SamplePublic",
+]
