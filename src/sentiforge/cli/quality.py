@@ -10,21 +10,11 @@ import typer
 from rich.markup import escape
 
 from sentiforge.cli._common import DbOption, console, open_store, out
+from sentiforge.config import DEFAULT_MODEL
 
 quality_app = typer.Typer(
     help="Quality gate: dedup, leakage, label consistency, filters, scores.", no_args_is_help=True
 )
-
-
-def _judge_client(store: Any, kind: str, model: str) -> Any:
-    """An LLMClient for the judge whose answers are cached in the store (reruns ask nothing twice)."""
-    if kind == "none":
-        return None
-    from sentiforge.backends import LLMClient, from_spec
-    from sentiforge.recipe import BackendSpec
-
-    backend = from_spec(BackendSpec(kind=kind, model=model, n_ctx=2048))  # type: ignore[arg-type]
-    return LLMClient(backend, cache=store.cache(backend.key))
 
 
 @quality_app.command("run")
@@ -40,7 +30,7 @@ def run(
     judge: Annotated[str, typer.Option(help="Judge backend: embedded, openai, fake or none.")] = "embedded",
     judge_model: Annotated[
         str, typer.Option(help="Judge model (embedded: qwen2.5-1.5b | qwen2.5-0.5b).")
-    ] = "qwen2.5-1.5b",
+    ] = DEFAULT_MODEL,
     embedder: Annotated[
         str | None, typer.Option(help="auto, minilm, multilingual, fake, or none (no embedding checks).")
     ] = None,
@@ -48,18 +38,22 @@ def run(
     db: DbOption = None,
 ) -> None:
     """Run every check over DATASET; each sample gets a record, rejects keep their reason."""
+    from sentiforge.app.quality import run_quality
+    from sentiforge.app.requests import QualityRequest
     from sentiforge.quality.config import QualityConfig
-    from sentiforge.quality.runner import run_quality
 
-    cfg = QualityConfig.load(config)
-    use_embedder: Any = None
-    if embedder == "none":
-        cfg.dedup.embedding = False
-        use_embedder = False
-    elif embedder:
-        cfg.dedup.embedder = embedder
+    request = QualityRequest.build(
+        dataset=dataset,
+        holdout=holdout,
+        holdout_split=holdout_split,
+        seeds=seeds,
+        seed_split=seed_split,
+        config=QualityConfig.load(config).model_dump(mode="json") if config else None,
+        judge=judge,
+        judge_model=judge_model,
+        embedder=embedder,
+    )
     with open_store(db) as store:
-        client = _judge_client(store, judge, judge_model) if cfg.consistency.judge else None
         total = store.count(store.dataset_id(dataset), status=None)
 
         def progress(done: int, counts: dict[str, int]) -> None:
@@ -67,18 +61,7 @@ def run(
                 f"  {done}/{total} examined, {counts.get('rejected', 0)} rejected, {counts.get('review', 0)} to review"
             )
 
-        summary = run_quality(
-            store,
-            dataset,
-            cfg,
-            holdout=holdout,
-            holdout_split=holdout_split,
-            seeds=seeds,
-            seed_split=seed_split,
-            judge_client=client,
-            embedder=use_embedder,
-            progress=progress,
-        )
+        summary = run_quality(store, request, progress=progress)
     if as_json:
         out.print_json(json.dumps(summary.__dict__))
     else:
