@@ -6,9 +6,11 @@ import functools
 import inspect
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Annotated, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
+from pydantic import BaseModel
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
@@ -21,6 +23,8 @@ if TYPE_CHECKING:
     from sentiforge.app.requests import JobRequest
     from sentiforge.backends.base import Backend
     from sentiforge.engine import JobResult
+
+RequestT = TypeVar("RequestT", bound=BaseModel)
 
 console = Console(stderr=True)
 out = Console()
@@ -171,3 +175,17 @@ def with_backend_options(command: Callable[..., None]) -> Callable[..., None]:
     del wrapper.__wrapped__  # typer must see the signature above, not the command's
     wrapper.__annotations__ = {p.name: p.annotation for p in [*own, *added]}
     return wrapper
+
+
+def request_from(model: type[RequestT], options: dict[str, Any], **option_of: str) -> RequestT:
+    """The request a command's options describe (pass ``locals()``): each field of the request
+    model takes the option of the same name, or the one ``option_of`` names for it. Paths become
+    strings, as in a JSON body; options that are not fields (``--db``, ``--json``) are left out."""
+    values: dict[str, Any] = {}
+    for name in model.model_fields:
+        option = option_of.get(name, name)
+        if option in options:
+            value = options[option]
+            values[name] = str(value) if isinstance(value, Path) else value
+    built: RequestT = model.build(**values)  # type: ignore[attr-defined]
+    return built

@@ -8,74 +8,57 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from sentiforge.cli._common import DbOption, console, out
+from sentiforge.cli._common import DbOption, console, out, request_from
 
 if TYPE_CHECKING:
     from sentiforge.evaluation.tstr import TSTRResult
 
 
-def register(app: typer.Typer) -> None:
-    @app.command()
-    def evaluate(
-        real: Annotated[
-            str, typer.Option(help="Real data: vader:tweets, uci:yelp, a .csv/.jsonl/.parquet file or a dataset name.")
-        ],
-        synthetic: Annotated[str, typer.Option(help="Synthetic data: a dataset name or a file.")],
-        holdout: Annotated[
-            str | None,
-            typer.Option(
-                help="A separate real holdout (default: the real data's stored holdout/test split, else a fresh split)."
-            ),
-        ] = None,
-        scheme: Annotated[str | None, typer.Option(help="Label scheme (default: the dataset's own).")] = None,
-        classifier: Annotated[
-            list[str], typer.Option("--classifier", "-c", help="tfidf, embedding or transformer (repeatable).")
-        ] = ["tfidf"],  # noqa: B006
-        out_dir: Annotated[
-            Path, typer.Option("--out", "-o", help="Folder for report.html, report.json, figures.json.")
-        ] = Path("sentiforge-report"),
-        holdout_fraction: Annotated[float, typer.Option(min=0.05, max=0.9)] = 0.3,
-        cap: Annotated[
-            float, typer.Option(help="Largest synthetic share of the mixed training set.", min=0.0, max=0.95)
-        ] = 0.6,
-        bootstrap: Annotated[int, typer.Option(help="Bootstrap resamples for intervals (0: none).", min=0)] = 1000,
-        cv: Annotated[int, typer.Option(help="Cross-validation folds within each training set (0: skip).", min=0)] = 5,
-        embedder: Annotated[str, typer.Option(help="auto, minilm, multilingual, fake or none.")] = "auto",
-        on_leak: Annotated[
-            str, typer.Option(help="drop: remove training items that copy the holdout; error: refuse.")
-        ] = "drop",
-        epochs: Annotated[int, typer.Option(help="Transformer: fine-tuning epochs.", min=1)] = 3,
-        seed: int = 0,
-        as_json: Annotated[bool, typer.Option("--json", help="Print the headline numbers as JSON.")] = False,
-        db: DbOption = None,
-    ) -> None:
-        """Train the same classifier on real, synthetic and mixed data; score each on real holdout data."""
-        from sentiforge.app.models import evaluate as run
-        from sentiforge.app.requests import EvaluateRequest
+def evaluate(
+    real: Annotated[
+        str, typer.Option(help="Real data: vader:tweets, uci:yelp, a .csv/.jsonl/.parquet file or a dataset name.")
+    ],
+    synthetic: Annotated[str, typer.Option(help="Synthetic data: a dataset name or a file.")],
+    holdout: Annotated[
+        str | None,
+        typer.Option(
+            help="A separate real holdout (default: the real data's stored holdout/test split, else a fresh split)."
+        ),
+    ] = None,
+    scheme: Annotated[str | None, typer.Option(help="Label scheme (default: the dataset's own).")] = None,
+    classifier: Annotated[
+        list[str], typer.Option("--classifier", "-c", help="tfidf, embedding or transformer (repeatable).")
+    ] = ["tfidf"],  # noqa: B006
+    out_dir: Annotated[
+        Path, typer.Option("--out", "-o", help="Folder for report.html, report.json, figures.json.")
+    ] = Path("sentiforge-report"),
+    holdout_fraction: Annotated[float, typer.Option(min=0.05, max=0.9)] = 0.3,
+    cap: Annotated[
+        float, typer.Option(help="Largest synthetic share of the mixed training set.", min=0.0, max=0.95)
+    ] = 0.6,
+    bootstrap: Annotated[int, typer.Option(help="Bootstrap resamples for intervals (0: none).", min=0)] = 1000,
+    cv: Annotated[int, typer.Option(help="Cross-validation folds within each training set (0: skip).", min=0)] = 5,
+    embedder: Annotated[str, typer.Option(help="auto, minilm, multilingual, fake or none.")] = "auto",
+    on_leak: Annotated[
+        str, typer.Option(help="drop: remove training items that copy the holdout; error: refuse.")
+    ] = "drop",
+    epochs: Annotated[int, typer.Option(help="Transformer: fine-tuning epochs.", min=1)] = 3,
+    seed: int = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the headline numbers as JSON.")] = False,
+    db: DbOption = None,
+) -> None:
+    """Train the same classifier on real, synthetic and mixed data; score each on real holdout data."""
+    from sentiforge.app.models import evaluate as run
+    from sentiforge.app.requests import EvaluateRequest
 
-        request = EvaluateRequest.build(
-            real=real,
-            synthetic=synthetic,
-            holdout=holdout,
-            scheme=scheme,
-            classifiers=classifier,
-            out_dir=str(out_dir),
-            holdout_fraction=holdout_fraction,
-            cap=cap,
-            bootstrap=bootstrap,
-            cv=cv,
-            embedder=embedder,
-            on_leak=on_leak,
-            epochs=epochs,
-            seed=seed,
-        )
-        ev = run(request, db=db, progress=lambda msg: console.print(f"[dim]{msg}...[/dim]"))
-        paths = ev.write(out_dir)
-        if as_json:
-            out.print_json(json.dumps({k: _summary(r) for k, r in ev.tstr.items()}))
-        else:
-            out.print(ev.headline())
-        console.print(f"report: {paths['html']}  (numbers: {paths['json']})")
+    request = request_from(EvaluateRequest, locals(), classifiers="classifier")
+    ev = run(request, db=db, progress=lambda msg: console.print(f"[dim]{msg}...[/dim]"))
+    paths = ev.write(out_dir)
+    if as_json:
+        out.print_json(json.dumps({k: _summary(r) for k, r in ev.tstr.items()}))
+    else:
+        out.print(ev.headline())
+    console.print(f"report: {paths['html']}  (numbers: {paths['json']})")
 
 
 def _summary(r: TSTRResult) -> dict[str, object]:
@@ -93,3 +76,7 @@ def _summary(r: TSTRResult) -> dict[str, object]:
             },
         }
     )
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(evaluate)

@@ -17,6 +17,7 @@ from sentiforge.cli._common import (
     console,
     open_store,
     out,
+    request_from,
     run_job,
     submit_and_run,
     with_backend_options,
@@ -47,121 +48,108 @@ def save_recipe_file(recipe: Recipe, path: Path | None) -> None:
         path.write_text(json.dumps(recipe.dump(), indent=2))
 
 
-def register(app: typer.Typer) -> None:
-    @app.command()
-    @with_backend_options
-    def generate(
-        dataset: Annotated[str, typer.Option("--dataset", "-d", help="Name of the synthetic dataset to fill.")],
-        count: Annotated[int, typer.Option("--count", "-n", min=1)] = 30,
-        scheme: Annotated[str, typer.Option(help="Label scheme name or a .yaml/.json scheme file.")] = "three_class",
-        kind_of_text: Annotated[str, typer.Option("--text-kind")] = DEFAULT_KIND_OF_TEXT,
-        attr: Annotated[
-            list[str],
-            typer.Option("--attr", help="Prompt attribute (any name), e.g. domain='bank|telecom'"),
-        ] = [],  # noqa: B006
-        length: Annotated[list[str], typer.Option(help="short, medium or long (repeatable)")] = ["short"],  # noqa: B006
-        balance_attributes: bool = False,
-        few_shot: Annotated[int, typer.Option(min=0, max=3)] = 2,
-        seeds: Annotated[str | None, typer.Option(help="Real dataset for few-shot examples (train split).")] = None,
-        seed_split: str = "train",
-        temperature: float = 0.9,
-        rationale: Annotated[bool, typer.Option(help="Ask for a short rationale per sample.")] = False,
-        language: str = "en",
-        max_cost: MaxCostOpt = None,
-        seed: int = 0,
-        templates: TemplatesOpt = None,
-        save_recipe: Annotated[Path | None, typer.Option(help="Also write the recipe as JSON here.")] = None,
-        db: DbOption = None,
-        *,
-        spec: BackendSpec,
-    ) -> None:
-        """Generate a balanced, labelled synthetic dataset from scratch."""
-        request = GenerateRequest.build(
-            dataset=dataset,
-            count=count,
-            scheme=scheme,
-            kind_of_text=kind_of_text,
-            attributes=parse_attributes(attr),
-            lengths=length,
-            balance_attributes=balance_attributes,
-            few_shot=few_shot,
-            seeds=seeds,
-            seed_split=seed_split,
-            temperature=temperature,
-            rationale=rationale,
-            language=language,
-            max_cost=max_cost,
-            seed=seed,
-            templates=templates,
-            backend=spec,
+@with_backend_options
+def generate(
+    dataset: Annotated[str, typer.Option("--dataset", "-d", help="Name of the synthetic dataset to fill.")],
+    count: Annotated[int, typer.Option("--count", "-n", min=1)] = 30,
+    scheme: Annotated[str, typer.Option(help="Label scheme name or a .yaml/.json scheme file.")] = "three_class",
+    kind_of_text: Annotated[str, typer.Option("--text-kind")] = DEFAULT_KIND_OF_TEXT,
+    attr: Annotated[
+        list[str],
+        typer.Option("--attr", help="Prompt attribute (any name), e.g. domain='bank|telecom'"),
+    ] = [],  # noqa: B006
+    length: Annotated[list[str], typer.Option(help="short, medium or long (repeatable)")] = ["short"],  # noqa: B006
+    balance_attributes: bool = False,
+    few_shot: Annotated[int, typer.Option(min=0, max=3)] = 2,
+    seeds: Annotated[str | None, typer.Option(help="Real dataset for few-shot examples (train split).")] = None,
+    seed_split: str = "train",
+    temperature: float = 0.9,
+    rationale: Annotated[bool, typer.Option(help="Ask for a short rationale per sample.")] = False,
+    language: str = "en",
+    max_cost: MaxCostOpt = None,
+    seed: int = 0,
+    templates: TemplatesOpt = None,
+    save_recipe: Annotated[Path | None, typer.Option(help="Also write the recipe as JSON here.")] = None,
+    db: DbOption = None,
+    *,
+    spec: BackendSpec,
+) -> None:
+    """Generate a balanced, labelled synthetic dataset from scratch."""
+    options = locals() | {"attributes": parse_attributes(attr)}
+    request = request_from(GenerateRequest, options, lengths="length", backend="spec")
+    save_recipe_file(request.to_recipe(), save_recipe)
+    with open_store(db) as store:
+        submit_and_run(store, request)
+
+
+def run(
+    recipe_file: Annotated[Path, typer.Argument(help="Recipe as .yaml or .json")],
+    dataset: Annotated[str, typer.Option("--dataset", "-d")],
+    db: DbOption = None,
+) -> None:
+    """Run a recipe file into a dataset."""
+    request = RecipeRequest(dataset=dataset, recipe=Recipe.load(recipe_file))
+    with open_store(db) as store:
+        submit_and_run(store, request)
+
+
+def resume(
+    job_id: int,
+    max_cost: Annotated[float | None, typer.Option(help="New budget cap in USD")] = None,
+    db: DbOption = None,
+) -> None:
+    """Resume a job that stopped (crash, budget, Ctrl-C, cancel): filled slots are kept, cached answers reused."""
+    with open_store(db) as store:
+        if max_cost is not None:
+            jobs.set_budget(store, job_id, max_cost)
+        if run_job(store, job_id).status != "completed":
+            raise typer.Exit(1)
+
+
+def cancel(job_id: int, db: DbOption = None) -> None:
+    """Stop a job, from any process: a running one at its next slot boundary. `resume` finishes it later."""
+    with open_store(db) as store:
+        job = jobs.cancel(store, job_id)
+    if job.status == "running":
+        console.print(f"job {job_id}: cancel asked; it stops after the slots in flight ({job.done}/{job.target})")
+    else:
+        console.print(f"job {job_id}: cancelled at {job.done}/{job.target} (resume with: sentiforge resume {job_id})")
+
+
+def list_jobs(
+    status: Annotated[str | None, typer.Option(help="Only jobs with this status.")] = None,
+    dataset: Annotated[str | None, typer.Option(help="Only jobs filling this dataset.")] = None,
+    db: DbOption = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """List jobs with their progress, tokens and cost."""
+    from rich.table import Table
+
+    with open_store(db) as store:
+        rows = jobs.list_jobs(store, status=status, dataset=dataset)
+    if as_json:
+        fields = {"id", "dataset_id", "status", "done", "target", "rejected", "requests", "cache_hits", "cost"}
+        out.print_json(json.dumps([j.model_dump(mode="json", include=fields | {"error"}) for j in rows]))
+        return
+    table = Table("id", "dataset", "status", "done/target", "rejected", "requests", "cached", "tokens", "cost $")
+    for j in rows:
+        table.add_row(
+            str(j.id),
+            str(j.dataset_id),
+            j.status,
+            f"{j.done}/{j.target}",
+            str(j.rejected),
+            str(j.requests),
+            str(j.cache_hits),
+            str(j.prompt_tokens + j.completion_tokens),
+            f"{j.cost:.4f}",
         )
-        save_recipe_file(request.to_recipe(), save_recipe)
-        with open_store(db) as store:
-            submit_and_run(store, request)
+    out.print(table)
 
-    @app.command()
-    def run(
-        recipe_file: Annotated[Path, typer.Argument(help="Recipe as .yaml or .json")],
-        dataset: Annotated[str, typer.Option("--dataset", "-d")],
-        db: DbOption = None,
-    ) -> None:
-        """Run a recipe file into a dataset."""
-        request = RecipeRequest(dataset=dataset, recipe=Recipe.load(recipe_file))
-        with open_store(db) as store:
-            submit_and_run(store, request)
 
-    @app.command()
-    def resume(
-        job_id: int,
-        max_cost: Annotated[float | None, typer.Option(help="New budget cap in USD")] = None,
-        db: DbOption = None,
-    ) -> None:
-        """Resume a job that stopped (crash, budget, Ctrl-C, cancel): filled slots are kept, cached answers reused."""
-        with open_store(db) as store:
-            if max_cost is not None:
-                jobs.set_budget(store, job_id, max_cost)
-            if run_job(store, job_id).status != "completed":
-                raise typer.Exit(1)
-
-    @app.command()
-    def cancel(job_id: int, db: DbOption = None) -> None:
-        """Stop a job, from any process: a running one at its next slot boundary. `resume` finishes it later."""
-        with open_store(db) as store:
-            job = jobs.cancel(store, job_id)
-        if job.status == "running":
-            console.print(f"job {job_id}: cancel asked; it stops after the slots in flight ({job.done}/{job.target})")
-        else:
-            console.print(
-                f"job {job_id}: cancelled at {job.done}/{job.target} (resume with: sentiforge resume {job_id})"
-            )
-
-    @app.command("jobs")
-    def list_jobs(
-        status: Annotated[str | None, typer.Option(help="Only jobs with this status.")] = None,
-        dataset: Annotated[str | None, typer.Option(help="Only jobs filling this dataset.")] = None,
-        db: DbOption = None,
-        as_json: Annotated[bool, typer.Option("--json")] = False,
-    ) -> None:
-        """List jobs with their progress, tokens and cost."""
-        from rich.table import Table
-
-        with open_store(db) as store:
-            rows = jobs.list_jobs(store, status=status, dataset=dataset)
-        if as_json:
-            fields = {"id", "dataset_id", "status", "done", "target", "rejected", "requests", "cache_hits", "cost"}
-            out.print_json(json.dumps([j.model_dump(mode="json", include=fields | {"error"}) for j in rows]))
-            return
-        table = Table("id", "dataset", "status", "done/target", "rejected", "requests", "cached", "tokens", "cost $")
-        for j in rows:
-            table.add_row(
-                str(j.id),
-                str(j.dataset_id),
-                j.status,
-                f"{j.done}/{j.target}",
-                str(j.rejected),
-                str(j.requests),
-                str(j.cache_hits),
-                str(j.prompt_tokens + j.completion_tokens),
-                f"{j.cost:.4f}",
-            )
-        out.print(table)
+def register(app: typer.Typer) -> None:
+    app.command()(generate)
+    app.command()(run)
+    app.command()(resume)
+    app.command()(cancel)
+    app.command("jobs")(list_jobs)

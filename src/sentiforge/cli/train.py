@@ -8,75 +8,66 @@ from typing import Annotated
 
 import typer
 
-from sentiforge.cli._common import DbOption, console, out
+from sentiforge.cli._common import DbOption, console, out, request_from
+
+
+def train_cmd(
+    dataset: Annotated[
+        str, typer.Argument(help="A dataset name, a .csv/.jsonl/.parquet file, or vader:tweets / uci:yelp.")
+    ],
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Folder to save the model in.")],
+    classifier: Annotated[str, typer.Option("--classifier", "-c", help="tfidf, embedding or transformer.")] = "tfidf",
+    scheme: Annotated[str | None, typer.Option(help="Label scheme (default: the dataset's own).")] = None,
+    epochs: Annotated[int, typer.Option(help="Transformer: fine-tuning epochs.", min=1)] = 3,
+    max_len: Annotated[int, typer.Option(help="Transformer: longest input in tokens.", min=8)] = 128,
+    class_weight: Annotated[str | None, typer.Option(help="'balanced' to weight rare labels up.")] = None,
+    evaluate: Annotated[
+        bool, typer.Option(help="Score on the holdout/test split (or 20%) and store the metrics.")
+    ] = True,
+    seed: int = 0,
+    db: DbOption = None,
+) -> None:
+    """Train a classifier and save it (JSON metadata + safe weights) for `predict` and the service."""
+    from sentiforge.app.models import train
+    from sentiforge.app.requests import TrainRequest
+
+    request = request_from(TrainRequest, locals())
+    trained = train(request, db=db)
+    console.print(f"trained {classifier} on {trained.trained_on} samples; saved to {trained.folder}")
+    if trained.metrics:
+        h = trained.metrics["holdout"]
+        out.print(f"holdout ({h['n']}): accuracy {h['accuracy']:.3f}, macro-F1 {h['macro_f1']:.3f}")
+
+
+def predict(
+    model_dir: Annotated[Path, typer.Argument(help="A folder saved by `sentiforge train`.")],
+    texts: Annotated[list[str] | None, typer.Argument(help="Texts to classify.")] = None,
+    file: Annotated[Path | None, typer.Option(help="A text file, one input per line.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+) -> None:
+    """Label texts with a saved classifier."""
+    from sentiforge.classifiers import load_classifier
+    from sentiforge.errors import ConfigError, DataError
+
+    items = list(texts or [])
+    if file is not None:
+        try:
+            items += [line.strip() for line in file.read_text(encoding="utf-8").splitlines() if line.strip()]
+        except OSError as exc:
+            raise DataError(f"cannot read {file}: {exc}") from exc
+    if not items:
+        raise ConfigError("give texts to classify as arguments or with --file")
+    clf = load_classifier(model_dir)
+    proba = clf.predict_proba(items)
+    for text, label, row in zip(items, clf.predict(items), proba, strict=True):
+        scores = {lab: round(float(p), 4) for lab, p in zip(clf.scheme.labels, row, strict=True)}
+        if as_json:
+            typer.echo(json.dumps({"text": text, "label": label, "scores": scores}, ensure_ascii=False))
+        else:
+            shown = "+".join(label) if isinstance(label, list) else label
+            out.print(f"{shown}\t{max(scores.values()):.2f}\t{text}", highlight=False)
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("train")
-    def train_cmd(
-        dataset: Annotated[
-            str, typer.Argument(help="A dataset name, a .csv/.jsonl/.parquet file, or vader:tweets / uci:yelp.")
-        ],
-        out_dir: Annotated[Path, typer.Option("--out", "-o", help="Folder to save the model in.")],
-        classifier: Annotated[
-            str, typer.Option("--classifier", "-c", help="tfidf, embedding or transformer.")
-        ] = "tfidf",
-        scheme: Annotated[str | None, typer.Option(help="Label scheme (default: the dataset's own).")] = None,
-        epochs: Annotated[int, typer.Option(help="Transformer: fine-tuning epochs.", min=1)] = 3,
-        max_len: Annotated[int, typer.Option(help="Transformer: longest input in tokens.", min=8)] = 128,
-        class_weight: Annotated[str | None, typer.Option(help="'balanced' to weight rare labels up.")] = None,
-        evaluate: Annotated[
-            bool, typer.Option(help="Score on the holdout/test split (or 20%) and store the metrics.")
-        ] = True,
-        seed: int = 0,
-        db: DbOption = None,
-    ) -> None:
-        """Train a classifier and save it (JSON metadata + safe weights) for `predict` and the service."""
-        from sentiforge.app.models import train
-        from sentiforge.app.requests import TrainRequest
-
-        request = TrainRequest.build(
-            dataset=dataset,
-            out_dir=str(out_dir),
-            classifier=classifier,
-            scheme=scheme,
-            epochs=epochs,
-            max_len=max_len,
-            class_weight=class_weight,
-            evaluate=evaluate,
-            seed=seed,
-        )
-        trained = train(request, db=db)
-        console.print(f"trained {classifier} on {trained.trained_on} samples; saved to {trained.folder}")
-        if trained.metrics:
-            h = trained.metrics["holdout"]
-            out.print(f"holdout ({h['n']}): accuracy {h['accuracy']:.3f}, macro-F1 {h['macro_f1']:.3f}")
-
-    @app.command()
-    def predict(
-        model_dir: Annotated[Path, typer.Argument(help="A folder saved by `sentiforge train`.")],
-        texts: Annotated[list[str] | None, typer.Argument(help="Texts to classify.")] = None,
-        file: Annotated[Path | None, typer.Option(help="A text file, one input per line.")] = None,
-        as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
-    ) -> None:
-        """Label texts with a saved classifier."""
-        from sentiforge.classifiers import load_classifier
-        from sentiforge.errors import ConfigError, DataError
-
-        items = list(texts or [])
-        if file is not None:
-            try:
-                items += [line.strip() for line in file.read_text(encoding="utf-8").splitlines() if line.strip()]
-            except OSError as exc:
-                raise DataError(f"cannot read {file}: {exc}") from exc
-        if not items:
-            raise ConfigError("give texts to classify as arguments or with --file")
-        clf = load_classifier(model_dir)
-        proba = clf.predict_proba(items)
-        for text, label, row in zip(items, clf.predict(items), proba, strict=True):
-            scores = {lab: round(float(p), 4) for lab, p in zip(clf.scheme.labels, row, strict=True)}
-            if as_json:
-                typer.echo(json.dumps({"text": text, "label": label, "scores": scores}, ensure_ascii=False))
-            else:
-                shown = "+".join(label) if isinstance(label, list) else label
-                out.print(f"{shown}\t{max(scores.values()):.2f}\t{text}", highlight=False)
+    app.command("train")(train_cmd)
+    app.command()(predict)

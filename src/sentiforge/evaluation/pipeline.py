@@ -122,9 +122,25 @@ def evaluate(
     similarity = compare(real_train, synthetic, embedder=embedder, seed=seed)
     say("bias audit")
     bias = _bias(next(iter(results.values())), synthetic, hold, bias_thresholds)
-    meta = {
+    sizes = {"real_train": len(real_train), "holdout": len(hold), "synthetic": len(synthetic)}
+    meta = _meta(how, sizes, language, embedder, seed, classifiers, sources, started)
+    return Evaluation(scheme, results, similarity, bias, meta)
+
+
+def _meta(
+    how: str,
+    sizes: dict[str, int],
+    language: str,
+    embedder: str | None,
+    seed: int,
+    classifiers: Sequence[str],
+    sources: dict[str, str] | None,
+    started: float,
+) -> dict[str, Any]:
+    """What the report says about how the evaluation ran."""
+    return {
         "split": how,
-        "sizes": {"real_train": len(real_train), "holdout": len(hold), "synthetic": len(synthetic)},
+        "sizes": sizes,
         "language": language,
         "embedder": embedder,
         "seed": seed,
@@ -133,7 +149,6 @@ def evaluate(
         "seconds": round(time.perf_counter() - started, 2),
         "created_at": time.strftime("%Y-%m-%d %H:%M:%S"),
     }
-    return Evaluation(scheme, results, similarity, bias, meta)
 
 
 def _tstr(

@@ -105,18 +105,7 @@ def export_dataset(
         raise DataError(f"dataset '{dataset}' has no accepted samples to export")
     plan, how = _plan(layout, splits, seed)
     out = _prepare(Path(out), overwrite)
-    writer = _WRITERS[format](out, layout)
-    tally = _Tally()
-    for sample in store.iter_samples(row.id):
-        split = plan.get(sample.id, "train")  # type: ignore[arg-type]
-        writer.write(split, _record(sample, layout, split))
-        tally.by_split_label[split][sample.target()] += 1
-    if include_rejected:
-        tally.rejected = Counter()
-        for sample in store.iter_samples(row.id, status="rejected"):
-            writer.write(REJECTED, _record(sample, layout, None, rejected=True))
-            tally.rejected[sample.reason or ""] += 1
-    files = writer.close()
+    tally = _write(store, row.id, _WRITERS[format](out, layout), layout, plan, include_rejected)
     meta = {
         "dataset": row.name,
         "kind": row.kind,
@@ -126,18 +115,37 @@ def export_dataset(
         "splits": {"how": how, "seed": seed, "counts": tally.counts()},
         "counts": tally.summary(),
         "columns": {"core": layout.core(), "attributes": layout.attributes},
-        "files": files,
+        "files": tally.files,
         "provenance": provenance(store, row.id, row.meta),
         "extra": dict(extra_metadata or {}),
     }
     meta_path = out / "metadata.json"
     meta_path.write_text(json.dumps(meta, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
-    return ExportResult(out, format, files, tally.counts(), sum((tally.rejected or {}).values()), meta_path)
+    return ExportResult(out, format, tally.files, tally.counts(), sum((tally.rejected or {}).values()), meta_path)
+
+
+def _write(
+    store: Store, dataset_id: int, writer: Any, layout: Layout, plan: Mapping[Any, str], include_rejected: bool
+) -> _Tally:
+    """Stream the accepted samples (and the rejects, if asked) into the writer's files."""
+    tally = _Tally()
+    for sample in store.iter_samples(dataset_id):
+        split = plan.get(sample.id, "train")
+        writer.write(split, _record(sample, layout, split))
+        tally.by_split_label[split][sample.target()] += 1
+    if include_rejected:
+        tally.rejected = Counter()
+        for sample in store.iter_samples(dataset_id, status="rejected"):
+            writer.write(REJECTED, _record(sample, layout, None, rejected=True))
+            tally.rejected[sample.reason or ""] += 1
+    tally.files = writer.close()
+    return tally
 
 
 @dataclass
 class _Tally:
     by_split_label: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    files: dict[str, str] = field(default_factory=dict)
     rejected: Counter[str] | None = None  # by reason, when rejects are exported
 
     def counts(self) -> dict[str, int]:
