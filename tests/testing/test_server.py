@@ -13,7 +13,7 @@ import pytest
 
 from sentiforge.errors import ConfigError
 from sentiforge.testing import FAULTS, Fault, OpenAITestServer, ServerProcess
-from sentiforge.testing.server import format_duration
+from sentiforge.testing.faults import format_duration
 
 BODY = {"model": "m", "messages": [{"role": "user", "content": "hello"}], "max_tokens": 20}
 SCORE = {"type": "integer", "minimum": 1, "maximum": 5}

@@ -23,8 +23,9 @@ if TYPE_CHECKING:
     from sentiforge.testing.backend import FakeBackend
     from sentiforge.testing.classifier import FakeClassifier
     from sentiforge.testing.embedder import FakeEmbedder
+    from sentiforge.testing.faults import FAULTS, Fault, RecordedRequest
     from sentiforge.testing.process import ServerProcess
-    from sentiforge.testing.server import FAULTS, Fault, OpenAITestServer, RecordedRequest
+    from sentiforge.testing.server import OpenAITestServer
 
 _LAZY = {
     "FakeBackend": "sentiforge.testing.backend",
@@ -32,10 +33,10 @@ _LAZY = {
     "FakeEmbedder": "sentiforge.testing.embedder",
     "FakeClassifier": "sentiforge.testing.classifier",
     "ServerProcess": "sentiforge.testing.process",
-    "FAULTS": "sentiforge.testing.server",
-    "Fault": "sentiforge.testing.server",
+    "FAULTS": "sentiforge.testing.faults",
+    "Fault": "sentiforge.testing.faults",
     "OpenAITestServer": "sentiforge.testing.server",
-    "RecordedRequest": "sentiforge.testing.server",
+    "RecordedRequest": "sentiforge.testing.faults",
 }
 
 __all__ = [

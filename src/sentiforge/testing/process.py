@@ -19,7 +19,8 @@ from typing import Any
 
 import httpx
 
-from sentiforge.testing.server import FAULTS, OpenAITestServer
+from sentiforge.testing.faults import FAULTS
+from sentiforge.testing.server import OpenAITestServer
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import logging
 import math
 import random
 import socket
@@ -29,7 +28,6 @@ import threading
 import time
 from collections import Counter, deque
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from sentiforge.backends.base import ChatRequest, Message, estimate_tokens
@@ -37,94 +35,19 @@ from sentiforge.backends.openai_compat import schema_from_response_format
 from sentiforge.backends.ratelimit import TokenBucket
 from sentiforge.errors import ConfigError, require
 from sentiforge.testing.backend import FakeBackend
-
-FAULTS = (
-    "rate_limit",  # 429 with Retry-After (and rate-limit headers at zero)
-    "rate_limit_bare",  # 429 with no hint when to come back
-    "server_error",  # 500
-    "timeout",  # hang for ``hang`` seconds (longer than the client's timeout), or until the client leaves
-    "truncated",  # 200, Content-Length says more than is sent, then the connection closes
-    "not_json",  # 200 with an HTML body
-    "no_choices",  # 200 with JSON that has no choices
-    "empty",  # 200 with an empty completion
-    "low_headers",  # 200, valid, but x-ratelimit-remaining-requests: 0
-    "bad_request",  # 400
-    "unauthorized",  # 401
+from sentiforge.testing.faults import (
+    FAULTS,
+    LOW_HEADERS,
+    Fault,
+    RecordedRequest,
+    Truncated,
+    error_body,
+    format_duration,
+    json_response,
+    merge_headers,
+    quiet_uvicorn,
+    unauthorized,
 )
-
-
-@dataclass(frozen=True)
-class Fault:
-    """One scripted fault; ``headers`` are added to (or override) the fault's own headers."""
-
-    kind: str
-    retry_after: float | None = None
-    headers: Mapping[str, str] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        if self.kind not in FAULTS:
-            raise ConfigError(f"unknown fault {self.kind!r}; choose one of {list(FAULTS)}")
-
-
-@dataclass
-class RecordedRequest:
-    number: int
-    body: dict[str, Any] | None
-    body_hash: str
-    outcome: str = "pending"  # ok, a fault kind, rpm_limited, bad_request
-    status: int = 0
-    started: float = 0.0
-    finished: float = 0.0
-
-
-def format_duration(seconds: float) -> str:
-    """A Go-style duration as OpenAI sends it: "20ms", "1.5s", "6m0s"."""
-    if seconds < 1:
-        return f"{max(0, round(seconds * 1000))}ms"
-    if seconds < 60:
-        return f"{seconds:.3f}".rstrip("0").rstrip(".") + "s"
-    return f"{int(seconds // 60)}m{seconds % 60:.0f}s"
-
-
-def _merge(headers: dict[str, str], extra: Mapping[str, str]) -> None:
-    """Add ``extra`` headers, replacing any of the same name whatever its case. A scripted
-    Retry-After (e.g. an HTTP-date) stands alone: it replaces retry-after-ms too."""
-    names = {k.lower() for k in extra}
-    if "retry-after" in names:
-        names.add("retry-after-ms")
-    for key in [k for k in headers if k.lower() in names]:
-        del headers[key]
-    headers.update(extra)
-
-
-def _json(payload: bytes, status: int, headers: Mapping[str, str] | None = None) -> Any:
-    from starlette.responses import Response
-
-    return Response(payload, status, headers=dict(headers or {}), media_type="application/json")
-
-
-def _error_body(message: str, kind: str, code: str | None = None) -> bytes:
-    return json.dumps({"error": {"message": message, "type": kind, "code": code}}).encode()
-
-
-LOW_HEADERS = {  # what a "low_headers" fault adds: nothing left, one request a second
-    "x-ratelimit-limit-requests": "60",
-    "x-ratelimit-remaining-requests": "0",
-    "x-ratelimit-reset-requests": "1s",
-}
-
-
-class _QuietTruncation(logging.Filter):
-    """uvicorn logs an error for the response a "truncated" fault leaves unfinished on purpose."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "returned without completing response" not in record.getMessage()
-
-
-def _quiet_uvicorn() -> None:
-    logger = logging.getLogger("uvicorn.error")
-    if not any(isinstance(f, _QuietTruncation) for f in logger.filters):
-        logger.addFilter(_QuietTruncation())
 
 
 class OpenAITestServer:
@@ -225,7 +148,7 @@ class OpenAITestServer:
 
     def _config(self, loop: str) -> Any:
         uvicorn: Any = require("uvicorn", feature="the OpenAI test server", extra="testing")
-        _quiet_uvicorn()
+        quiet_uvicorn()
         return uvicorn.Config(
             self.app,
             log_config=None,
@@ -362,29 +285,29 @@ class OpenAITestServer:
         given = auth.removeprefix("Bearer ").strip()
         if self.api_key is not None and given != self.api_key:
             record.outcome = "unauthorized"
-            return _unauthorized(given)
+            return unauthorized(given)
         try:
             body = json.loads(raw)
             chat = self._chat_request(body)
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
             record.outcome = "bad_request"
-            return _json(_error_body(f"invalid request: {exc}", "invalid_request_error"), 400)
+            return json_response(error_body(f"invalid request: {exc}", "invalid_request_error"), 400)
         if self.record_bodies:
             record.body = body
         fmt = body.get("response_format")
         if isinstance(fmt, dict) and fmt.get("type") not in self.json_modes | {"text"}:
             record.outcome = "bad_request"
             message = f"response_format.type {fmt.get('type')!r} is not supported; use one of {sorted(self.json_modes)}"
-            return _json(_error_body(message, "invalid_request_error"), 422)
+            return json_response(error_body(message, "invalid_request_error"), 422)
         kind, fault, wait = self._decide()
         record.outcome = kind
         if kind in {"rate_limit", "rate_limit_bare", "rpm_limited"}:
             return self._rate_limited(kind, fault, wait)
         if kind == "unauthorized":
-            return _unauthorized(given)
+            return unauthorized(given)
         if kind == "bad_request":
             message = "Invalid value for 'messages'. (injected fault)"
-            return _json(_error_body(message, "invalid_request_error"), 400)
+            return json_response(error_body(message, "invalid_request_error"), 400)
         if kind == "timeout":
             await self._hang(receive)
         elif self.latency:
@@ -449,30 +372,32 @@ class OpenAITestServer:
             if kind == "rpm_limited":
                 headers["x-ratelimit-remaining-requests"] = "0"
         if fault is not None:
-            _merge(headers, fault.headers)
+            merge_headers(headers, fault.headers)
         message = "Rate limit reached for requests. Please try again later."
-        return _json(_error_body(message, "requests", "rate_limit_exceeded"), 429, headers)
+        return json_response(error_body(message, "requests", "rate_limit_exceeded"), 429, headers)
 
     def _respond(self, kind: str, fault: Fault | None, chat: ChatRequest, number: int) -> Any:
         from starlette.responses import Response
 
         headers = self._limit_headers()
         if kind == "server_error":
-            return _json(_error_body("The server had an error processing your request.", "server_error"), 500, headers)
+            return json_response(
+                error_body("The server had an error processing your request.", "server_error"), 500, headers
+            )
         if kind == "not_json":
             return Response(b"<html><body><h1>502 Bad Gateway</h1></body></html>", 200, headers, media_type="text/html")
         if kind == "no_choices":
             empty = {"id": f"chatcmpl-{number}", "object": "chat.completion", "choices": []}
-            return _json(json.dumps(empty).encode(), 200, headers)
+            return json_response(json.dumps(empty).encode(), 200, headers)
         if kind == "low_headers":
             headers.update(LOW_HEADERS)
         if fault is not None:
-            _merge(headers, fault.headers)
+            merge_headers(headers, fault.headers)
         text = "" if kind == "empty" else self._fake.default_answer(chat)
         payload = json.dumps(self._completion(chat, text, number)).encode()
         if kind == "truncated":
-            return _Truncated(payload, headers)
-        return _json(payload, 200, headers)
+            return Truncated(payload, headers)
+        return json_response(payload, 200, headers)
 
     def _completion(self, chat: ChatRequest, text: str, number: int) -> dict[str, Any]:
         prompt, completion = estimate_tokens(chat.prompt_chars()), estimate_tokens(len(text)) if text else 0
@@ -486,29 +411,6 @@ class OpenAITestServer:
             "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": "stop"}],
             "usage": {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion},
         }
-
-
-class _Truncated:
-    """A response that promises the whole body and sends half of it, then the server drops
-    the connection (the ASGI app returns without finishing the response)."""
-
-    status_code = 200
-
-    def __init__(self, payload: bytes, headers: Mapping[str, str]) -> None:
-        self.payload = payload
-        self.headers = dict(headers)
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        raw = [(b"content-type", b"application/json"), (b"content-length", str(len(self.payload)).encode())]
-        raw += [(k.lower().encode(), v.encode()) for k, v in self.headers.items()]
-        await send({"type": "http.response.start", "status": 200, "headers": raw})
-        await send({"type": "http.response.body", "body": self.payload[: len(self.payload) // 2], "more_body": True})
-
-
-def _unauthorized(given: str) -> Any:
-
-    message = f"Incorrect API key provided: {given or '<none>'}. You can find your API key in your account settings."
-    return _json(_error_body(message, "invalid_request_error", "invalid_api_key"), 401)
 
 
 if __name__ == "__main__":
