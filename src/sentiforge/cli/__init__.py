@@ -6,7 +6,6 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import sys
-import warnings
 
 import typer
 
@@ -34,12 +33,7 @@ def _register_all() -> None:
 _register_all()
 
 
-def _show_warning(message: Warning | str, category: type[Warning], *_args: object, **_kw: object) -> None:
-    typer.secho(f"warning: {message}", fg=typer.colors.YELLOW, err=True)
-
-
 def main() -> None:
-    warnings.showwarning = _show_warning
     try:
         app()
     except SentiforgeError as exc:

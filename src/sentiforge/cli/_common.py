@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -77,7 +78,11 @@ def submit_and_run(store: Store, request: JobRequest) -> None:
     """Create the job a request describes, run it, and exit 1 unless it completed."""
     from sentiforge.app import jobs
 
-    job_id = jobs.submit(store, request)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", jobs.UnusedAttributeWarning)
+        job_id = jobs.submit(store, request)
+    for warning in caught:
+        console.print(f"[yellow]warning:[/yellow] {warning.message}", highlight=False)
     console.print(f"job {job_id} created for dataset '{request.dataset}' (resume with: sentiforge resume {job_id})")
     if run_job(store, job_id).status != "completed":
         raise typer.Exit(1)

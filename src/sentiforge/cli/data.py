@@ -19,9 +19,7 @@ def _import(
         typer.Option(help="Label scheme name or a .yaml/.json scheme file (default: the dataset's, else three_class)."),
     ] = None,
     text_col: Annotated[str, typer.Option(help="Column with the text.")] = "text",
-    label_col: Annotated[
-        str | None, typer.Option(help="Column with the label (default: label/labels/aspects).")
-    ] = None,
+    label_col: Annotated[str | None, typer.Option(help="Label column (default: label, labels or aspects).")] = None,
     language_col: Annotated[str | None, typer.Option(help="Column with a language code per row.")] = None,
     split_col: Annotated[str | None, typer.Option(help="Column with train/validation/test per row.")] = None,
     rationale_col: Annotated[str | None, typer.Option(help="Column with a rationale per row.")] = None,
@@ -31,37 +29,24 @@ def _import(
         str | None, typer.Option(help="Draw stratified splits, e.g. 0.8,0.1,0.1 or train=0.8,holdout=0.2.")
     ] = None,
     seed: int = 0,
-    file_format: Annotated[
-        str | None, typer.Option("--format", help="csv, jsonl or parquet (default: from the suffix).")
-    ] = None,
+    file_format: Annotated[str | None, typer.Option("--format", help="csv, jsonl or parquet (default: suffix)")] = None,
     delimiter: Annotated[str | None, typer.Option(help="CSV delimiter (default , or tab for .tsv).")] = None,
     encoding: str = "utf-8",
     db: DbOption = None,
 ) -> None:
     """Import real, labelled data into a dataset: all rows, or none if any row is bad."""
-    from sentiforge.errors import StoreError
     from sentiforge.io.importers import ColumnMap, import_file
     from sentiforge.io.splits import parse_splits
-    from sentiforge.labels import get_scheme
 
+    mapped = {"text": text_col, "label": label_col, "language": language_col, "split": split_col}
+    columns = ColumnMap(**mapped, rationale=rationale_col, attributes=tuple(attr_col))  # type: ignore[arg-type]
     with open_store(db) as store:
-        try:
-            label_scheme = get_scheme(scheme) if scheme else store.scheme(dataset)
-        except StoreError:  # a new dataset
-            label_scheme = get_scheme("three_class")
         result = import_file(
             store,
             file,
             dataset,
-            label_scheme,
-            columns=ColumnMap(
-                text=text_col,
-                label=label_col,
-                language=language_col,
-                split=split_col,
-                rationale=rationale_col,
-                attributes=tuple(attr_col),
-            ),
+            _scheme_for(store, dataset, scheme),
+            columns=columns,
             format=file_format,  # type: ignore[arg-type]
             language=language,
             splits=parse_splits(splits) if splits else None,
@@ -73,6 +58,17 @@ def _import(
     out.print(_counts_line("labels", result.by_label))
     if any(result.by_split):
         out.print(_counts_line("splits", {str(k): v for k, v in result.by_split.items()}))
+
+
+def _scheme_for(store: Any, dataset: str, scheme: str | None) -> Any:
+    """The scheme named, else the existing dataset's, else three_class for a new dataset."""
+    from sentiforge.errors import StoreError
+    from sentiforge.labels import get_scheme
+
+    try:
+        return get_scheme(scheme) if scheme else store.scheme(dataset)
+    except StoreError:  # a new dataset
+        return get_scheme("three_class")
 
 
 def _export(

@@ -94,24 +94,14 @@ def evaluate(
 ) -> Evaluation:
     """TSTR for each classifier, distribution similarity and a bias audit, on the real holdout."""
     say = progress or (lambda _msg: None)
-    if not classifiers:
-        raise ConfigError("name at least one classifier (tfidf, embedding, transformer)")
-    synthetic = [s for s in synthetic if s.status == "accepted"]
-    if not synthetic:
-        raise DataError("the synthetic data holds no accepted samples")
+    synthetic = _checked(classifiers, synthetic)
     started = time.perf_counter()
     real_train, hold, how = prepare_real(real, holdout, holdout_fraction, seed)
     language = _language(real_train)
     if embedder == "auto":
         embedder = "minilm" if language.split("-")[0].lower() == "en" else "multilingual"
-    base = TSTRConfig(
-        synthetic_cap=synthetic_cap,
-        bootstrap=bootstrap,
-        cv_folds=cv_folds,
-        seed=seed,
-        on_leak=on_leak,
-        language=language,
-    )
+    base = TSTRConfig(synthetic_cap=synthetic_cap, bootstrap=bootstrap, cv_folds=cv_folds, seed=seed)
+    base.on_leak, base.language = on_leak, language
     results = {
         kind: _tstr(kind, (params or {}).get(kind, {}), embedder, base, real_train, hold, synthetic, scheme, say)
         for kind in classifiers
@@ -125,6 +115,16 @@ def evaluate(
     sizes = {"real_train": len(real_train), "holdout": len(hold), "synthetic": len(synthetic)}
     meta = _meta(how, sizes, language, embedder, seed, classifiers, sources, started)
     return Evaluation(scheme, results, similarity, bias, meta)
+
+
+def _checked(classifiers: Sequence[str], synthetic: Sequence[Sample]) -> list[Sample]:
+    """The accepted synthetic samples; a clear error when there is nothing to evaluate."""
+    if not classifiers:
+        raise ConfigError("name at least one classifier (tfidf, embedding, transformer)")
+    accepted = [s for s in synthetic if s.status == "accepted"]
+    if not accepted:
+        raise DataError("the synthetic data holds no accepted samples")
+    return accepted
 
 
 def _meta(
