@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from sentiforge.embeddings import cosine_pairs, embedder_for_language, get_embedder
-from sentiforge.errors import ConfigError
+from sentiforge.errors import ConfigError, DataError
 
 
 def test_fake_is_deterministic_normalised_and_word_sensitive() -> None:
@@ -35,7 +35,7 @@ def test_cache_returns_the_same_instance() -> None:
 
 
 def test_cosine_pairs_needs_equal_lengths() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(DataError, match="same length, got 1 and 0"):
         cosine_pairs(get_embedder("fake"), ["a"], [])
 
 

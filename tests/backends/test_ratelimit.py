@@ -7,6 +7,7 @@ import itertools
 import pytest
 
 from sentiforge.backends.ratelimit import RateLimiter, TokenBucket, parse_duration
+from sentiforge.errors import ConfigError
 
 
 class FakeTime:
@@ -140,7 +141,7 @@ async def test_token_headers_wait_until_the_request_fits(t: FakeTime) -> None:
 
 
 def test_rejects_a_nonpositive_limit() -> None:
-    with pytest.raises(ValueError, match="positive"):
+    with pytest.raises(ConfigError, match="positive"):
         RateLimiter(requests_per_minute=0)
 
 

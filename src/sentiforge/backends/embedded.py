@@ -102,7 +102,7 @@ def _kv_only_llama() -> type:
             buffer = (ctypes.c_uint8 * size)()
             n_bytes = int(llama_cpp.llama_state_get_data(ctx, buffer, size))
             if n_bytes > size:
-                raise RuntimeError("llama.cpp wrote more state than it said it would")
+                raise PermanentBackendError("llama.cpp wrote more KV state than it said; set prefix_cache_mb: 0")
             return llama_cpp.LlamaState(
                 scores=np.empty((0, 0), dtype=np.single),
                 input_ids=self.input_ids[: self.n_tokens].copy(),
@@ -115,7 +115,7 @@ def _kv_only_llama() -> type:
         def load_state(self, state: Any) -> None:
             data = (ctypes.c_uint8 * state.llama_state_size).from_buffer_copy(state.llama_state)
             if llama_cpp.llama_state_set_data(self._ctx.ctx, data, state.llama_state_size) != state.llama_state_size:
-                raise RuntimeError("llama.cpp could not restore a saved state")
+                raise PermanentBackendError("llama.cpp could not restore a saved KV state; set prefix_cache_mb: 0")
             self.input_ids[: state.n_tokens] = state.input_ids
             self.n_tokens = state.n_tokens
             self._requires_eval = True  # the logits were not kept: decode before sampling

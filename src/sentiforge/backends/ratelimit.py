@@ -24,6 +24,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
+from sentiforge.errors import ConfigError
+
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -89,7 +91,7 @@ class TokenBucket:
 
     def __init__(self, rate: float, capacity: float, *, now: float, tokens: float | None = None) -> None:
         if rate <= 0 or capacity <= 0:
-            raise ValueError("a token bucket needs a positive rate and capacity")
+            raise ConfigError(f"a token bucket needs a positive rate and capacity, got {rate} and {capacity}")
         self.rate = rate
         self.capacity = capacity
         self.tokens = capacity if tokens is None else tokens
@@ -159,7 +161,7 @@ class RateLimiter:
         if per_minute is None:
             return None
         if per_minute <= 0:
-            raise ValueError("a rate limit must be positive")
+            raise ConfigError(f"a rate limit must be positive (requests or tokens per minute), got {per_minute}")
         rate = per_minute / 60.0
         return TokenBucket(rate, max(floor, 1.0, rate * burst_seconds), now=now)
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from sentiforge.errors import DataError
+from sentiforge.errors import ConfigError, DataError
 from sentiforge.labels import LabelScheme
 
 Array = np.ndarray
@@ -73,7 +73,7 @@ def kappa(cm: Array, weights: str | None = None) -> float:
     elif weights == "quadratic":
         w = ((i - j) ** 2).astype(float)
     else:
-        raise ValueError(f"unknown kappa weights {weights!r}")
+        raise ConfigError(f"unknown kappa weights {weights!r}; use none, linear or quadratic")
     denominator = (w * expected).sum()
     return float(1.0 - (w * observed).sum() / denominator) if denominator else 0.0
 

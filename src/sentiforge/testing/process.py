@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 
+from sentiforge.errors import SentiforgeError
 from sentiforge.testing.faults import FAULTS
 from sentiforge.testing.server import OpenAITestServer
 
@@ -107,7 +108,7 @@ class ServerProcess:
                 if self.proc.poll() is not None or time.monotonic() > deadline:
                     output = self.log()[-2000:]
                     self.stop()
-                    raise RuntimeError(f"the test server did not start: {self.args}: {output}") from None
+                    raise SentiforgeError(f"the test server did not start ({self.args}): {output}") from None
                 time.sleep(0.05)
 
     def stats(self, *, times: bool = False) -> dict[str, Any]:

@@ -33,7 +33,7 @@ from typing import Any
 from sentiforge.backends.base import ChatRequest, Message, estimate_tokens
 from sentiforge.backends.openai_compat import schema_from_response_format
 from sentiforge.backends.ratelimit import TokenBucket
-from sentiforge.errors import ConfigError, require
+from sentiforge.errors import ConfigError, SentiforgeError, require
 from sentiforge.testing.backend import FakeBackend
 from sentiforge.testing.faults import (
     FAULTS,
@@ -177,7 +177,7 @@ class OpenAITestServer:
         deadline = time.monotonic() + 10
         while not self._server.started:
             if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the OpenAI test server did not start")
+                raise SentiforgeError("the OpenAI test server did not start within its timeout; is loopback usable?")
             time.sleep(0.005)
         return self
 
