@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     database_url: str = ""  # default: SQLite in the home
     templates_dir: Path | None = None  # edited prompt templates, looked up before the packaged ones
     model_dir: Path | None = None  # joined GGUF files (default: models/ in the home)
+    datasets: Path | None = None  # the real sets behind vader:* and uci:* (default: the packaged copy)
 
     def model_post_init(self, _context: object) -> None:
         if not self.database_url:

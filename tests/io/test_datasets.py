@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 import sentiforge
+from sentiforge.config import get_settings
 from sentiforge.errors import DataError
 from sentiforge.io.datasets import bin_rating, datasets_root, load_builtin, load_uci, load_vader
 from sentiforge.labels import get_scheme
@@ -53,6 +54,7 @@ def test_uci_and_errors(datasets_dir: Path) -> None:
 
 def test_the_real_data_ships_inside_the_package_with_its_licences(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("SENTIFORGE_DATASETS", raising=False)
+    get_settings.cache_clear()
     root = datasets_root()
     assert root == Path(sentiforge.__file__).resolve().parent / "io" / "data"
     assert (root / "vader" / "LICENSE.txt").is_file() and (root / "uci-sentences" / "LICENSE.md").is_file()
@@ -65,7 +67,9 @@ def test_sentiforge_datasets_names_another_copy(tmp_path: Path, monkeypatch: pyt
     items = [{"text": "Great food.", "class": 1}, {"text": "Cold soup.", "class": 0}]
     (tmp_path / "uci-sentences" / "yelp.json").write_text(json.dumps(items), encoding="utf-8")
     monkeypatch.setenv("SENTIFORGE_DATASETS", str(tmp_path))
+    get_settings.cache_clear()  # one settings object, read once
     assert [s.label for s in load_builtin("uci:yelp")] == ["positive", "negative"]
     monkeypatch.setenv("SENTIFORGE_DATASETS", str(tmp_path / "missing"))
+    get_settings.cache_clear()
     with pytest.raises(DataError, match="unset SENTIFORGE_DATASETS"):
         datasets_root()

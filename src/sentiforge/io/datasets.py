@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import html
 import json
-import os
 from pathlib import Path
 
 from sentiforge.errors import DataError
@@ -38,8 +37,9 @@ PACKAGED = Path(__file__).resolve().parent / "data"
 
 def datasets_root() -> Path:
     """``SENTIFORGE_DATASETS`` when set, else the copy packaged with sentiforge."""
-    env = os.environ.get("SENTIFORGE_DATASETS")
-    root = Path(env) if env else PACKAGED
+    from sentiforge.config import get_settings
+
+    root = get_settings().datasets or PACKAGED
     if not root.is_dir():
         raise DataError(f"the datasets folder {root} does not exist; unset SENTIFORGE_DATASETS or fix its path")
     return root
