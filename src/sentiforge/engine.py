@@ -267,7 +267,7 @@ class JobRun:
             try:
                 sample = await run.strategy.run(task, attempt, run.ctx)
             except BudgetExceededError as exc:
-                self.stop, self.error = "budget_exhausted", str(exc)
+                self.stop, self.error = "budget_stopped", str(exc)
                 return False
             except PermanentBackendError:
                 raise

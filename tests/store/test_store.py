@@ -158,7 +158,7 @@ class TestJobs:
     def test_create_update_list(self, store: Store, ds: int) -> None:
         job = store.create_job(ds, {"name": "r"}, target=10)
         row = store.job(job)
-        assert (row.status, row.target, row.done, row.recipe) == ("pending", 10, 0, {"name": "r"})
+        assert (row.status, row.target, row.done, row.recipe) == ("queued", 10, 0, {"name": "r"})
         store.update_job(job, status="running", done=3)
         assert (store.job(job).status, store.job(job).done) == ("running", 3)
         assert store.job(job).updated_at >= row.updated_at

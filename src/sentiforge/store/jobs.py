@@ -29,7 +29,13 @@ if TYPE_CHECKING:
 
 STALE_AFTER = 30.0  # seconds without a heartbeat after which a running claim is abandoned
 Beat = Literal["ok", "cancel", "lost"]
-WAITING = ("pending", "incomplete", "failed", "budget_exhausted")  # statuses a cancel ends at once
+# Job statuses. queued: created, not started; running: claimed by a live process;
+# completed: every slot filled; incomplete: ran every slot but some failed all attempts, or
+# was interrupted (resumable); failed: stopped by an error; cancelled: stopped on request;
+# budget_stopped: stopped before passing its cost cap (resume with a higher one).
+STATUSES = ("queued", "running", "completed", "incomplete", "failed", "cancelled", "budget_stopped")
+FINISHED = ("completed", "incomplete", "failed", "cancelled", "budget_stopped")
+WAITING = ("queued", "incomplete", "failed", "budget_stopped")  # statuses a cancel ends at once
 
 
 def this_process() -> str:
@@ -59,7 +65,7 @@ class JobTables:
 
     def create_job(self, dataset_id: int, recipe: dict[str, Any], target: int) -> int:
         with self.session() as s:
-            row = JobRow(dataset_id=dataset_id, recipe=recipe, target=target, status="pending")
+            row = JobRow(dataset_id=dataset_id, recipe=recipe, target=target, status="queued")
             s.add(row)
             s.commit()
             return row.id
@@ -150,7 +156,7 @@ class JobTables:
         job = self.job(job_id)
         if job.status not in {"running", "cancelled"}:
             raise JobConflictError(
-                f"job {job_id} is {job.status}: there is nothing to cancel (only a pending or running job can be)"
+                f"job {job_id} is {job.status}: there is nothing to cancel (only a queued or running job can be)"
             )
         return job
 
