@@ -39,21 +39,15 @@ def _import(
     db: DbOption = None,
 ) -> None:
     """Import real, labelled data into a dataset: all rows, or none if any row is bad."""
-    from sentiforge.errors import StoreError
-    from sentiforge.io.importers import ColumnMap, import_file
-    from sentiforge.io.splits import parse_splits
-    from sentiforge.labels import get_scheme
+    from sentiforge.app.data import import_data
+    from sentiforge.io.importers import ColumnMap
 
     with open_store(db) as store:
-        try:
-            label_scheme = get_scheme(scheme) if scheme else store.scheme(dataset)
-        except StoreError:  # a new dataset
-            label_scheme = get_scheme("three_class")
-        result = import_file(
+        result = import_data(
             store,
             file,
             dataset,
-            label_scheme,
+            scheme=scheme,
             columns=ColumnMap(
                 text=text_col,
                 label=label_col,
@@ -62,9 +56,9 @@ def _import(
                 rationale=rationale_col,
                 attributes=tuple(attr_col),
             ),
-            format=file_format,  # type: ignore[arg-type]
+            splits=splits,
+            format=file_format,
             language=language,
-            splits=parse_splits(splits) if splits else None,
             seed=seed,
             encoding=encoding,
             delimiter=delimiter,
