@@ -131,6 +131,8 @@ async def run_task(store: Store, job_id: int, *, progress: Progress | None = Non
         status = "cancelled"
     except SentiforgeError as exc:
         status, error = "failed", str(exc)
+    except Exception as exc:  # a bug, or a library's own error: the job fails with it, the caller goes on
+        status, error = "failed", f"{type(exc).__name__}: {exc}"
     except BaseException:
         store.update_job(job_id, status="incomplete", error="interrupted; resume the job to run it again")
         raise

@@ -166,6 +166,7 @@ class SampleTables(StoreBase):
         latest = select(func.max(QualityRunRow.id)).where(QualityRunRow.dataset_id == dataset_id).scalar_subquery()
         q = (
             select(SampleRow, QualityRecordRow.score, ReviewItemRow.status)
+            .select_from(SampleRow)
             .outerjoin(
                 QualityRecordRow, (QualityRecordRow.sample_id == SampleRow.id) & (QualityRecordRow.run_id == latest)
             )

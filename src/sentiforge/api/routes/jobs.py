@@ -169,7 +169,9 @@ def stream(job_id: int, request: Request, store: StoreDep, _: ReadKey) -> Stream
 async def _events(store: Any, job_id: int, after: int, request: Request) -> AsyncIterator[str]:
     last: Progress | None = None
     idle = 0.0
+    runner = request.app.state.runner
     while not await request.is_disconnected():
+        here = job_id in runner.tasks  # read first: a task writes its last event before it leaves
         job = await asyncio.to_thread(store.job, job_id)
         for event in await asyncio.to_thread(store.job_events, job_id, after=after):
             after = event.id
@@ -178,7 +180,7 @@ async def _events(store: Any, job_id: int, after: int, request: Request) -> Asyn
         if now != last:
             last, idle = now, 0.0
             yield f"event: progress\ndata: {now.model_dump_json()}\n\n"
-        if job.status in FINISHED and job.id not in getattr(request.app.state.runner, "tasks", {}):
+        if job.status in FINISHED and not here:
             yield f"event: end\ndata: {json.dumps({'status': job.status})}\n\n"
             return
         await asyncio.sleep(SSE_POLL_SECONDS)
