@@ -15,9 +15,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from tests.api.conftest import SEEDS_CSV
 
 from sentiforge.store import Store
-from tests.api.conftest import SEEDS_CSV
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.skipif(not shutil.which("nginx"), reason="needs Debian's nginx (scripts/install.sh --system)")

@@ -3,13 +3,15 @@ and the application layer's requests (``app/requests.py``)."""
 
 from __future__ import annotations
 
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
+from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sentiforge.app.predict import Prediction
 
 T = TypeVar("T")
+JobId = Annotated[int, Path(ge=1, le=2**62, description="A job's id")]
 MAX_TEXT_CHARS = 20_000
 
 

@@ -37,6 +37,15 @@ def create_job(
     The plan is checked here, before anything runs: strategies are built from their options,
     the prompt templates are found, and prompt attributes that no template reads are warned about.
     """
+    try:
+        return _create_job(store, recipe, dataset, exist_ok=exist_ok, kind=kind, request=request)
+    except (ValueError, TypeError, KeyError) as exc:  # a recipe whose plan cannot be built
+        raise ConfigError(f"invalid recipe: {type(exc).__name__}: {exc}") from exc
+
+
+def _create_job(
+    store: Store, recipe: Recipe, dataset: str, *, exist_ok: bool, kind: str, request: dict[str, Any] | None
+) -> int:
     scheme = recipe.label_scheme()
     _check_templates(recipe)
     try:

@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse
 
 from sentiforge.api.deps import ReadKey, SettingsDep, StoreDep
 from sentiforge.api.routes.jobs import ERRORS
-from sentiforge.api.schemas import Page
+from sentiforge.api.schemas import JobId, Page
 from sentiforge.app import jobs
 from sentiforge.errors import ConflictError, NotFoundError
 from sentiforge.store.schemas import JobPublic
@@ -45,7 +45,7 @@ def _report_dir(store: Any, settings: Any, job_id: int) -> Path:
 
 
 @router.get("/{job_id}")
-def get_report(job_id: int, store: StoreDep, settings: SettingsDep, _: ReadKey) -> dict[str, Any]:
+def get_report(job_id: JobId, store: StoreDep, settings: SettingsDep, _: ReadKey) -> dict[str, Any]:
     """Every number of the report (report.json)."""
     path = _report_dir(store, settings, job_id) / "report.json"
     if not path.is_file():
@@ -54,7 +54,7 @@ def get_report(job_id: int, store: StoreDep, settings: SettingsDep, _: ReadKey) 
 
 
 @router.get("/{job_id}/report.html", response_class=HTMLResponse)
-def get_html(job_id: int, store: StoreDep, settings: SettingsDep, _: ReadKey) -> HTMLResponse:
+def get_html(job_id: JobId, store: StoreDep, settings: SettingsDep, _: ReadKey) -> HTMLResponse:
     """The self-contained HTML report."""
     path = _report_dir(store, settings, job_id) / "report.html"
     if not path.is_file():

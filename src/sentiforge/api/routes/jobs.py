@@ -12,7 +12,7 @@ from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import StreamingResponse
 
 from sentiforge.api.deps import ReadKey, RunnerDep, SettingsDep, StoreDep, WriteKey
-from sentiforge.api.schemas import ErrorOut, Page, Progress
+from sentiforge.api.schemas import ErrorOut, JobId, Page, Progress
 from sentiforge.app import jobs, tasks
 from sentiforge.app.requests import (
     AugmentRequest,
@@ -96,19 +96,19 @@ def list_jobs(
 
 
 @router.get("/{job_id}")
-def get_job(job_id: int, store: StoreDep, _: ReadKey) -> JobPublic:
+def get_job(job_id: JobId, store: StoreDep, _: ReadKey) -> JobPublic:
     return jobs.get(store, job_id)
 
 
 @router.post("/{job_id}/cancel")
-def cancel(job_id: int, store: StoreDep, _: WriteKey) -> JobPublic:
+def cancel(job_id: JobId, store: StoreDep, _: WriteKey) -> JobPublic:
     """Stop a job: a queued one at once, a running one at its next checkpoint (409 when finished)."""
     return jobs.cancel(store, job_id)
 
 
 @router.post("/{job_id}/resume", status_code=202)
 def resume(
-    job_id: int,
+    job_id: JobId,
     store: StoreDep,
     runner: RunnerDep,
     _: WriteKey,
@@ -124,7 +124,7 @@ def resume(
 
 @router.get("/{job_id}/events")
 def events(
-    job_id: int, store: StoreDep, _: ReadKey, after: Annotated[int, Query(ge=0, le=2**62)] = 0
+    job_id: JobId, store: StoreDep, _: ReadKey, after: Annotated[int, Query(ge=0, le=2**62)] = 0
 ) -> list[JobEventPublic]:
     """What happened to the job, oldest first (ids above ``after``)."""
     jobs.get(store, job_id)
@@ -147,7 +147,7 @@ def _progress(job: JobPublic) -> Progress:
 
 
 @router.get("/{job_id}/progress")
-def progress(job_id: int, store: StoreDep, _: ReadKey) -> Progress:
+def progress(job_id: JobId, store: StoreDep, _: ReadKey) -> Progress:
     """Progress as numbers: the polling fallback of the event stream."""
     return _progress(jobs.get(store, job_id))
 
@@ -155,7 +155,7 @@ def progress(job_id: int, store: StoreDep, _: ReadKey) -> Progress:
 @router.get(
     "/{job_id}/stream", response_class=StreamingResponse, responses={200: {"content": {"text/event-stream": {}}}}
 )
-def stream(job_id: int, request: Request, store: StoreDep, _: ReadKey) -> StreamingResponse:
+def stream(job_id: JobId, request: Request, store: StoreDep, _: ReadKey) -> StreamingResponse:
     """Server-Sent Events: ``progress`` when the numbers change, each job event by its kind,
     and ``end`` once the job has finished. Reconnect with Last-Event-ID to skip events seen."""
     jobs.get(store, job_id)
@@ -166,7 +166,7 @@ def stream(job_id: int, request: Request, store: StoreDep, _: ReadKey) -> Stream
     return StreamingResponse(_events(store, job_id, after, request), media_type="text/event-stream", headers=headers)
 
 
-async def _events(store: Any, job_id: int, after: int, request: Request) -> AsyncIterator[str]:
+async def _events(store: Any, job_id: JobId, after: int, request: Request) -> AsyncIterator[str]:
     last: Progress | None = None
     idle = 0.0
     runner = request.app.state.runner
