@@ -142,10 +142,7 @@ class SampleTables(StoreBase):
     ) -> list[SamplePublic]:
         """One page of samples with ids above ``after``, in id order (pass the last id for the next)."""
         rows = self._sample_rows(dataset_id, status, split, after, limit)
-        return [
-            SamplePublic(**sample_fields(r), dataset_id=r.dataset_id, job_id=r.job_id, created_at=r.created_at)
-            for r in rows
-        ]
+        return [_public(r) for r in rows]
 
     def find_samples(
         self,
@@ -188,17 +185,7 @@ class SampleTables(StoreBase):
             q = q.where(QualityRecordRow.score <= max_score)
         with self.session() as s:
             rows = s.execute(q.order_by(SampleRow.id).limit(limit)).all()
-        return [
-            SamplePublic(
-                **sample_fields(r),
-                dataset_id=r.dataset_id,
-                job_id=r.job_id,
-                created_at=r.created_at,
-                quality_score=score,
-                review=state,
-            )
-            for r, score, state in rows
-        ]
+        return [_public(r, quality_score=score, review=state) for r, score, state in rows]
 
     def samples_since(self, seconds: float) -> int:
         """Samples written in the last ``seconds`` (every dataset; for metrics)."""
@@ -250,3 +237,10 @@ class SampleTables(StoreBase):
             for dataset_id, status, n in s.execute(q):
                 out.setdefault(dataset_id, {})[status] = n
         return out
+
+
+def _public(row: SampleRow, **extra: Any) -> SamplePublic:
+    """A sample row as callers see it, with where it belongs and what was said of it."""
+    return SamplePublic(
+        **sample_fields(row), dataset_id=row.dataset_id, job_id=row.job_id, created_at=row.created_at, **extra
+    )

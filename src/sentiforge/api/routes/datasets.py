@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -49,6 +52,23 @@ def get_dataset(name: str, store: StoreDep, _: ReadKey) -> DatasetPublic:
     return found.model_copy(update={"counts": store.count(found.id, status=None, by="status")})
 
 
+@contextmanager
+def _uploaded(file: UploadFile, format: str | None) -> Iterator[Path]:
+    """The upload streamed to a temporary file (removed afterwards), named with its suffix."""
+    suffix = Path(file.filename or "").suffix.lower() or (f".{format}" if format else "")
+    if not suffix and not format:
+        raise ConfigError("name the file with its suffix (.csv, .jsonl, .parquet) or give 'format'")
+    folder = Path(tempfile.mkdtemp(prefix="sentiforge-upload-"))
+    try:
+        path = folder / f"upload{suffix}"
+        with path.open("wb") as out:
+            while chunk := file.file.read(CHUNK):
+                out.write(chunk)
+        yield path
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 @router.post("/{name}/import", status_code=201)
 def import_file(
     name: str,
@@ -72,37 +92,11 @@ def import_file(
     The body streams to a temporary file (size-limited by SENTIFORGE_MAX_UPLOAD_MB)."""
     from sentiforge.io.importers import ColumnMap
 
-    suffix = Path(file.filename or "").suffix.lower() or (f".{format}" if format else "")
-    if not suffix and not format:
-        raise ConfigError("name the file with its suffix (.csv, .jsonl, .parquet) or give 'format'")
-    folder = Path(tempfile.mkdtemp(prefix="sentiforge-upload-"))
-    try:
-        path = folder / f"upload{suffix}"
-        with path.open("wb") as out:
-            while chunk := file.file.read(CHUNK):
-                out.write(chunk)
-        columns = ColumnMap(
-            text=text_col,
-            label=label_col,
-            language=language_col,
-            split=split_col,
-            rationale=rationale_col,
-            attributes=tuple(attr_col or ()),
-        )
-        result = data.import_data(
-            store,
-            path,
-            name,
-            scheme=scheme,
-            columns=columns,
-            splits=splits,
-            format=format,
-            language=language,
-            seed=seed,
-            delimiter=delimiter,
-        )
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+    columns = ColumnMap(text=text_col, label=label_col, language=language_col, split=split_col)
+    columns = replace(columns, rationale=rationale_col, attributes=tuple(attr_col or ()))
+    options = {"splits": splits, "format": format, "language": language, "seed": seed, "delimiter": delimiter}
+    with _uploaded(file, format) as path:
+        result = data.import_data(store, path, name, scheme=scheme, columns=columns, **options)  # type: ignore[arg-type]
     by_split = {str(k) if k is not None else "none": v for k, v in result.by_split.items()}
     return ImportOut(
         dataset=result.dataset,
