@@ -61,11 +61,13 @@ def train(request: TrainRequest, *, db: str | None = None) -> Trained:
     params: dict[str, Any] = {"class_weight": request.class_weight} if request.class_weight else {}
     if request.classifier == "transformer":
         params.update(epochs=request.epochs, max_len=request.max_len)
+    if request.classifier == "reasoner":
+        params.update(epochs=request.epochs, base_model=request.base_model, lora=not request.full_finetune)
     clf, scores, n = train_and_score(
         samples, scheme, request.classifier, params, evaluate=request.evaluate, seed=request.seed
     )
     clf.info.training_data.update(source=request.dataset, fingerprint=fingerprint(samples))
-    clf.info.metrics = scores
+    clf.info.metrics = {**clf.info.metrics, **scores}  # keeps what training recorded (loss, time)
     return Trained(clf.save(Path(request.out_dir)), request.classifier, n, scores)
 
 

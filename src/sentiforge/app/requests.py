@@ -228,4 +228,6 @@ class TrainRequest(_Request):
     max_len: int = Field(default=128, ge=8)
     class_weight: Literal["balanced"] | None = None
     evaluate: bool = True
+    base_model: str = "gemma-3-270m"  # reasoner: packaged name, .gguf path or local HF folder
+    full_finetune: bool = False  # reasoner: all weights instead of LoRA adapters
     seed: int = 0

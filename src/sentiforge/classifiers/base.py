@@ -76,6 +76,17 @@ def targets_of(samples: Sequence[Sample], scheme: LabelScheme) -> list[Target]:
     return [s.target() for s in samples]
 
 
+def fit_samples(clf: Classifier, samples: Sequence[Sample], scheme: LabelScheme) -> list[Target]:
+    """Fit on samples; classifiers that learn from rationales (``uses_rationales``) get them too."""
+    targets = targets_of(samples, scheme)
+    texts = [s.text for s in samples]
+    if getattr(clf, "uses_rationales", False):
+        clf.fit(texts, targets, rationales=[s.rationale for s in samples])  # type: ignore[call-arg]
+    else:
+        clf.fit(texts, targets)
+    return targets
+
+
 def encode_targets(targets: Sequence[Target], scheme: LabelScheme) -> np.ndarray:
     """Class indices (single) or a 0/1 indicator matrix (multi), LabelError on unknown labels."""
     if is_multi(scheme):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -16,7 +16,9 @@ def train_cmd(
         str, typer.Argument(help="A dataset name, a .csv/.jsonl/.parquet file, or vader:tweets / uci:yelp.")
     ],
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Folder to save the model in.")],
-    classifier: Annotated[str, typer.Option("--classifier", "-c", help="tfidf, embedding or transformer.")] = "tfidf",
+    classifier: Annotated[
+        str, typer.Option("--classifier", "-c", help="tfidf, embedding, transformer, contrastive or reasoner.")
+    ] = "tfidf",
     scheme: Annotated[str | None, typer.Option(help="Label scheme (default: the dataset's own).")] = None,
     epochs: Annotated[int, typer.Option(help="Transformer: fine-tuning epochs.", min=1)] = 3,
     max_len: Annotated[int, typer.Option(help="Transformer: longest input in tokens.", min=8)] = 128,
@@ -24,6 +26,10 @@ def train_cmd(
     evaluate: Annotated[
         bool, typer.Option(help="Score on the holdout/test split (or 20%) and store the metrics.")
     ] = True,
+    base_model: Annotated[
+        str, typer.Option(help="Reasoner: gemma-3-270m, qwen2.5-0.5b, a .gguf file or a local HF folder.")
+    ] = "gemma-3-270m",
+    full_finetune: Annotated[bool, typer.Option(help="Reasoner: tune all weights instead of LoRA.")] = False,
     seed: int = 0,
     db: DbOption = None,
 ) -> None:
@@ -57,15 +63,37 @@ def predict(
             raise DataError(f"cannot read {file}: {exc}") from exc
     if not items:
         raise ConfigError("give texts to classify as arguments or with --file")
-    clf = load_classifier(model_dir)
-    proba = clf.predict_proba(items)
-    for text, label, row in zip(items, clf.predict(items), proba, strict=True):
-        scores = {lab: round(float(p), 4) for lab, p in zip(clf.scheme.labels, row, strict=True)}
+    for answer in answers(load_classifier(model_dir), items):
         if as_json:
-            typer.echo(json.dumps({"text": text, "label": label, "scores": scores}, ensure_ascii=False))
+            typer.echo(json.dumps(answer, ensure_ascii=False))
         else:
+            label = answer["label"]
             shown = "+".join(label) if isinstance(label, list) else label
-            out.print(f"{shown}\t{max(scores.values()):.2f}\t{text}", highlight=False)
+            why = f"\t{answer['rationale']}" if answer.get("rationale") else ""
+            out.print(f"{shown}\t{max(answer['scores'].values()):.2f}\t{answer['text']}{why}", highlight=False)
+
+
+def answers(clf: Any, items: list[str]) -> list[dict[str, Any]]:
+    """Label and scores per text, plus the rationale from classifiers that write one."""
+    if hasattr(clf, "predict_with_rationale"):
+        return [
+            {
+                "text": t,
+                "label": a.label,
+                "scores": {k: round(v, 4) for k, v in a.scores.items()},
+                "rationale": a.rationale,
+            }
+            for t, a in zip(items, clf.predict_with_rationale(items), strict=True)
+        ]
+    rows = zip(items, clf.predict(items), clf.predict_proba(items), strict=True)
+    return [
+        {
+            "text": t,
+            "label": label,
+            "scores": {k: round(float(p), 4) for k, p in zip(clf.scheme.labels, row, strict=True)},
+        }
+        for t, label, row in rows
+    ]
 
 
 def register(app: typer.Typer) -> None:

@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from sentiforge.classifiers.base import Classifier, encode_targets, targets_of
+from sentiforge.classifiers.base import Classifier, encode_targets, fit_samples, targets_of
 from sentiforge.errors import ConfigError, DataError
 from sentiforge.evaluation import metrics
 from sentiforge.labels import LabelScheme
@@ -132,8 +132,13 @@ def _fit_predict(
     scheme: LabelScheme,
 ) -> tuple[np.ndarray, np.ndarray, Classifier]:
     clf = make()
-    clf.fit([s.text for s in train], targets_of(train, scheme))
+    fit_samples(clf, train, scheme)
     texts = [s.text for s in test]
+    if hasattr(clf, "predict_with_rationale"):  # one generation pass gives labels, scores and rationales
+        answers = clf.predict_with_rationale(texts)
+        proba = np.array([[a.scores[label] for label in scheme.labels] for a in answers])
+        clf.last_rationales = [a.rationale for a in answers]  # type: ignore[attr-defined]
+        return encode_targets([a.label for a in answers], scheme), proba, clf
     proba = clf.predict_proba(texts)
     return encode_targets(clf.predict(texts), scheme), proba, clf
 
