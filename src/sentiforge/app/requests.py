@@ -214,6 +214,7 @@ class EvaluateRequest(_Request):
     embedder: str = "auto"
     on_leak: Literal["drop", "error"] = "drop"
     epochs: int = Field(default=3, ge=1)
+    base_model: str = "gemma-3-270m"  # reasoner: packaged name, .gguf path or local HF folder
     seed: int = 0
 
 
