@@ -77,14 +77,22 @@ def targets_of(samples: Sequence[Sample], scheme: LabelScheme) -> list[Target]:
 
 
 def fit_samples(clf: Classifier, samples: Sequence[Sample], scheme: LabelScheme) -> list[Target]:
-    """Fit on samples; classifiers that learn from rationales (``uses_rationales``) get them too."""
+    """Fit on samples. Classifiers that learn from rationales (``uses_rationales``) get them, and
+    those that pair a seed with its augmented variants (``uses_groups``) get each sample's family."""
     targets = targets_of(samples, scheme)
-    texts = [s.text for s in samples]
+    extra: dict[str, Any] = {}
     if getattr(clf, "uses_rationales", False):
-        clf.fit(texts, targets, rationales=[s.rationale for s in samples])  # type: ignore[call-arg]
-    else:
-        clf.fit(texts, targets)
+        extra["rationales"] = [s.rationale for s in samples]
+    if getattr(clf, "uses_groups", False):
+        extra["groups"] = [family(s) for s in samples]
+    clf.fit([s.text for s in samples], targets, **extra)
     return targets
+
+
+def family(sample: Sample) -> str | None:
+    """The seed a sample comes from: its parent's id, or its own id (None when it has neither)."""
+    seed = sample.provenance.parent_id if sample.provenance.parent_id is not None else sample.id
+    return None if seed is None else str(seed)
 
 
 def encode_targets(targets: Sequence[Target], scheme: LabelScheme) -> np.ndarray:

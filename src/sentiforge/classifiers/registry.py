@@ -16,10 +16,11 @@ from sentiforge.errors import ConfigError, DataError
 from sentiforge.labels import LabelScheme
 from sentiforge.samples import Sample
 
-KINDS = ("tfidf", "embedding", "transformer", "reasoner", "fake")
+KINDS = ("tfidf", "embedding", "transformer", "reasoner", "contrastive", "fake")
 
 
 def _classes() -> dict[str, Any]:
+    from sentiforge.classifiers.contrastive import ContrastiveClassifier
     from sentiforge.classifiers.embedding import EmbeddingClassifier
     from sentiforge.classifiers.reasoner import ReasonerClassifier
     from sentiforge.classifiers.tfidf import TfidfClassifier
@@ -31,6 +32,7 @@ def _classes() -> dict[str, Any]:
         "embedding": EmbeddingClassifier,
         "transformer": TransformerClassifier,
         "reasoner": ReasonerClassifier,
+        "contrastive": ContrastiveClassifier,
         "fake": FakeClassifier,
     }
 
