@@ -29,7 +29,7 @@ def train_and_score(
 ) -> tuple[Any, dict[str, Any], int]:
     """Train on the train split (or 80% when unsplit) and score the held-out part."""
     from sentiforge.classifiers import train
-    from sentiforge.classifiers.base import encode_targets, targets_of
+    from sentiforge.classifiers.base import encode_targets, predict_all, targets_of
     from sentiforge.evaluation import metrics
     from sentiforge.io.splits import presplit, split_real
 
@@ -40,7 +40,8 @@ def train_and_score(
     clf = train(fit_on, scheme, kind, **params)
     texts = [s.text for s in test]
     y_true = encode_targets(targets_of(test, scheme), scheme)
-    scores = metrics.scores(y_true, encode_targets(clf.predict(texts), scheme), clf.predict_proba(texts), scheme)
+    labels, proba, _ = predict_all(clf, texts)
+    scores = metrics.scores(y_true, encode_targets(labels, scheme), proba, scheme)
     return clf, {"holdout": scores}, len(fit_on)
 
 

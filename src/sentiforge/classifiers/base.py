@@ -89,6 +89,21 @@ def fit_samples(clf: Classifier, samples: Sequence[Sample], scheme: LabelScheme)
     return targets
 
 
+def predict_all(clf: Classifier, texts: Sequence[str]) -> tuple[list[Target], np.ndarray, list[str] | None]:
+    """Labels, probabilities and, from classifiers that write one, the rationale per text, in one
+    pass (the reasoner would otherwise generate its rationales twice)."""
+    explain = getattr(clf, "predict_with_rationale", None)
+    if explain is None:
+        return clf.predict(texts), clf.predict_proba(texts), None
+    answers = explain(texts)
+    proba = np.array([[a.scores[label] for label in clf.scheme.labels] for a in answers], dtype=np.float64)
+    return (
+        [a.label for a in answers],
+        proba.reshape(len(answers), len(clf.scheme.labels)),
+        [a.rationale for a in answers],
+    )
+
+
 def family(sample: Sample) -> str | None:
     """The seed a sample comes from: its parent's id, or its own id (None when it has neither)."""
     seed = sample.provenance.parent_id if sample.provenance.parent_id is not None else sample.id

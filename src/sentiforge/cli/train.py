@@ -75,25 +75,18 @@ def predict(
 
 def answers(clf: Any, items: list[str]) -> list[dict[str, Any]]:
     """Label and scores per text, plus the rationale from classifiers that write one."""
-    if hasattr(clf, "predict_with_rationale"):
-        return [
-            {
-                "text": t,
-                "label": a.label,
-                "scores": {k: round(v, 4) for k, v in a.scores.items()},
-                "rationale": a.rationale,
-            }
-            for t, a in zip(items, clf.predict_with_rationale(items), strict=True)
-        ]
-    rows = zip(items, clf.predict(items), clf.predict_proba(items), strict=True)
-    return [
-        {
-            "text": t,
+    from sentiforge.classifiers.base import predict_all
+
+    labels, proba, rationales = predict_all(clf, items)
+    out = []
+    for i, (text, label, row) in enumerate(zip(items, labels, proba, strict=True)):
+        answer = {
+            "text": text,
             "label": label,
             "scores": {k: round(float(p), 4) for k, p in zip(clf.scheme.labels, row, strict=True)},
         }
-        for t, label, row in rows
-    ]
+        out.append(answer | ({"rationale": rationales[i]} if rationales is not None else {}))
+    return out
 
 
 def register(app: typer.Typer) -> None:

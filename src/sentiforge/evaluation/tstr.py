@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from sentiforge.classifiers.base import Classifier, encode_targets, fit_samples, targets_of
+from sentiforge.classifiers.base import Classifier, encode_targets, fit_samples, predict_all, targets_of
 from sentiforge.errors import ConfigError, DataError
 from sentiforge.evaluation import metrics
 from sentiforge.labels import LabelScheme
@@ -136,13 +136,8 @@ def _fit_predict(
     """Predictions, probabilities, the model, and its rationales when it writes them."""
     clf = make()
     fit_samples(clf, train, scheme)
-    texts = [s.text for s in test]
-    if hasattr(clf, "predict_with_rationale"):  # one generation pass gives labels, scores and rationales
-        answers = clf.predict_with_rationale(texts)
-        proba = np.array([[a.scores[label] for label in scheme.labels] for a in answers])
-        return encode_targets([a.label for a in answers], scheme), proba, clf, [a.rationale for a in answers]
-    proba = clf.predict_proba(texts)
-    return encode_targets(clf.predict(texts), scheme), proba, clf, None
+    labels, proba, rationales = predict_all(clf, [s.text for s in test])
+    return encode_targets(labels, scheme), proba, clf, rationales
 
 
 def explained_errors(
