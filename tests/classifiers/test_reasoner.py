@@ -114,3 +114,21 @@ def test_bad_options_and_schemes_are_refused(tiny_lm: Path) -> None:
         causal_lm.base_file("no-such-model")
     with pytest.raises(ConfigError, match="not trained"):
         ReasonerClassifier(get_scheme("binary")).predict(["x"])
+
+
+def test_answer_only_logits_score_exactly_like_the_full_sequence(tiny_lm: Path) -> None:
+    """The loss is computed from logits kept only from the first answer token on; it must equal
+    the loss over full-sequence logits."""
+    import torch
+
+    clf = train(samples(), get_scheme("three_class"), "reasoner", **options(tiny_lm, max_steps=0))
+    rows = [clf._prompt(t) + clf._answer(r) for t, r in [("the tram 1 was great", "good"), ("a b c d e f g", None)]]
+    ids, mask, target = clf._batch(rows, [len(clf._prompt("the tram 1 was great")), len(clf._prompt("a b c d e f g"))])
+    with torch.no_grad():
+        fast = clf._row_losses(ids, mask, target)
+        logits = clf._model(input_ids=ids, attention_mask=mask).logits[:, :-1]
+        full = torch.nn.functional.cross_entropy(
+            logits.transpose(1, 2), target[:, 1:], ignore_index=-100, reduction="none"
+        )
+        expected = full.sum(1) / (target[:, 1:] != -100).sum(1)
+    torch.testing.assert_close(fast, expected, atol=1e-5, rtol=1e-5)

@@ -131,7 +131,7 @@ def with_lora(model: Any, params: dict[str, Any]) -> Any:
 
 def adapter_state(model: Any) -> dict[str, Any]:
     peft: Any = require("peft", feature="LoRA fine-tuning of the reasoner", extra=EXTRA)
-    state = peft.get_peft_model_state_dict(model)
+    state = peft.get_peft_model_state_dict(model, save_embedding_layers=False)
     return {k: v.detach().cpu().contiguous() for k, v in state.items()}
 
 

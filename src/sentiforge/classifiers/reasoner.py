@@ -86,6 +86,7 @@ class ReasonerClassifier:
         self.rationale_share = 0.0
         self._model: Any = None
         self._tok: Any = None
+        self._stops: list[int] | None = None
 
     # -- prompt format ----------------------------------------------------------------
     def _ids(self, text: str, *, first: bool = False) -> list[int]:
@@ -153,9 +154,13 @@ class ReasonerClassifier:
         """Mean token loss of each row over its answer tokens."""
         torch = lm.torch_module()
         device = self.device or "cpu"
+        width = ids.shape[1]
+        first = int((target != -100).to(torch.int8).argmax(1).min())  # the earliest answer token
+        keep = min(width, width - first + 1)  # logits only from there: the vocabulary is large (262k for Gemma)
         with torch.autocast(device_type="cuda", dtype=lm.compute_dtype(device), enabled=device.startswith("cuda")):
-            logits = self._model(input_ids=ids, attention_mask=mask).logits[:, :-1].float()
-        gold = target[:, 1:]
+            out = self._model(input_ids=ids, attention_mask=mask, logits_to_keep=keep)
+        logits = out.logits[:, :-1].float()
+        gold = target[:, width - keep + 1 :]
         tok = torch.nn.functional.cross_entropy(logits.transpose(1, 2), gold, ignore_index=-100, reduction="none")
         counted = (gold != -100).sum(1).clamp(min=1)
         return tok.sum(1) / counted
@@ -243,14 +248,20 @@ class ReasonerClassifier:
                 max_new_tokens=self.params["max_rationale_tokens"] + 4,
                 do_sample=False,
                 pad_token_id=pad,
-                stop_strings=["\n"],
-                tokenizer=self._tok,
+                eos_token_id=self._stop_ids(),
             )
         out = []
         for row in gen[:, width:]:
             line = self._tok.decode(row, skip_special_tokens=True).split("\n")[0].strip()
             out.append(line.removeprefix("Rationale:").strip() if line.startswith("Rationale:") else "")
         return out
+
+    def _stop_ids(self) -> list[int]:
+        """Token ids that end the rationale: any holding a newline, and end-of-sequence."""
+        if self._stops is None:
+            pieces = self._tok.batch_decode([[i] for i in range(len(self._tok))])
+            self._stops = [i for i, piece in enumerate(pieces) if "\n" in piece] + [self._tok.eos_token_id]
+        return self._stops
 
     def label_scores(self, texts: Sequence[str], rationales: Sequence[str], *, batch_size: int = 16) -> np.ndarray:
         """P(label | text, rationale) over the scheme's labels: sequence log-probabilities renormalised."""
