@@ -59,6 +59,8 @@ def train(request: TrainRequest, *, db: str | None = None) -> Trained:
 
     samples, scheme = load_samples(request.dataset, request.scheme, db=db)
     samples = [s for s in samples if s.status == "accepted"]
+    if request.classifier == "reasoner" and request.rationale_backend is not None:
+        samples = with_rationales(samples, request.rationale_backend)
     params: dict[str, Any] = {"class_weight": request.class_weight} if request.class_weight else {}
     if request.classifier == "transformer":
         params.update(epochs=request.epochs, max_len=request.max_len)
@@ -70,6 +72,24 @@ def train(request: TrainRequest, *, db: str | None = None) -> Trained:
     clf.info.training_data.update(source=request.dataset, fingerprint=fingerprint(samples))
     clf.info.metrics = {**clf.info.metrics, **scores}  # keeps what training recorded (loss, time)
     return Trained(clf.save(Path(request.out_dir)), request.classifier, n, scores)
+
+
+def with_rationales(samples: list[Sample], spec: Any) -> list[Sample]:
+    """Samples missing a rationale get one from the backend the spec names."""
+    import asyncio
+
+    from sentiforge.backends import from_spec
+    from sentiforge.classifiers.rationales import write_rationales
+
+    backend = from_spec(spec)
+
+    async def run() -> list[Sample]:
+        try:
+            return await write_rationales(samples, backend)
+        finally:
+            await backend.aclose()
+
+    return asyncio.run(run())
 
 
 def evaluate(

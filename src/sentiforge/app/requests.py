@@ -231,4 +231,6 @@ class TrainRequest(_Request):
     evaluate: bool = True
     base_model: str = "gemma-3-270m"  # reasoner: packaged name, .gguf path or local HF folder
     full_finetune: bool = False  # reasoner: all weights instead of LoRA adapters
+    # reasoner: samples without a rationale get one written by this backend first (else the label alone)
+    rationale_backend: BackendSpec | None = None
     seed: int = 0

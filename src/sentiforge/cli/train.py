@@ -30,13 +30,19 @@ def train_cmd(
         str, typer.Option(help="Reasoner: gemma-3-270m, qwen2.5-0.5b, a .gguf file or a local HF folder.")
     ] = "gemma-3-270m",
     full_finetune: Annotated[bool, typer.Option(help="Reasoner: tune all weights instead of LoRA.")] = False,
+    rationale_model: Annotated[
+        str | None,
+        typer.Option(help="Reasoner: write missing rationales first with this embedded model (e.g. qwen2.5-1.5b)."),
+    ] = None,
     seed: int = 0,
     db: DbOption = None,
 ) -> None:
     """Train a classifier and save it (JSON metadata + safe weights) for `predict` and the service."""
     from sentiforge.app.models import train
     from sentiforge.app.requests import TrainRequest
+    from sentiforge.recipe import BackendSpec
 
+    rationale_backend = BackendSpec(kind="embedded", model=rationale_model) if rationale_model else None
     request = request_from(TrainRequest, locals())
     trained = train(request, db=db)
     console.print(f"trained {classifier} on {trained.trained_on} samples; saved to {trained.folder}")
