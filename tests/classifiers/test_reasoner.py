@@ -55,6 +55,7 @@ def test_constrained_decoding_never_leaves_the_scheme_even_untrained(tiny_lm: Pa
     scheme = get_scheme("seven_level")
     data = [Sample(text=f"ride {i}", label=scheme.labels[i % 7], rationale=f"reason {i}") for i in range(14)]
     clf = train(data, scheme, "reasoner", **options(tiny_lm, max_steps=0))
+    assert clf.losses == [] and clf.info.metrics["training"]["steps"] == 0
     texts = [f"garbage input {i} ###" for i in range(10)]
     answers = clf.predict_with_rationale(texts)
     assert all(a.label in scheme.labels for a in answers)

@@ -170,7 +170,7 @@ class ReasonerClassifier:
         p = self.params
         bs, accum = p["batch_size"], p["grad_accum"]
         steps = p["epochs"] * math.ceil(len(rows) / (bs * accum))
-        if p["max_steps"]:
+        if p["max_steps"] is not None:
             steps = min(steps, int(p["max_steps"]))
         trainable = [q for q in self._model.parameters() if q.requires_grad]
         opt = torch.optim.AdamW(trainable, lr=p["lr"], weight_decay=0.0)
