@@ -41,3 +41,44 @@ def test_train_and_predict_explain_bad_input(tmp_path: Path) -> None:
     assert "not a saved sentiforge model" in run("predict", str(tmp_path), "hello", ok=False)
     run("train", "uci:yelp", "-c", "fake", "--out", str(tmp_path / "f"), "--no-evaluate")
     assert "give texts" in run("predict", str(tmp_path / "f"), ok=False)
+
+
+def test_reasoner_trains_from_a_file_with_rationales_and_predict_shows_them(tmp_path: Path, tiny_lm: Path) -> None:
+    data = tmp_path / "tweets.jsonl"
+    words = {"positive": "great", "neutral": "usual", "negative": "awful"}
+    rows = [
+        {"text": f"the bus {i} was {w}", "label": lab, "rationale": f"says {w}"}
+        for i in range(4)
+        for lab, w in words.items()
+    ]
+    data.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    model = tmp_path / "reasoner"
+    common = ["--scheme", "three_class", "--base-model", str(tiny_lm), "--epochs", "1", "--out", str(model)]
+    run("train", str(data), "-c", "reasoner", "--no-evaluate", *common)
+    meta = json.loads((model / "model.json").read_text())
+    assert meta["kind"] == "reasoner" and meta["metrics"]["training"]["steps"] == 1
+    answer = json.loads(run("predict", str(model), "the bus 9 was great", "--json").strip())
+    assert answer["label"] in words and set(answer["scores"]) == set(words) and isinstance(answer["rationale"], str)
+
+
+def test_missing_rationales_are_written_by_the_generator_before_the_reasoner_trains(
+    tmp_path: Path, tiny_lm: Path
+) -> None:
+    from sentiforge.app.models import train
+    from sentiforge.app.requests import TrainRequest
+    from sentiforge.recipe import BackendSpec
+
+    data = tmp_path / "plain.jsonl"
+    rows = [
+        {"text": f"ride {i} was {w}", "label": lab}
+        for i in range(4)
+        for lab, w in [("positive", "good"), ("negative", "bad")]
+    ]
+    data.write_text("\n".join(json.dumps(r) for r in rows))
+    common = {"dataset": str(data), "out_dir": str(tmp_path / "m"), "classifier": "reasoner", "scheme": "binary"}
+    request = TrainRequest(
+        **common, base_model=str(tiny_lm), epochs=1, evaluate=False, rationale_backend=BackendSpec(kind="fake")
+    )
+    trained = train(request)
+    meta = json.loads((trained.folder / "model.json").read_text())
+    assert meta["metrics"]["training"]["rationale_share"] == 1.0  # every sample got one from the fake generator

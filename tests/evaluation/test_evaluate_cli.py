@@ -90,3 +90,48 @@ def test_evaluate_explains_bad_input(tmp_path: Path) -> None:
     assert "no dataset 'nope'" in out
     out = run("evaluate", "--real", "uci:yelp", "--synthetic", "uci:amazon", "--on-leak", "maybe", *FAST, ok=False)
     assert "--on-leak" in out
+
+
+def test_evaluate_with_the_reasoner_shows_rationales_of_holdout_errors(tmp_path: Path, tiny_lm: Path) -> None:
+    words = {"positive": "great", "neutral": "usual", "negative": "awful"}
+    real, synth = tmp_path / "real.jsonl", tmp_path / "synthetic.jsonl"
+    things = ["tram", "metro", "ferry", "coach", "train", "shuttle", "cable car", "night bus", "funicular", "taxi"]
+    stops = ["Gare", "Opéra", "Port", "Parc", "Campus", "Marché", "Stade", "Musée", "Plage", "Hôpital"]
+    rows = [
+        {"text": f"{stops[(i + j) % 10]}: the {t} {j} was {w}", "label": lab}
+        for i, t in enumerate(things)
+        for j, (lab, w) in enumerate(words.items())
+    ]
+    real.write_text("\n".join(json.dumps(r) for r in rows))
+    places = ["Lyon", "Nice", "Lille", "Brest", "Metz", "Dijon", "Tours", "Rouen"]
+    made = [
+        {"text": f"yesterday in {p} our {i}th ride felt {w} overall", "label": lab, "rationale": f"it says {w}"}
+        for i, p in enumerate(places)
+        for lab, w in words.items()
+    ]
+    synth.write_text("\n".join(json.dumps(r) for r in made))
+    args = ["--real", str(real), "--synthetic", str(synth), "--scheme", "three_class", "-c", "reasoner"]
+    run(
+        "evaluate",
+        *args,
+        "--base-model",
+        str(tiny_lm),
+        "--epochs",
+        "1",
+        "--embedder",
+        "fake",
+        "--bootstrap",
+        "20",
+        "--cv",
+        "0",
+        "--out",
+        str(tmp_path / "rep"),
+    )
+    report = json.loads((tmp_path / "rep" / "report.json").read_text())
+    settings = report["tstr"]["reasoner"]["settings"]
+    errors = [e for s in settings.values() for e in s["explained_errors"]]
+    assert errors, "a one-epoch tiny model gets some of the holdout wrong"
+    assert (
+        set(errors[0]) == {"text", "truth", "predicted", "rationale"} and errors[0]["truth"] != errors[0]["predicted"]
+    )
+    assert "with the rationale it wrote" in (tmp_path / "rep" / "report.html").read_text()

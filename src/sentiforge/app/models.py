@@ -29,7 +29,7 @@ def train_and_score(
 ) -> tuple[Any, dict[str, Any], int]:
     """Train on the train split (or 80% when unsplit) and score the held-out part."""
     from sentiforge.classifiers import train
-    from sentiforge.classifiers.base import encode_targets, targets_of
+    from sentiforge.classifiers.base import encode_targets, predict_all, targets_of
     from sentiforge.evaluation import metrics
     from sentiforge.io.splits import presplit, split_real
 
@@ -40,7 +40,8 @@ def train_and_score(
     clf = train(fit_on, scheme, kind, **params)
     texts = [s.text for s in test]
     y_true = encode_targets(targets_of(test, scheme), scheme)
-    scores = metrics.scores(y_true, encode_targets(clf.predict(texts), scheme), clf.predict_proba(texts), scheme)
+    labels, proba, _ = predict_all(clf, texts)
+    scores = metrics.scores(y_true, encode_targets(labels, scheme), proba, scheme)
     return clf, {"holdout": scores}, len(fit_on)
 
 
@@ -58,15 +59,37 @@ def train(request: TrainRequest, *, db: str | None = None) -> Trained:
 
     samples, scheme = load_samples(request.dataset, request.scheme, db=db)
     samples = [s for s in samples if s.status == "accepted"]
+    if request.classifier == "reasoner" and request.rationale_backend is not None:
+        samples = with_rationales(samples, request.rationale_backend)
     params: dict[str, Any] = {"class_weight": request.class_weight} if request.class_weight else {}
     if request.classifier == "transformer":
         params.update(epochs=request.epochs, max_len=request.max_len)
+    if request.classifier == "reasoner":
+        params.update(epochs=request.epochs, base_model=request.base_model, lora=not request.full_finetune)
     clf, scores, n = train_and_score(
         samples, scheme, request.classifier, params, evaluate=request.evaluate, seed=request.seed
     )
     clf.info.training_data.update(source=request.dataset, fingerprint=fingerprint(samples))
-    clf.info.metrics = scores
+    clf.info.metrics = {**clf.info.metrics, **scores}  # keeps what training recorded (loss, time)
     return Trained(clf.save(Path(request.out_dir)), request.classifier, n, scores)
+
+
+def with_rationales(samples: list[Sample], spec: Any) -> list[Sample]:
+    """Samples missing a rationale get one from the backend the spec names."""
+    import asyncio
+
+    from sentiforge.backends import from_spec
+    from sentiforge.classifiers.rationales import write_rationales
+
+    backend = from_spec(spec)
+
+    async def run() -> list[Sample]:
+        try:
+            return await write_rationales(samples, backend)
+        finally:
+            await backend.aclose()
+
+    return asyncio.run(run())
 
 
 def evaluate(
@@ -94,7 +117,7 @@ def evaluate(
         cv_folds=r.cv,
         on_leak=r.on_leak,
         embedder=None if r.embedder == "none" else r.embedder,
-        params={"transformer": {"epochs": r.epochs}},
+        params={"transformer": {"epochs": r.epochs}, "reasoner": {"epochs": r.epochs, "base_model": r.base_model}},
         progress=progress,
         sources={"real": r.real, "synthetic": r.synthetic, **({"holdout": r.holdout} if r.holdout else {})},
     )

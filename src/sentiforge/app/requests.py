@@ -219,6 +219,7 @@ class EvaluateRequest(_Request):
     embedder: str = "auto"
     on_leak: Literal["drop", "error"] = "drop"
     epochs: int = Field(default=3, ge=1)
+    base_model: str = "gemma-3-270m"  # reasoner: packaged name, .gguf path or local HF folder
     seed: int = 0
 
 
@@ -233,4 +234,8 @@ class TrainRequest(_Request):
     max_len: int = Field(default=128, ge=8)
     class_weight: Literal["balanced"] | None = None
     evaluate: bool = True
+    base_model: str = "gemma-3-270m"  # reasoner: packaged name, .gguf path or local HF folder
+    full_finetune: bool = False  # reasoner: all weights instead of LoRA adapters
+    # reasoner: samples without a rationale get one written by this backend first (else the label alone)
+    rationale_backend: BackendSpec | None = None
     seed: int = 0

@@ -1,7 +1,9 @@
 """Sentiment classifiers behind one small interface (fit / predict / predict_proba / save / load).
 
 Kinds: ``tfidf`` (baseline), ``embedding`` (MiniLM or multilingual E5 + logistic regression),
-``transformer`` (fine-tuned MiniLM) and ``fake`` (naive Bayes, for tests: it lives with the
+``transformer`` (fine-tuned MiniLM), ``contrastive`` (SetFit-style pair-tuned MiniLM + logistic
+regression), ``reasoner`` (a small causal LM that writes a rationale then the label; its
+``predict_with_rationale`` returns both) and ``fake`` (naive Bayes, for tests: it lives with the
 other fakes in ``sentiforge.testing``). Heavy libraries load only when a kind that needs them
 is built.
 """

@@ -76,6 +76,40 @@ def targets_of(samples: Sequence[Sample], scheme: LabelScheme) -> list[Target]:
     return [s.target() for s in samples]
 
 
+def fit_samples(clf: Classifier, samples: Sequence[Sample], scheme: LabelScheme) -> list[Target]:
+    """Fit on samples. Classifiers that learn from rationales (``uses_rationales``) get them, and
+    those that pair a seed with its augmented variants (``uses_groups``) get each sample's family."""
+    targets = targets_of(samples, scheme)
+    extra: dict[str, Any] = {}
+    if getattr(clf, "uses_rationales", False):
+        extra["rationales"] = [s.rationale for s in samples]
+    if getattr(clf, "uses_groups", False):
+        extra["groups"] = [family(s) for s in samples]
+    clf.fit([s.text for s in samples], targets, **extra)
+    return targets
+
+
+def predict_all(clf: Classifier, texts: Sequence[str]) -> tuple[list[Target], np.ndarray, list[str] | None]:
+    """Labels, probabilities and, from classifiers that write one, the rationale per text, in one
+    pass (the reasoner would otherwise generate its rationales twice)."""
+    explain = getattr(clf, "predict_with_rationale", None)
+    if explain is None:
+        return clf.predict(texts), clf.predict_proba(texts), None
+    answers = explain(texts)
+    proba = np.array([[a.scores[label] for label in clf.scheme.labels] for a in answers], dtype=np.float64)
+    return (
+        [a.label for a in answers],
+        proba.reshape(len(answers), len(clf.scheme.labels)),
+        [a.rationale for a in answers],
+    )
+
+
+def family(sample: Sample) -> str | None:
+    """The seed a sample comes from: its parent's id, or its own id (None when it has neither)."""
+    seed = sample.provenance.parent_id if sample.provenance.parent_id is not None else sample.id
+    return None if seed is None else str(seed)
+
+
 def encode_targets(targets: Sequence[Target], scheme: LabelScheme) -> np.ndarray:
     """Class indices (single) or a 0/1 indicator matrix (multi), LabelError on unknown labels."""
     if is_multi(scheme):

@@ -11,16 +11,18 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from sentiforge.classifiers.base import Classifier, ModelInfo, read_info, targets_of
+from sentiforge.classifiers.base import Classifier, ModelInfo, fit_samples, read_info
 from sentiforge.errors import ConfigError, DataError
 from sentiforge.labels import LabelScheme
 from sentiforge.samples import Sample
 
-KINDS = ("tfidf", "embedding", "transformer", "fake")
+KINDS = ("tfidf", "embedding", "transformer", "reasoner", "contrastive", "fake")
 
 
 def _classes() -> dict[str, Any]:
+    from sentiforge.classifiers.contrastive import ContrastiveClassifier
     from sentiforge.classifiers.embedding import EmbeddingClassifier
+    from sentiforge.classifiers.reasoner import ReasonerClassifier
     from sentiforge.classifiers.tfidf import TfidfClassifier
     from sentiforge.classifiers.transformer import TransformerClassifier
     from sentiforge.testing.classifier import FakeClassifier
@@ -29,6 +31,8 @@ def _classes() -> dict[str, Any]:
         "tfidf": TfidfClassifier,
         "embedding": EmbeddingClassifier,
         "transformer": TransformerClassifier,
+        "reasoner": ReasonerClassifier,
+        "contrastive": ContrastiveClassifier,
         "fake": FakeClassifier,
     }
 
@@ -75,8 +79,7 @@ def train(
         raise DataError("no samples to train on")
     language = Counter(s.language for s in samples).most_common(1)[0][0]
     clf = build_classifier(kind, scheme, language=language, **params)
-    targets = targets_of(samples, scheme)
-    clf.fit([s.text for s in samples], targets)
+    targets = fit_samples(clf, samples, scheme)
     counts = Counter("+".join(t) if isinstance(t, list) else t for t in targets)
     clf.info.training_data = {**(dataset or {}), "size": len(samples), "labels": dict(counts), "language": language}
     return clf

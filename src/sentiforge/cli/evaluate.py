@@ -27,7 +27,8 @@ def evaluate(
     ] = None,
     scheme: Annotated[str | None, typer.Option(help="Label scheme (default: the dataset's own).")] = None,
     classifier: Annotated[
-        list[str], typer.Option("--classifier", "-c", help="tfidf, embedding or transformer (repeatable).")
+        list[str],
+        typer.Option("--classifier", "-c", help="tfidf, embedding, transformer, contrastive or reasoner (repeatable)."),
     ] = ["tfidf"],  # noqa: B006
     out_dir: Annotated[
         Path, typer.Option("--out", "-o", help="Folder for report.html, report.json, figures.json.")
@@ -42,7 +43,10 @@ def evaluate(
     on_leak: Annotated[
         str, typer.Option(help="drop: remove training items that copy the holdout; error: refuse.")
     ] = "drop",
-    epochs: Annotated[int, typer.Option(help="Transformer: fine-tuning epochs.", min=1)] = 3,
+    epochs: Annotated[int, typer.Option(help="Transformer and reasoner: fine-tuning epochs.", min=1)] = 3,
+    base_model: Annotated[
+        str, typer.Option(help="Reasoner: gemma-3-270m, qwen2.5-0.5b, a .gguf file or a local HF folder.")
+    ] = "gemma-3-270m",
     seed: int = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print the headline numbers as JSON.")] = False,
     db: DbOption = None,

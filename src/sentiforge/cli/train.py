@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -16,7 +16,9 @@ def train_cmd(
         str, typer.Argument(help="A dataset name, a .csv/.jsonl/.parquet file, or vader:tweets / uci:yelp.")
     ],
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Folder to save the model in.")],
-    classifier: Annotated[str, typer.Option("--classifier", "-c", help="tfidf, embedding or transformer.")] = "tfidf",
+    classifier: Annotated[
+        str, typer.Option("--classifier", "-c", help="tfidf, embedding, transformer, contrastive or reasoner.")
+    ] = "tfidf",
     scheme: Annotated[str | None, typer.Option(help="Label scheme (default: the dataset's own).")] = None,
     epochs: Annotated[int, typer.Option(help="Transformer: fine-tuning epochs.", min=1)] = 3,
     max_len: Annotated[int, typer.Option(help="Transformer: longest input in tokens.", min=8)] = 128,
@@ -24,13 +26,23 @@ def train_cmd(
     evaluate: Annotated[
         bool, typer.Option(help="Score on the holdout/test split (or 20%) and store the metrics.")
     ] = True,
+    base_model: Annotated[
+        str, typer.Option(help="Reasoner: gemma-3-270m, qwen2.5-0.5b, a .gguf file or a local HF folder.")
+    ] = "gemma-3-270m",
+    full_finetune: Annotated[bool, typer.Option(help="Reasoner: tune all weights instead of LoRA.")] = False,
+    rationale_model: Annotated[
+        str | None,
+        typer.Option(help="Reasoner: write missing rationales first with this embedded model (e.g. qwen2.5-1.5b)."),
+    ] = None,
     seed: int = 0,
     db: DbOption = None,
 ) -> None:
     """Train a classifier and save it (JSON metadata + safe weights) for `predict` and the service."""
     from sentiforge.app.models import train
     from sentiforge.app.requests import TrainRequest
+    from sentiforge.recipe import BackendSpec
 
+    rationale_backend = BackendSpec(kind="embedded", model=rationale_model) if rationale_model else None
     request = request_from(TrainRequest, locals())
     trained = train(request, db=db)
     console.print(f"trained {classifier} on {trained.trained_on} samples; saved to {trained.folder}")
@@ -57,15 +69,30 @@ def predict(
             raise DataError(f"cannot read {file}: {exc}") from exc
     if not items:
         raise ConfigError("give texts to classify as arguments or with --file")
-    clf = load_classifier(model_dir)
-    proba = clf.predict_proba(items)
-    for text, label, row in zip(items, clf.predict(items), proba, strict=True):
-        scores = {lab: round(float(p), 4) for lab, p in zip(clf.scheme.labels, row, strict=True)}
+    for answer in answers(load_classifier(model_dir), items):
         if as_json:
-            typer.echo(json.dumps({"text": text, "label": label, "scores": scores}, ensure_ascii=False))
+            typer.echo(json.dumps(answer, ensure_ascii=False))
         else:
+            label = answer["label"]
             shown = "+".join(label) if isinstance(label, list) else label
-            out.print(f"{shown}\t{max(scores.values()):.2f}\t{text}", highlight=False)
+            why = f"\t{answer['rationale']}" if answer.get("rationale") else ""
+            out.print(f"{shown}\t{max(answer['scores'].values()):.2f}\t{answer['text']}{why}", highlight=False)
+
+
+def answers(clf: Any, items: list[str]) -> list[dict[str, Any]]:
+    """Label and scores per text, plus the rationale from classifiers that write one."""
+    from sentiforge.classifiers.base import predict_all
+
+    labels, proba, rationales = predict_all(clf, items)
+    out = []
+    for i, (text, label, row) in enumerate(zip(items, labels, proba, strict=True)):
+        answer = {
+            "text": text,
+            "label": label,
+            "scores": {k: round(float(p), 4) for k, p in zip(clf.scheme.labels, row, strict=True)},
+        }
+        out.append(answer | ({"rationale": rationales[i]} if rationales is not None else {}))
+    return out
 
 
 def register(app: typer.Typer) -> None:

@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from sentiforge.classifiers.base import Classifier, encode_targets, targets_of
+from sentiforge.classifiers.base import Classifier, encode_targets, fit_samples, predict_all, targets_of
 from sentiforge.errors import ConfigError, DataError
 from sentiforge.evaluation import metrics
 from sentiforge.labels import LabelScheme
@@ -63,6 +63,8 @@ class SettingResult:
     ci: dict[str, tuple[float, float]]
     seconds: float
     predictions: list[Any] = field(default_factory=list, repr=False)
+    # classifiers that write rationales (the reasoner): a sample of holdout errors with them
+    explained_errors: list[dict[str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -130,12 +132,24 @@ def _fit_predict(
     train: Sequence[Sample],
     test: Sequence[Sample],
     scheme: LabelScheme,
-) -> tuple[np.ndarray, np.ndarray, Classifier]:
+) -> tuple[np.ndarray, np.ndarray, Classifier, list[str] | None]:
+    """Predictions, probabilities, the model, and its rationales when it writes them."""
     clf = make()
-    clf.fit([s.text for s in train], targets_of(train, scheme))
-    texts = [s.text for s in test]
-    proba = clf.predict_proba(texts)
-    return encode_targets(clf.predict(texts), scheme), proba, clf
+    fit_samples(clf, train, scheme)
+    labels, proba, rationales = predict_all(clf, [s.text for s in test])
+    return encode_targets(labels, scheme), proba, clf, rationales
+
+
+def explained_errors(
+    holdout: Sequence[Sample], predicted: list[str], rationales: list[str] | None, scheme: LabelScheme, k: int = 12
+) -> list[dict[str, str]]:
+    """The first k holdout items the model got wrong, each with the rationale it wrote."""
+    if rationales is None:
+        return []
+    truth = [_key(t) for t in targets_of(holdout, scheme)]
+    rows = zip(holdout, truth, predicted, rationales, strict=True)
+    wrong = [{"text": s.text, "truth": t, "predicted": p, "rationale": r} for s, t, p, r in rows if t != p]
+    return wrong[:k]
 
 
 def run_tstr(
@@ -197,7 +211,7 @@ def _setting(
 ) -> tuple[SettingResult, np.ndarray, Classifier]:
     """Train one setting's model and score it on the holdout."""
     started = time.perf_counter()
-    pred, proba, model = _fit_predict(make, train, holdout, scheme)
+    pred, proba, model, rationales = _fit_predict(make, train, holdout, scheme)
     n_syn = {"trtr": 0, "tstr": len(train), "mix": len(train) - n_real}[name]
     result = SettingResult(
         name=name,
@@ -209,6 +223,7 @@ def _setting(
         seconds=time.perf_counter() - started,
         predictions=_keys(pred, scheme),
     )
+    result.explained_errors = explained_errors(holdout, result.predictions, rationales, scheme)
     return result, pred, model
 
 
@@ -269,7 +284,7 @@ def cross_validate(
         if len({targets[i] for i in train_idx}) < 2:
             continue
         test = [samples[i] for i in test_idx]
-        pred, proba, _ = _fit_predict(make, train, test, scheme)
+        pred, proba, _, _ = _fit_predict(make, train, test, scheme)
         s = metrics.scores(encode_targets(targets_of(test, scheme), scheme), pred, proba, scheme)
         folds["macro_f1"].append(s["macro_f1"])
         folds["accuracy"].append(s["accuracy"])
