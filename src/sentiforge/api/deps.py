@@ -15,6 +15,7 @@ import time
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from sentiforge.api.runner import JobRunner
@@ -31,19 +32,19 @@ _cache: dict[str, tuple[float, ApiKeyPublic | None]] = {}
 _cache_lock = threading.Lock()
 
 
-def get_store(request: Request) -> Store:
+async def get_store(request: Request) -> Store:
     return request.app.state.store
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_registry(request: Request) -> ModelRegistry:
+async def get_registry(request: Request) -> ModelRegistry:
     return request.app.state.registry
 
 
-def get_runner(request: Request) -> JobRunner:
+async def get_runner(request: Request) -> JobRunner:
     return request.app.state.runner
 
 
@@ -53,27 +54,37 @@ RegistryDep = Annotated[ModelRegistry, Depends(get_registry)]
 RunnerDep = Annotated[JobRunner, Depends(get_runner)]
 
 
-def _verify(store: Store, token: str) -> ApiKeyPublic | None:
-    digest = hashlib.sha256(token.encode()).hexdigest()
-    now = time.monotonic()
+def _cached(digest: str) -> tuple[bool, ApiKeyPublic | None]:
     with _cache_lock:
         hit = _cache.get(digest)
-        if hit and hit[0] > now:
-            return hit[1]
-    key = store.verify_key(token)
+    if hit and hit[0] > time.monotonic():
+        return True, hit[1]
+    return False, None
+
+
+async def _verify(store: Store, token: str) -> ApiKeyPublic | None:
+    """The key behind a token: from the cache, else from the store (in a worker thread: the
+    only blocking step, once per key and ``KEY_CACHE_SECONDS``)."""
+    digest = hashlib.sha256(token.encode()).hexdigest()
+    found, key = _cached(digest)
+    if found:
+        return key
+    key = await run_in_threadpool(store.verify_key, token)
     with _cache_lock:
         if len(_cache) > 10_000:
             _cache.clear()
-        _cache[digest] = (now + KEY_CACHE_SECONDS, key)
+        _cache[digest] = (time.monotonic() + KEY_CACHE_SECONDS, key)
     return key
 
 
-def current_key(
+async def current_key(
     request: Request,
     store: StoreDep,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     header: Annotated[str | None, Depends(_header)],
 ) -> ApiKeyPublic:
+    """Async, so a request with a cached key costs no thread hop; the store and Redis (both
+    blocking) are called in worker threads."""
     token = bearer.credentials if bearer else header
     if not token:
         raise HTTPException(
@@ -81,10 +92,11 @@ def current_key(
             "an API key is needed: send 'Authorization: Bearer TOKEN' (`sentiforge keys create`)",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    key = _verify(store, token)
+    key = await _verify(store, token)
     if key is None:
         raise HTTPException(401, "unknown or revoked API key", headers={"WWW-Authenticate": "Bearer"})
-    wait = request.app.state.limiter.hit(key.key_id)
+    limiter = request.app.state.limiter
+    wait = limiter.hit(key.key_id) if limiter.redis is None else await run_in_threadpool(limiter.hit, key.key_id)
     if wait:
         from sentiforge.api.metrics import RATE_LIMITED
 
@@ -103,7 +115,7 @@ class Scope:
     def __init__(self, *scopes: str) -> None:
         self.scopes = scopes
 
-    def __call__(self, key: Annotated[ApiKeyPublic, Depends(current_key)]) -> ApiKeyPublic:
+    async def __call__(self, key: Annotated[ApiKeyPublic, Depends(current_key)]) -> ApiKeyPublic:
         if "admin" in key.scopes or any(s in key.scopes for s in self.scopes):
             return key
         raise HTTPException(403, f"key '{key.name}' lacks the scope this needs: {' or '.join(self.scopes)}")

@@ -106,16 +106,25 @@ class ModelRegistry:
                 + (f" (the default '{self.default}' is missing)" if self.default else "")
                 + "; train one with POST /v1/jobs/train or `sentiforge train --out`"
             )
-        path = self._folders().get(name)
-        if path is None:
+        mtime = self._mtime(name)
+        if mtime is None:
             raise NotFoundError(f"no model named '{name}'; GET /v1/models lists them")
-        mtime = (path / "model.json").stat().st_mtime
         with self._lock:
             loaded = self._loaded.get(name)
             if loaded is None or loaded.mtime != mtime:
-                loaded = _Loaded(mtime, load_classifier(path))
+                loaded = _Loaded(mtime, load_classifier(self.folder / name))
                 self._loaded[name] = loaded
         return name, loaded.classifier
+
+    def _mtime(self, name: str) -> float | None:
+        """When the model was saved: one ``stat``, not a listing of the folder (a request names
+        one model), and nothing for a name that is not a plain folder name."""
+        if name in (".", "..") or "/" in name or "\\" in name:
+            return None
+        try:
+            return (self.folder / name / "model.json").stat().st_mtime
+        except (OSError, ValueError):  # missing, not a folder, or a NUL in the name
+            return None
 
     def predict(self, texts: Sequence[str], model: str | None = None) -> tuple[str, list[Prediction]]:
         """Labels and per-label scores for each text, from the named or the default model."""

@@ -272,6 +272,7 @@ def render(ev: Evaluation, svgs: dict[str, str]) -> str:
     env.filters["num"] = lambda v, d=3: (
         "n/a" if v is None or (isinstance(v, float) and (math.isnan(v) or math.isinf(v))) else f"{v:.{d}f}"
     )
+    env.tests["finite"] = lambda v: isinstance(v, int | float) and math.isfinite(v)
     env.filters["times"] = lambda v: "n/a" if v is None or not math.isfinite(v) else f"{v:.1f}&times;"
     primary = ev.primary
     text, colour = verdict(primary.ratio)
