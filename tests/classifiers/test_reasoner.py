@@ -44,7 +44,7 @@ def test_training_lowers_the_loss_and_answers_with_labels_of_the_scheme(tiny_lm:
     answers = clf.predict_with_rationale(["the tram 99 was great", "something unrelated entirely"])
     assert all(isinstance(a, Reasoned) and a.label in scheme.labels for a in answers)
     assert all(set(a.scores) == set(scheme.labels) and abs(sum(a.scores.values()) - 1) < 1e-5 for a in answers)
-    assert all(isinstance(a.rationale, str) for a in answers)
+    assert all(a.rationale for a in answers)  # the line is forced to open with "Rationale:"
     proba = clf.predict_proba(["the tram 99 was great"])
     assert proba.shape == (1, 3) and abs(proba.sum() - 1) < 1e-5
     assert clf.info.metrics["training"]["device"] == "cpu"

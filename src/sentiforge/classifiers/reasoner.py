@@ -230,9 +230,10 @@ class ReasonerClassifier:
         self._ready()
         if self.rationale_share == 0.0:
             return [""] * len(texts)
+        lead = self._ids("Rationale:")  # forced: a barely tuned base model may not start its line with it
         out: list[str] = []
         for start in range(0, len(texts), batch_size):
-            out += self._generate([self._prompt(t) for t in texts[start : start + batch_size]])
+            out += self._generate([self._prompt(t) + lead for t in texts[start : start + batch_size]])
         return out
 
     def _generate(self, prompts: list[list[int]]) -> list[str]:
@@ -250,11 +251,7 @@ class ReasonerClassifier:
                 pad_token_id=pad,
                 eos_token_id=self._stop_ids(),
             )
-        out = []
-        for row in gen[:, width:]:
-            line = self._tok.decode(row, skip_special_tokens=True).split("\n")[0].strip()
-            out.append(line.removeprefix("Rationale:").strip() if line.startswith("Rationale:") else "")
-        return out
+        return [self._tok.decode(row, skip_special_tokens=True).split("\n")[0].strip() for row in gen[:, width:]]
 
     def _stop_ids(self) -> list[int]:
         """Token ids that end the rationale: any holding a newline, and end-of-sequence."""
