@@ -49,6 +49,7 @@ class DedupConfig(_Section):
     # Cosine of L2-normalised embeddings, per embedder: their scales differ (multilingual-e5
     # puts unrelated sentences near 0.75, MiniLM near 0.1).
     embedding_thresholds: dict[str, float] = Field(default_factory=lambda: dict(EMBEDDING_THRESHOLDS))
+    seed_copies: bool = True  # reject copies of the real seeds (exact or MinHash), as "seed_copy"
     embedder: str = "auto"  # auto (minilm for English, multilingual otherwise) | minilm | multilingual | fake
 
 
@@ -95,6 +96,7 @@ class QualityConfig(_Section):
             "near_dup": 1.0,
             "semantic_dup": 1.0,
             "leakage": 1.0,
+            "seed_copy": 1.0,
             "consistency": 2.0,
         }
     )

@@ -2,8 +2,8 @@
 
 Order matters and is fixed: cheap filters first (they also shield the heavier checks from
 empty, huge or binary input), then leakage (every copy of a holdout text counts as a
-leak), exact duplicates, lexical and paraphrase near-duplicates, and last the label
-consistency check (an LLM call per sample, so it only sees samples still standing).
+leak), copies of the real seeds (``seed_copy``), exact duplicates, lexical and paraphrase
+near-duplicates, and last the label consistency check (an LLM call per sample, so it only sees samples still standing).
 A sample a check rejects is not shown to later checks; its record keeps that reason.
 """
 
@@ -153,6 +153,7 @@ def build_gate(
     """The standard gate for a config. ``embedder=None`` picks one by config and language;
     pass ``embedder=False`` to skip the embedding checks."""
     from sentiforge.quality.consistency import ConsistencyCheck, LabelJudge, SeedClassifier
+    from sentiforge.quality.copies import SeedCopyCheck
     from sentiforge.quality.dedup import ExactDedupCheck, NearDupCheck, SemanticDupCheck
     from sentiforge.quality.filters import FilterCheck
     from sentiforge.quality.leakage import LeakageCheck
@@ -169,6 +170,8 @@ def build_gate(
                 holdout, config.leakage, d, holdout_name=holdout_name, embedder=memo, embedding_threshold=leak_threshold
             )
         )
+    if d.seed_copies and seeds:
+        checks.append(SeedCopyCheck(seeds, d.minhash_threshold, d.num_perm))
     if d.exact:
         checks.append(ExactDedupCheck())
     if d.minhash:

@@ -63,6 +63,7 @@ class GenerateOptions(StrategyOptions):
     rationale: bool = False
     aspect_categories: list[str] = Field(default_factory=list)
     aspect_terms: list[str] = Field(default_factory=list)
+    reject_seed_copies: bool = True  # a text copying a few-shot example or a real seed is rejected
 
 
 def output_schema(scheme: LabelScheme, *, rationale: bool, label: str | None = None) -> dict[str, Any]:
@@ -223,6 +224,16 @@ class Generate:
                 found.append(f"prompt attribute '{name}' is not a built-in one{hint}; it is passed on as '{name}'")
         return found
 
+    def copied(self, text: str, task: Task, attempt: int, ctx: StepContext) -> str | None:
+        """Why ``text`` is a copy (of an example in its prompt, or of any real seed), or None."""
+        if not self.options.reject_seed_copies or not ctx.pool:
+            return None
+        from sentiforge.quality.copies import REASON_EXAMPLE, REASON_SEED, copy_of_examples
+
+        if copy_of_examples(text, [e["text"] for e in self.examples(task, attempt, ctx)]):
+            return REASON_EXAMPLE
+        return REASON_SEED if ctx.seed_copies().find([text])[0] else None
+
     async def run(self, task: Task, attempt: int, ctx: StepContext) -> Sample:
         return await guarded(self._run(task, attempt, ctx), task, ctx, self.name)
 
@@ -241,6 +252,9 @@ class Generate:
             text = check_text(text_raw)
         except InvalidOutputError as exc:
             return rejected(task, str(exc), str(text_raw), provenance, attributes=task.attributes)
+        copied = self.copied(text, task, attempt, ctx)
+        if copied:
+            return rejected(task, copied, text, provenance, attributes=task.attributes)
         fields: dict[str, Any] = {
             "text": text,
             "language": ctx.language,
