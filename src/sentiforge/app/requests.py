@@ -63,7 +63,7 @@ class GenerateRequest(_Request):
     seed_split: str = "train"
     temperature: float = Field(default=0.9, ge=0.0, le=2.0)
     rationale: bool = False
-    language: str = "en"
+    language: str | None = None  # default: the seeds' own (detected at import), else English
     max_cost: float | None = Field(default=None, ge=0)
     seed: int = 0
     templates: str | None = None
@@ -83,7 +83,7 @@ class GenerateRequest(_Request):
         return Recipe(
             name=f"generate-{self.dataset}",
             scheme=self.scheme,
-            language=self.language,
+            language=self.language or self._seed_language(store),
             seed=self.seed,
             seeds=self.seeds,
             seed_split=self.seed_split,
@@ -92,6 +92,13 @@ class GenerateRequest(_Request):
             templates=templates_folder(self.templates),
             steps=[StepSpec(strategy="generate", params=params)],
         )
+
+    def _seed_language(self, store: Store | None) -> str:
+        if not self.seeds or store is None:
+            return "en"
+        dataset_id = store.dataset_id(self.seeds)
+        first = next(iter(store.iter_samples(dataset_id, split=self.seed_split or None)), None)
+        return first.language if first is not None else "en"
 
 
 class AugmentRequest(_Request):

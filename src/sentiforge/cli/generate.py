@@ -65,7 +65,9 @@ def generate(
     seed_split: str = "train",
     temperature: float = 0.9,
     rationale: Annotated[bool, typer.Option(help="Ask for a short rationale per sample.")] = False,
-    language: str = "en",
+    language: Annotated[
+        str | None, typer.Option(help="Language of the prompts (default: the seeds' own, else en).")
+    ] = None,
     max_cost: MaxCostOpt = None,
     seed: int = 0,
     templates: TemplatesOpt = None,

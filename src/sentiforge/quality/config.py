@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sentiforge.errors import ConfigError
+from sentiforge.language import COMMON_LANGUAGES
 
 Action = Literal["off", "flag", "reject"]
 EMBEDDING_THRESHOLDS = {"minilm": 0.9, "multilingual": 0.95, "fake": 0.9}
@@ -27,7 +28,7 @@ class FilterConfig(_Section):
     max_junk_share: float = Field(default=0.1, ge=0, le=1)  # control / replacement characters
     language: Action = "reject"  # text in another language than the sample says
     unknown_language: Action = "flag"  # language could not be identified
-    languages: list[str] = Field(default_factory=lambda: ["en", "fr", "de", "es", "it", "pt", "nl"])
+    languages: list[str] = Field(default_factory=lambda: list(COMMON_LANGUAGES))
     langid_min_words: int = Field(default=4, ge=1)  # shorter texts are not judged (too unreliable)
     langid_min_confidence: float = Field(default=0.9, ge=0, le=1)  # needed to call it another language
     langid_unknown_below: float = Field(default=0.4, ge=0, le=1)  # top confidence below: not identified
