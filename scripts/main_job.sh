@@ -2,6 +2,10 @@
 # The main job, on the embedded default model (offline): a balanced 3-class customer-service
 # dataset, generated, passed through the quality gate (the embedded model as label judge),
 # then exported with stratified train/validation/test splits.
+# Labels hold by default: while generating, the embedded model judges every text and a text it
+# reads as another label is rejected ("label not held") and its slot retried, so the quotas
+# are met with texts whose label two readings agree on; `quality run` then adds the other
+# checks (dedup, filters, and with --seeds the seed classifier and the one-step check).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SF=.venv/bin/sentiforge

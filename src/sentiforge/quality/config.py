@@ -75,6 +75,12 @@ class ConsistencyConfig(_Section):
     reject_below: float = Field(default=0.075, ge=0, le=1)
     classifier_reject_below: float = Field(default=0.02, ge=0, le=1)
     min_seeds_per_label: int = Field(default=5, ge=1)
+    # One-step flips (neutral <-> polar), for schemes with a neutral label: when the judge reads
+    # the text on the other side of neutral and a neutral-or-polar classifier trained on the
+    # seeds gives the label's side less than one_step_below. Threshold: the dev part's best F1
+    # for "any" flips (benchmarks/quality/README.md); "flag" sends them to review instead.
+    one_step: Action = "reject"
+    one_step_below: float = Field(default=0.1, ge=0, le=1)
 
 
 class ReviewConfig(_Section):

@@ -152,7 +152,7 @@ def build_gate(
 ) -> Gate:
     """The standard gate for a config. ``embedder=None`` picks one by config and language;
     pass ``embedder=False`` to skip the embedding checks."""
-    from sentiforge.quality.consistency import ConsistencyCheck, LabelJudge, SeedClassifier
+    from sentiforge.quality.consistency import build_consistency
     from sentiforge.quality.copies import SeedCopyCheck
     from sentiforge.quality.dedup import ExactDedupCheck, NearDupCheck, SemanticDupCheck
     from sentiforge.quality.filters import FilterCheck
@@ -178,13 +178,7 @@ def build_gate(
         checks.append(NearDupCheck(d.minhash_threshold, d.num_perm, d.shingle))
     if d.embedding and memo is not None:
         checks.append(SemanticDupCheck(memo, threshold))
-    if scheme.kind == "single" and ((c.judge and judge_client is not None) or (c.classifier and seeds)):
-        judge = LabelJudge(judge_client, scheme, temperature=c.judge_temperature) if c.judge and judge_client else None
-        lexicon = c.classifier_kind == "tfidf+lexicon" or (c.classifier_kind == "auto" and language.startswith("en"))
-        clf = (
-            SeedClassifier(scheme, min_per_label=c.min_seeds_per_label, lexicon=lexicon).fit(seeds)
-            if c.classifier and seeds
-            else None
-        )
-        checks.append(ConsistencyCheck(scheme, c, judge=judge, classifier=clf))
+    consistency = build_consistency(scheme, c, language=language, judge_client=judge_client, seeds=seeds)
+    if consistency is not None:
+        checks.append(consistency)
     return Gate(checks, config, embeddings=memo)

@@ -39,6 +39,7 @@ POLARITY_FR = {"positive": "positif", "negative": "négatif", "neutral": "neutre
 DEFAULT_KIND_OF_TEXT = "customer message"
 KIND_OF_TEXT = {"fr": "un message de client"}  # the default, in the prompt's language
 Length = Literal["short", "medium", "long"]
+LABEL_NOT_HELD = "label not held: the judge reads another label"
 
 
 def _short() -> list[Length]:
@@ -64,6 +65,9 @@ class GenerateOptions(StrategyOptions):
     aspect_categories: list[str] = Field(default_factory=list)
     aspect_terms: list[str] = Field(default_factory=list)
     reject_seed_copies: bool = True  # a text copying a few-shot example or a real seed is rejected
+    # The judge must read the text as the asked label (single-label schemes). auto: on the
+    # embedded model (local, no per-call cost), off on paid APIs unless asked.
+    check_label: Literal["auto", "judge", "off"] = "auto"
 
 
 def output_schema(scheme: LabelScheme, *, rationale: bool, label: str | None = None) -> dict[str, Any]:
@@ -234,6 +238,23 @@ class Generate:
             return REASON_EXAMPLE
         return REASON_SEED if ctx.seed_copies().find([text])[0] else None
 
+    def judges_labels(self, ctx: StepContext) -> bool:
+        """Is the judge asked about each text's label? (single-label schemes only)"""
+        wanted = self.options.check_label
+        embedded = ctx.client is not None and ctx.client.backend.name == "embedded"
+        return ctx.scheme.kind == "single" and (wanted == "judge" or (wanted == "auto" and embedded))
+
+    async def label_problem(self, text: str, task: Task, ctx: StepContext) -> str | None:
+        """Why the label does not hold (the judge reads another one), or None."""
+        if not self.judges_labels(ctx):
+            return None
+        from sentiforge.quality.consistency import LabelJudge
+
+        judged = await LabelJudge(ctx.client, ctx.scheme).ajudge(text)
+        if judged is None or judged == task.target:
+            return None  # an abstaining judge does not reject
+        return f"{LABEL_NOT_HELD} (judge: {judged})"
+
     async def run(self, task: Task, attempt: int, ctx: StepContext) -> Sample:
         return await guarded(self._run(task, attempt, ctx), task, ctx, self.name)
 
@@ -252,9 +273,9 @@ class Generate:
             text = check_text(text_raw)
         except InvalidOutputError as exc:
             return rejected(task, str(exc), str(text_raw), provenance, attributes=task.attributes)
-        copied = self.copied(text, task, attempt, ctx)
-        if copied:
-            return rejected(task, copied, text, provenance, attributes=task.attributes)
+        problem = self.copied(text, task, attempt, ctx) or await self.label_problem(text, task, ctx)
+        if problem:
+            return rejected(task, problem, text, provenance, attributes=task.attributes)
         fields: dict[str, Any] = {
             "text": text,
             "language": ctx.language,
