@@ -63,6 +63,9 @@ class GenerateRequest(_Request):
     seed_split: str = "train"
     temperature: float = Field(default=0.9, ge=0.0, le=2.0)
     rationale: bool = False
+    match_style: bool = False  # lengths and surface habits of the seeds (needs seeds)
+    avoid_words: list[str] = Field(default_factory=list)
+    check_label: Literal["auto", "judge", "off"] = "auto"  # auto: the judge on the embedded model
     language: str | None = None  # default: the seeds' own (detected at import), else English
     max_cost: float | None = Field(default=None, ge=0)
     seed: int = 0
@@ -79,6 +82,9 @@ class GenerateRequest(_Request):
             "few_shot": self.few_shot,
             "temperature": self.temperature,
             "rationale": self.rationale,
+            "match_style": self.match_style,
+            "avoid_words": self.avoid_words,
+            "check_label": self.check_label,
         }
         return Recipe(
             name=f"generate-{self.dataset}",

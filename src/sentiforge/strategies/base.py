@@ -71,6 +71,15 @@ class StepContext:
     step: int = 0
     _systems: dict[tuple[str, str], str] = field(default_factory=dict, repr=False)
     _copies: Any = field(default=None, repr=False)
+    _style: Any = field(default=None, repr=False)
+
+    def style_profile(self) -> Any:
+        """The pool's lengths and surface habits (:class:`~sentiforge.strategies.style.StyleProfile`)."""
+        if self._style is None:
+            from sentiforge.strategies.style import StyleProfile
+
+            self._style = StyleProfile.measure([s.text for s in self.pool])
+        return self._style
 
     def seed_copies(self) -> Any:
         """The pool indexed for copies (:class:`~sentiforge.quality.copies.SeedCopyIndex`), built once."""

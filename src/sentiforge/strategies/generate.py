@@ -23,6 +23,7 @@ from sentiforge.prompts import Rendered, TrackedAttributes
 from sentiforge.samples import Sample
 from sentiforge.strategies.base import StepContext, StrategyOptions, Task, guarded, register, rejected, stable_seed
 from sentiforge.strategies.output import check_text, contains_term
+from sentiforge.strategies.style import habit_instructions, length_instruction, length_problem
 
 LENGTHS: dict[str, tuple[str, int]] = {
     # name: (instruction, max_tokens for the text itself)
@@ -68,6 +69,12 @@ class GenerateOptions(StrategyOptions):
     # The judge must read the text as the asked label (single-label schemes). auto: on the
     # embedded model (local, no per-call cost), off on paid APIs unless asked.
     check_label: Literal["auto", "judge", "off"] = "auto"
+    # Lengths drawn from the seeds' own and their surface habits asked for (strategies/style.py);
+    # replaces ``lengths``. A text off its target length is rejected.
+    match_style: bool = False
+    # Words an earlier run over-used (the evaluation report's "top synthetic words rare in real"),
+    # asked to be avoided.
+    avoid_words: list[str] = Field(default_factory=list)
 
 
 def output_schema(scheme: LabelScheme, *, rationale: bool, label: str | None = None) -> dict[str, Any]:
@@ -119,6 +126,8 @@ class Generate:
         ]
 
     def size(self, ctx: StepContext) -> int:
+        if self.options.match_style and not ctx.pool:
+            raise ConfigError("match_style needs real seeds to measure (--seeds DATASET)")
         return self.options.count
 
     def targets(self, scheme: LabelScheme) -> list[str]:
@@ -143,6 +152,9 @@ class Generate:
         attributes = dict(combo)
         attributes["length"] = self.options.lengths[index // len(targets) % len(self.options.lengths)]
         extra: dict[str, Any] = {}
+        if self.options.match_style:
+            extra["words"], extra["habits"] = ctx.style_profile().draw(Task(ctx.step, index, seed, "").rng(-2))
+            attributes["length"] = "matched"
         if ctx.scheme.kind == "aspect":
             if self.options.aspect_categories:
                 extra["aspect_category"] = rng.choice(self.options.aspect_categories)
@@ -161,7 +173,8 @@ class Generate:
     def request(self, task: Task, attempt: int, ctx: StepContext) -> tuple[ChatRequest, Any]:
         o = self.options
         rendered = self._render(task, attempt, ctx, set())
-        budget = LENGTHS[task.attributes.get("length", "short")][1]
+        words = task.extra.get("words")
+        budget = words * 3 + 20 if words else LENGTHS[task.attributes.get("length", "short")][1]
         max_tokens = budget + 24 + (60 if o.rationale else 0) + (40 if ctx.scheme.kind == "aspect" else 0)
         label = task.target
         request = ChatRequest(
@@ -180,8 +193,7 @@ class Generate:
         """The user prompt of a slot; the attribute names the template reads go into ``used``."""
         o = self.options
         scheme = ctx.scheme
-        length = task.attributes.get("length", "short")
-        instruction = LENGTHS_FR[length] if ctx.language == "fr" else LENGTHS[length][0]
+        instruction = self._length_words(task, ctx.language)
         label = task.target
         description = scheme.describe(label) if scheme.kind == "single" else label
         if ctx.language == "fr":
@@ -205,7 +217,16 @@ class Generate:
             json_hint=json_hint(scheme, o.rationale),
             aspect_category=task.extra.get("aspect_category"),
             aspect_term=task.extra.get("aspect_term"),
+            style=habit_instructions(task.extra.get("habits", []), ctx.language),
+            avoid_words=o.avoid_words,
         )
+
+    @staticmethod
+    def _length_words(task: Task, language: str) -> str:
+        if "words" in task.extra:
+            return length_instruction(task.extra["words"], language)
+        length = task.attributes.get("length", "short")
+        return LENGTHS_FR[length] if language == "fr" else LENGTHS[length][0]
 
     def attribute_warnings(self, ctx: StepContext) -> list[str]:
         """What to tell the user about attributes the template never reads, or whose name looks
@@ -238,6 +259,11 @@ class Generate:
             return REASON_EXAMPLE
         return REASON_SEED if ctx.seed_copies().find([text])[0] else None
 
+    @staticmethod
+    def length_problem(text: str, task: Task) -> str | None:
+        words = task.extra.get("words")
+        return length_problem(text, words) if words else None
+
     def judges_labels(self, ctx: StepContext) -> bool:
         """Is the judge asked about each text's label? (single-label schemes only)"""
         wanted = self.options.check_label
@@ -261,11 +287,12 @@ class Generate:
     async def _run(self, task: Task, attempt: int, ctx: StepContext) -> Sample:
         request, rendered = self.request(task, attempt, ctx)
         data, completion = await ctx.ask_json(request)
-        params = {
+        params: dict[str, Any] = {
             "temperature": request.temperature,
             "seed": request.seed,
             "attempt": attempt,
             "max_tokens": request.max_tokens,
+            **{k: task.extra[k] for k in ("words", "habits") if k in task.extra},
         }
         provenance = ctx.provenance(self.name, completion, rendered, **params)
         text_raw = data.get("text", "")
@@ -273,7 +300,8 @@ class Generate:
             text = check_text(text_raw)
         except InvalidOutputError as exc:
             return rejected(task, str(exc), str(text_raw), provenance, attributes=task.attributes)
-        problem = self.copied(text, task, attempt, ctx) or await self.label_problem(text, task, ctx)
+        problem = self.copied(text, task, attempt, ctx) or self.length_problem(text, task)
+        problem = problem or await self.label_problem(text, task, ctx)
         if problem:
             return rejected(task, problem, text, provenance, attributes=task.attributes)
         fields: dict[str, Any] = {
