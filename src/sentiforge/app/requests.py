@@ -61,6 +61,7 @@ class GenerateRequest(_Request):
     few_shot: int = Field(default=2, ge=0, le=3)
     seeds: str | None = None
     seed_split: str = "train"
+    pool: str | None = None  # a clustered unlabelled pool (`sentiforge ground`): grounded generation
     temperature: float = Field(default=0.9, ge=0.0, le=2.0)
     rationale: bool = False
     match_style: bool = False  # lengths and surface habits of the seeds (needs seeds)
@@ -91,19 +92,20 @@ class GenerateRequest(_Request):
             scheme=self.scheme,
             language=self.language or self._seed_language(store),
             seed=self.seed,
-            seeds=self.seeds,
-            seed_split=self.seed_split,
+            seeds=self.pool or self.seeds,
+            seed_split=None if self.pool else self.seed_split,
             max_cost=self.max_cost,
             backend=self.backend,
             templates=templates_folder(self.templates),
-            steps=[StepSpec(strategy="generate", params=params)],
+            steps=[StepSpec(strategy="grounded" if self.pool else "generate", params=params)],
         )
 
     def _seed_language(self, store: Store | None) -> str:
-        if not self.seeds or store is None:
+        source = self.pool or self.seeds
+        if not source or store is None:
             return "en"
-        dataset_id = store.dataset_id(self.seeds)
-        first = next(iter(store.iter_samples(dataset_id, split=self.seed_split or None)), None)
+        dataset_id = store.dataset_id(source)
+        first = next(iter(store.iter_samples(dataset_id, split=None if self.pool else self.seed_split)), None)
         return first.language if first is not None else "en"
 
 

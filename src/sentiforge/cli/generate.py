@@ -63,6 +63,9 @@ def generate(
     few_shot: Annotated[int, typer.Option(min=0, max=3)] = 2,
     seeds: Annotated[str | None, typer.Option(help="Real dataset for few-shot examples (train split).")] = None,
     seed_split: str = "train",
+    pool: Annotated[
+        str | None, typer.Option(help="Ground prompts on a clustered unlabelled pool (`sentiforge ground`).")
+    ] = None,
     temperature: float = 0.9,
     rationale: Annotated[bool, typer.Option(help="Ask for a short rationale per sample.")] = False,
     match_style: Annotated[

@@ -7,6 +7,7 @@ from sentiforge.strategies import (  # noqa: F401
     cda,
     extract_aspects,
     generate,
+    grounded,
 )
 from sentiforge.strategies.base import REGISTRY, StepContext, Strategy, Task, build_strategy
 
