@@ -105,3 +105,28 @@ def test_clusters_of_a_mixed_pool_separate_the_sources() -> None:
     texts, truth = mixed_pool(300)
     grounded = ground(texts, get_embedder("minilm"), k=3)
     assert purity([s.attributes["cluster"] for s in grounded], truth) > 0.8
+
+
+def test_the_main_jobs_unlabelled_path_from_the_command_line(tmp_path: Path) -> None:
+    """scripts/main_job.sh with UNLABELLED=...: ground, then generate on the pool with matched style."""
+    from typer.testing import CliRunner
+
+    from sentiforge.cli import app
+
+    texts, _ = mixed_pool(60)
+    path = tmp_path / "tickets.txt"
+    path.write_text("\n\n".join(texts), encoding="utf-8")
+    db = f"sqlite:///{tmp_path}/t.db"
+    runner = CliRunner()
+    grounded = runner.invoke(
+        app, ["ground", str(path), "-d", "pool", "--embedder", "fake", "--clusters", "3", "--db", db]
+    )
+    assert grounded.exit_code == 0, grounded.output
+    assert "180 chunks of 180 texts, language en, 3 clusters" in grounded.output
+    made = runner.invoke(
+        app, ["generate", "-d", "out", "-n", "6", "--pool", "pool", "--match-style", "--backend", "fake", "--db", db]
+    )
+    assert made.exit_code == 0, made.output
+    with Store(db) as store:
+        samples = store.samples(store.dataset_id("out"))
+    assert len(samples) == 6 and {s.provenance.strategy for s in samples} == {"grounded"}
