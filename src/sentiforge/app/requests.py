@@ -20,7 +20,7 @@ from sentiforge.strategies.generate import DEFAULT_KIND_OF_TEXT
 if TYPE_CHECKING:
     from sentiforge.store import Store
 
-AUGMENTERS = ("extract_aspects", "cda", "ada", "cada", "backtranslate", "translate")
+AUGMENTERS = ("extract_aspects", "cda", "ada", "cada", "backtranslate", "translate", "evolve")
 
 
 class _Request(BaseModel):

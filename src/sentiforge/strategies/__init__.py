@@ -5,6 +5,7 @@ from sentiforge.strategies import (  # noqa: F401
     backtranslate,
     cada,
     cda,
+    evolve,
     extract_aspects,
     generate,
     grounded,
