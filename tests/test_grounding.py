@@ -130,3 +130,16 @@ def test_the_main_jobs_unlabelled_path_from_the_command_line(tmp_path: Path) -> 
     with Store(db) as store:
         samples = store.samples(store.dataset_id("out"))
     assert len(samples) == 6 and {s.provenance.strategy for s in samples} == {"grounded"}
+
+
+async def test_pseudo_labels_mix_beside_synthetic_data_with_their_own_share(pool_store: Store) -> None:
+    from sentiforge.mixing import mix
+
+    real = pool_store.create_dataset("real", pool_store.scheme("pool"), kind="real")
+    pool_store.add_samples(real, [s.model_copy(update={"split": "train"}) for s in load_builtin("uci:yelp")[:200]])
+    pseudo_label_pool(pool_store, "pool", "real", "pseudo", target_precision=0.85)
+    request = GenerateRequest(dataset="synth", count=20, scheme="binary", backend=BackendSpec(kind="fake"))
+    await run_job(pool_store, submit(pool_store, request), backend=FakeBackend())
+    report = mix(pool_store, "real", ["synth", "pseudo"], "mixed", max_synthetic_share=0.5)
+    assert set(report.per_strategy) == {"generate", "pseudo_label"} and report.per_strategy["pseudo_label"] > 0
+    assert pool_store.dataset("mixed").meta["mix"]["per_strategy"] == report.per_strategy
