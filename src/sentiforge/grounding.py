@@ -29,7 +29,7 @@ from sentiforge.samples import Sample
 
 CHUNK_WORDS = 80  # a longer document is cut into chunks of at most this many words, at sentence ends
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
-_WORD = re.compile(r"[^\W\d_]{4,}", re.UNICODE)
+_WORD = re.compile(r"(?<![\w'’])[^\W\d_]{4,}(?![\w'’])", re.UNICODE)  # whole words; not "doesn" of "doesn't"
 STOPWORDS = frozenset(
     [
         "this",
