@@ -30,7 +30,7 @@ from judge_tweets import eval_ids  # type: ignore[import-not-found]
 from sentiforge.io.datasets import load_vader
 from sentiforge.labels import get_scheme
 from sentiforge.quality.config import ConsistencyConfig
-from sentiforge.quality.consistency import SeedClassifier, decide
+from sentiforge.quality.consistency import OneStepClassifier, SeedClassifier, decide, one_step
 from sentiforge.samples import Sample
 
 HERE = Path(__file__).resolve().parent
@@ -59,12 +59,22 @@ def vader_label(text: str, analyzer: Any) -> str:
 
 
 def detect(
-    part: list[Sample], labels: list[str], judged: list[str | None], probs: np.ndarray | None, cfg: ConsistencyConfig
+    part: list[Sample],
+    labels: list[str],
+    judged: list[str | None],
+    probs: np.ndarray | None,
+    cfg: ConsistencyConfig,
+    sides: OneStepClassifier | None = None,
 ) -> list[bool]:
-    return [
-        decide(SCHEME, labels[i], judged[i], probs[i] if probs is not None else None, cfg).verdict == "reject"
-        for i in range(len(part))
-    ]
+    """Rejected by the consistency check: dual opinions, then (with ``sides``) the one-step check."""
+    support = sides.side_support([s.text for s in part], labels) if sides is not None else None
+    out = []
+    for i in range(len(part)):
+        verdict = decide(SCHEME, labels[i], judged[i], probs[i] if probs is not None else None, cfg)
+        if support is not None and verdict.verdict != "reject":
+            verdict = one_step(labels[i], judged[i], float(support[i]), cfg) or verdict
+        out.append(verdict.verdict == "reject")
+    return out
 
 
 def pr(detected: list[bool], flipped: set[int]) -> dict[str, float]:
@@ -117,8 +127,10 @@ def main() -> None:
         },
         "n": len(every),
     }
+    sides = OneStepClassifier(SCHEME, lexicon=True).fit(seeds)
     for mode in ("polar", "any"):
         out[mode] = run_mode(mode, dev, test, answers, clf)
+        out[f"{mode}_one_step"] = run_one_step(mode, dev, test, answers, clf, sides)
     out["polar_with_tfidf_only_classifier"] = run_mode("polar", dev, test, answers, classifiers["tfidf"])
     print(json.dumps(out, indent=1))
     (HERE / "results" / f"consistency_{args.model}.json").write_text(json.dumps(out, indent=1))
@@ -165,6 +177,25 @@ def run_mode(
         "test_judge_only": measure("test", ConsistencyConfig(reject_below=1.0), classifier=False),
         "test_classifier_only": measure("test", chosen, judge=False),
     }
+
+
+GRID_ONE_STEP = (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3)  # one_step_below
+
+
+def run_one_step(
+    mode: str, dev: list[Sample], test: list[Sample], answers: dict[str, Any], clf: SeedClassifier, sides: Any
+) -> dict[str, Any]:
+    """The default dual check plus the one-step check, its threshold chosen on dev ("any" F1)."""
+    result: dict[str, Any] = {}
+    for name, part, seed in (("dev", dev, 7), ("test", test, 8)):
+        labels, flipped = flip(part, mode, seed)
+        judged = [answers.get(str(s.attributes["id"])) for s in part]
+        probs = clf.proba([s.text for s in part])
+        result[name] = {
+            str(t): pr(detect(part, labels, judged, probs, ConsistencyConfig(one_step_below=t), sides), flipped)
+            for t in GRID_ONE_STEP
+        }
+    return result
 
 
 if __name__ == "__main__":

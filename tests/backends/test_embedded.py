@@ -222,6 +222,8 @@ def run(recipe: Recipe, tmp_path: Path, name: str) -> tuple[Any, Store]:
 
 
 def fast_recipe(scheme: str, count: int, **params: Any) -> Recipe:
+    """Generation itself; the judge's label check (on by default here) is left to its own test."""
+    params.setdefault("check_label", "off")
     return Recipe(
         scheme=scheme,
         seed=7,
@@ -242,6 +244,17 @@ def test_real_three_class_generation_carries_the_requested_labels(tmp_path: Path
         assert len(s.text.split()) >= 3 and "{" not in s.text
         assert s.provenance.backend == "embedded" and s.provenance.model == FAST
         assert s.provenance.completion_tokens > 0
+
+
+@pytest.mark.slow
+def test_real_generation_with_the_default_label_check(tmp_path: Path) -> None:
+    """On the embedded model the judge reads every text: an accepted text's label is the judge's."""
+    result, store = run(fast_recipe("three_class", 2, check_label="auto"), tmp_path, "judged")
+    assert result.status in {"completed", "incomplete"} and result.error is None
+    everything = store.samples(result.dataset_id, status=None)
+    assert result.requests > result.done + result.rejected  # a judge call per generated text
+    for s in everything:
+        assert s.status == "accepted" or (s.reason and s.reason.strip())
 
 
 def assert_accepted_or_reasoned(store: Store, dataset_id: int) -> list[Any]:

@@ -53,7 +53,9 @@ def test_csv_with_a_column_mapping(store: Store, tmp_path: Path) -> None:
         ("It works.\nNothing more to say", "neutral", "fr", "train", {"domain": "phones"}),
     ]
     row = store.dataset("reviews")
-    assert row.kind == "real" and row.meta["imports"] == [{"file": "r.csv", "format": "csv", "count": 3}]
+    assert row.kind == "real" and row.meta["imports"] == [
+        {"file": "r.csv", "format": "csv", "count": 3, "languages": {"en": 2, "fr": 1}}
+    ]
 
 
 def test_read_file_yields_the_same_samples_without_a_store(store: Store, tmp_path: Path) -> None:

@@ -115,3 +115,36 @@ def test_real_small_judge_on_a_few_tweets() -> None:
     judge.close()
     assert all(a in THREE.labels for a in answers)
     assert answers[0] == "positive" and answers[1] == "negative"
+
+
+def test_one_step_flips_get_their_own_check(tweets: list[Sample]) -> None:
+    """Neutral tweets called polar and polar ones called neutral, judged by an oracle: the
+    neutral-or-polar classifier rejects flips the dual check only flags."""
+    from sentiforge.quality.consistency import OneStepClassifier, build_consistency
+
+    seeds, held = tweets[:1500], tweets[1500:1900]
+    rng = random.Random(3)
+    chosen = set(rng.sample(range(len(held)), 40))
+    planted = [
+        s.model_copy(update={"label": ("positive" if s.label == "neutral" else "neutral") if i in chosen else s.label})
+        for i, s in enumerate(held)
+    ]
+    truth = {s.text[:2000]: str(s.label) for s in held}
+
+    def respond(request: ChatRequest) -> str:
+        return truth[request.messages[-1].content.split("Text: ", 1)[1]]
+
+    def caught(config: ConsistencyConfig) -> set[int]:
+        check = build_consistency(
+            THREE, config, language="en", judge_client=LLMClient(FakeBackend(responder=respond)), seeds=seeds
+        )
+        assert check is not None and isinstance(check.sides, OneStepClassifier) == (config.one_step != "off")
+        results = check.run(planted)
+        check.judge.close()  # type: ignore[union-attr]
+        return {i for i, r in enumerate(results) if r.verdict == "reject"}
+
+    with_check, without = caught(ConsistencyConfig()), caught(ConsistencyConfig(one_step="off"))
+    # measured: 15 of the 40 flips caught with the check, 5 without; 2 false alarms either way
+    assert without <= with_check and len(with_check & chosen) >= 2 * len(without & chosen) >= 6
+    assert len(with_check - chosen) <= len(without - chosen) + 3  # few new false alarms
+    assert not OneStepClassifier.applies(BINARY)

@@ -119,3 +119,15 @@ def test_gate_streams_batches_with_dedup_state_across_them(tweets: list[Sample],
     assert len(recs) == 220
     assert all(r.status == "rejected" and r.rejected_by == "exact_dup" for r in recs[200:])
     assert set(gate.seconds) == {"filters", "exact_dup", "near_dup"}
+
+
+def test_the_gate_takes_the_language_of_the_samples(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from sentiforge.labels import get_scheme
+    from sentiforge.quality.runner import dataset_language
+    from sentiforge.samples import Sample
+    from sentiforge.store import Store
+
+    store = Store(f"sqlite:///{tmp_path}/t.db")
+    d = store.create_dataset("fr", get_scheme("three_class"))
+    store.add_samples(d, [Sample(text=f"Le colis est arrivé {i}", label="neutral", language="fr") for i in range(3)])
+    assert dataset_language(store, store.dataset("fr")) == "fr"  # not English by default any more

@@ -20,7 +20,7 @@ from sentiforge.strategies.generate import DEFAULT_KIND_OF_TEXT
 if TYPE_CHECKING:
     from sentiforge.store import Store
 
-AUGMENTERS = ("extract_aspects", "cda", "ada", "cada", "backtranslate", "translate")
+AUGMENTERS = ("extract_aspects", "cda", "ada", "cada", "backtranslate", "translate", "evolve")
 
 
 class _Request(BaseModel):
@@ -61,9 +61,13 @@ class GenerateRequest(_Request):
     few_shot: int = Field(default=2, ge=0, le=3)
     seeds: str | None = None
     seed_split: str = "train"
+    pool: str | None = None  # a clustered unlabelled pool (`sentiforge ground`): grounded generation
     temperature: float = Field(default=0.9, ge=0.0, le=2.0)
     rationale: bool = False
-    language: str = "en"
+    match_style: bool = False  # lengths and surface habits of the seeds (needs seeds)
+    avoid_words: list[str] = Field(default_factory=list)
+    check_label: Literal["auto", "judge", "off"] = "auto"  # auto: the judge on the embedded model
+    language: str | None = None  # default: the seeds' own (detected at import), else English
     max_cost: float | None = Field(default=None, ge=0)
     seed: int = 0
     templates: str | None = None
@@ -79,19 +83,30 @@ class GenerateRequest(_Request):
             "few_shot": self.few_shot,
             "temperature": self.temperature,
             "rationale": self.rationale,
+            "match_style": self.match_style,
+            "avoid_words": self.avoid_words,
+            "check_label": self.check_label,
         }
         return Recipe(
             name=f"generate-{self.dataset}",
             scheme=self.scheme,
-            language=self.language,
+            language=self.language or self._seed_language(store),
             seed=self.seed,
-            seeds=self.seeds,
-            seed_split=self.seed_split,
+            seeds=self.pool or self.seeds,
+            seed_split=None if self.pool else self.seed_split,
             max_cost=self.max_cost,
             backend=self.backend,
             templates=templates_folder(self.templates),
-            steps=[StepSpec(strategy="generate", params=params)],
+            steps=[StepSpec(strategy="grounded" if self.pool else "generate", params=params)],
         )
+
+    def _seed_language(self, store: Store | None) -> str:
+        source = self.pool or self.seeds
+        if not source or store is None:
+            return "en"
+        dataset_id = store.dataset_id(source)
+        first = next(iter(store.iter_samples(dataset_id, split=None if self.pool else self.seed_split)), None)
+        return first.language if first is not None else "en"
 
 
 class AugmentRequest(_Request):

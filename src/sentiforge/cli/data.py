@@ -24,7 +24,9 @@ def _import(
     split_col: Annotated[str | None, typer.Option(help="Column with train/validation/test per row.")] = None,
     rationale_col: Annotated[str | None, typer.Option(help="Column with a rationale per row.")] = None,
     attr_col: Annotated[list[str], typer.Option("--attr-col", help="Column kept as an attribute (repeatable).")] = [],  # noqa: B006
-    language: Annotated[str, typer.Option(help="Language of every row when there is no language column.")] = "en",
+    language: Annotated[
+        str, typer.Option(help="Language of every row when there is no language column (auto: detect it).")
+    ] = "auto",
     splits: Annotated[
         str | None, typer.Option(help="Draw stratified splits, e.g. 0.8,0.1,0.1 or train=0.8,holdout=0.2.")
     ] = None,
@@ -56,6 +58,7 @@ def _import(
         )
     console.print(f"imported {result.count} samples into '{result.dataset}'")
     out.print(_counts_line("labels", result.by_label))
+    out.print(_counts_line("languages" + (" (detected)" if language == "auto" else ""), result.by_language))
     if any(result.by_split):
         out.print(_counts_line("splits", {str(k): v for k, v in result.by_split.items()}))
 

@@ -63,9 +63,23 @@ def generate(
     few_shot: Annotated[int, typer.Option(min=0, max=3)] = 2,
     seeds: Annotated[str | None, typer.Option(help="Real dataset for few-shot examples (train split).")] = None,
     seed_split: str = "train",
+    pool: Annotated[
+        str | None, typer.Option(help="Ground prompts on a clustered unlabelled pool (`sentiforge ground`).")
+    ] = None,
     temperature: float = 0.9,
     rationale: Annotated[bool, typer.Option(help="Ask for a short rationale per sample.")] = False,
-    language: str = "en",
+    match_style: Annotated[
+        bool, typer.Option(help="Lengths and habits (@mentions, #tags, lower case...) of the seeds; needs --seeds.")
+    ] = False,
+    avoid_word: Annotated[
+        list[str], typer.Option("--avoid-word", help="An over-used word to avoid (repeatable).")
+    ] = [],  # noqa: B006
+    check_label: Annotated[
+        str, typer.Option(help="auto (judge on the embedded model), judge or off: must the judge read the label?")
+    ] = "auto",
+    language: Annotated[
+        str | None, typer.Option(help="Language of the prompts (default: the seeds' own, else en).")
+    ] = None,
     max_cost: MaxCostOpt = None,
     seed: int = 0,
     templates: TemplatesOpt = None,
@@ -76,7 +90,7 @@ def generate(
 ) -> None:
     """Generate a balanced, labelled synthetic dataset from scratch."""
     options = locals() | {"attributes": parse_attributes(attr)}
-    request = request_from(GenerateRequest, options, lengths="length", backend="spec")
+    request = request_from(GenerateRequest, options, lengths="length", backend="spec", avoid_words="avoid_word")
     save_recipe_file(request.to_recipe(), save_recipe)
     with open_store(db) as store:
         submit_and_run(store, request)

@@ -41,8 +41,9 @@ def columns_of(path: Path) -> list[str]:
     raise DataError(f"cannot tell the format of {path}; use one of {list(FILE_SUFFIXES)}")
 
 
-def load_file(path: Path, scheme: LabelScheme, language: str = "en") -> list[Sample]:
-    """Every row of a file as samples, validated by the importer; a ``split`` column is kept."""
+def load_file(path: Path, scheme: LabelScheme, language: str = "auto") -> list[Sample]:
+    """Every row of a file as samples, validated by the importer; a ``split`` column is kept.
+    Without a ``language`` column, the language is detected from the texts (``auto``)."""
     from sentiforge.io.importers import ColumnMap, read_file
 
     cols = columns_of(path)
@@ -56,7 +57,7 @@ def load_file(path: Path, scheme: LabelScheme, language: str = "en") -> list[Sam
 
 
 def load_samples(
-    spec: str, scheme: str | LabelScheme | None = None, *, db: str | None = None, language: str = "en"
+    spec: str, scheme: str | LabelScheme | None = None, *, db: str | None = None, language: str = "auto"
 ) -> tuple[list[Sample], LabelScheme]:
     """Samples and their scheme for a built-in set, a file path or a store dataset name."""
     if spec.startswith(BUILTIN_PREFIXES):

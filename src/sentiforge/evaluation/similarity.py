@@ -158,6 +158,17 @@ _SUMMARY: dict[str, Callable[[np.ndarray], Any]] = {
 }
 
 
+def ks_distance(a: Sequence[float], b: Sequence[float]) -> float:
+    """Two-sample Kolmogorov-Smirnov statistic: the largest gap between the empirical CDFs."""
+    if not len(a) or not len(b):
+        return 1.0
+    xs, ys = np.sort(np.asarray(a, dtype=float)), np.sort(np.asarray(b, dtype=float))
+    grid = np.union1d(xs, ys)
+    cdf_a = np.searchsorted(xs, grid, side="right") / len(xs)
+    cdf_b = np.searchsorted(ys, grid, side="right") / len(ys)
+    return float(np.abs(cdf_a - cdf_b).max())
+
+
 def length_histogram(real: Sequence[str], synth: Sequence[str], bins: int = 30) -> dict[str, Any]:
     r = [len(tokens(t)) for t in real]
     s = [len(tokens(t)) for t in synth]
@@ -279,7 +290,11 @@ def compare(
     rt, st = [x.text for x in real], [x.text for x in synth]
     out: dict[str, Any] = {
         "sizes": {"real": len(real), "synthetic": len(synth)},
-        "length": {"real": length_stats(rt), "synthetic": length_stats(st)},
+        "length": {
+            "real": length_stats(rt),
+            "synthetic": length_stats(st),
+            "ks_words": ks_distance([len(tokens(t)) for t in rt], [len(tokens(t)) for t in st]),
+        },
         "length_histogram": length_histogram(rt, st),
         "vocabulary": vocabulary(rt, st, rng),
         "diversity": diversity(rt, st, rng, seed),

@@ -12,6 +12,7 @@ when splits must be drawn (stratified splits need every label before the first s
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 import math
 import re
@@ -74,6 +75,7 @@ class ImportResult:
     count: int
     by_label: dict[str, int] = field(default_factory=dict)
     by_split: dict[str | None, int] = field(default_factory=dict)
+    by_language: dict[str, int] = field(default_factory=dict)
 
 
 def read_file(
@@ -82,7 +84,7 @@ def read_file(
     *,
     columns: ColumnMap | None = None,
     format: Format | None = None,
-    language: str = "en",
+    language: str = "auto",
     splits: Mapping[str, float] | None = None,
     seed: int = 0,
     encoding: str = "utf-8",
@@ -94,18 +96,35 @@ def read_file(
     The file, its format and its columns are checked (and splits drawn) before this returns;
     rows are converted as they are read, so a bad row raises when the iteration reaches it.
     ``splits`` (fractions by name) draws stratified, seeded splits when the file has no split
-    column; a mapped split column always wins.
+    column; a mapped split column always wins. ``language="auto"`` (the default) detects
+    the language of rows without a language column from the file's first texts.
     """
     path = Path(path)
     columns = columns or ColumnMap()
     fmt = format or _detect(path)
     open_rows = _reader(path, fmt, columns.required(scheme), encoding=encoding, delimiter=delimiter, batch=batch)
+    if not columns.language:
+        language = _file_language(open_rows, columns.text, language)
     convert = _converter(path, scheme, columns, language)
     plan: dict[int, str] = {}
     if splits and not columns.split:
         targets = ((i, convert(where, values).target()) for i, (where, values) in enumerate(open_rows()))
         plan = assign(targets, splits, seed=seed)
     return _samples(path, open_rows, convert, plan)
+
+
+def _file_language(open_rows: Callable[[], Iterator[Row]], text_column: str, language: str) -> str:
+    """The language given, or (``auto``) the one detected in the first texts of the file."""
+    from sentiforge.language import AUTO, SAMPLE, resolve_language
+
+    if language != AUTO:
+        return language
+    rows = open_rows()
+    try:
+        texts = [v.get(text_column) for _, v in itertools.islice(rows, SAMPLE * 2)]
+    finally:
+        getattr(rows, "close", lambda: None)()  # the file behind the rows
+    return resolve_language(language, (t for t in texts if isinstance(t, str)))
 
 
 def _samples(
@@ -131,7 +150,7 @@ def import_file(
     *,
     columns: ColumnMap | None = None,
     format: Format | None = None,
-    language: str = "en",
+    language: str = "auto",
     splits: Mapping[str, float] | None = None,
     seed: int = 0,
     encoding: str = "utf-8",
@@ -149,11 +168,13 @@ def import_file(
     dataset_id, created = _open_dataset(store, dataset, scheme)
     by_label: Counter[str] = Counter()
     by_split: Counter[str | None] = Counter()
+    by_language: Counter[str] = Counter()
 
     def counted() -> Iterator[Sample]:
         for sample in rows:
             by_label[sample.target()] += 1
             by_split[sample.split] += 1
+            by_language[sample.language] += 1
             yield sample
 
     try:
@@ -163,8 +184,9 @@ def import_file(
             store.delete_dataset(dataset)
         raise
     imports = list(store.dataset(dataset_id).meta.get("imports", []))
-    store.update_dataset_meta(dataset_id, imports=[*imports, {"file": path.name, "format": fmt, "count": count}])
-    return ImportResult(dataset, dataset_id, count, dict(by_label), dict(by_split))
+    entry = {"file": path.name, "format": fmt, "count": count, "languages": dict(by_language)}
+    store.update_dataset_meta(dataset_id, imports=[*imports, entry])
+    return ImportResult(dataset, dataset_id, count, dict(by_label), dict(by_split), dict(by_language))
 
 
 def _detect(path: Path) -> Format:

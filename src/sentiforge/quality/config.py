@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sentiforge.errors import ConfigError
+from sentiforge.language import COMMON_LANGUAGES
 
 Action = Literal["off", "flag", "reject"]
 EMBEDDING_THRESHOLDS = {"minilm": 0.9, "multilingual": 0.95, "fake": 0.9}
@@ -27,7 +28,7 @@ class FilterConfig(_Section):
     max_junk_share: float = Field(default=0.1, ge=0, le=1)  # control / replacement characters
     language: Action = "reject"  # text in another language than the sample says
     unknown_language: Action = "flag"  # language could not be identified
-    languages: list[str] = Field(default_factory=lambda: ["en", "fr", "de", "es", "it", "pt", "nl"])
+    languages: list[str] = Field(default_factory=lambda: list(COMMON_LANGUAGES))
     langid_min_words: int = Field(default=4, ge=1)  # shorter texts are not judged (too unreliable)
     langid_min_confidence: float = Field(default=0.9, ge=0, le=1)  # needed to call it another language
     langid_unknown_below: float = Field(default=0.4, ge=0, le=1)  # top confidence below: not identified
@@ -49,6 +50,7 @@ class DedupConfig(_Section):
     # Cosine of L2-normalised embeddings, per embedder: their scales differ (multilingual-e5
     # puts unrelated sentences near 0.75, MiniLM near 0.1).
     embedding_thresholds: dict[str, float] = Field(default_factory=lambda: dict(EMBEDDING_THRESHOLDS))
+    seed_copies: bool = True  # reject copies of the real seeds (exact or MinHash), as "seed_copy"
     embedder: str = "auto"  # auto (minilm for English, multilingual otherwise) | minilm | multilingual | fake
 
 
@@ -73,6 +75,12 @@ class ConsistencyConfig(_Section):
     reject_below: float = Field(default=0.075, ge=0, le=1)
     classifier_reject_below: float = Field(default=0.02, ge=0, le=1)
     min_seeds_per_label: int = Field(default=5, ge=1)
+    # One-step flips (neutral <-> polar), for schemes with a neutral label: when the judge reads
+    # the text on the other side of neutral and a neutral-or-polar classifier trained on the
+    # seeds gives the label's side less than one_step_below. Threshold: the dev part's best F1
+    # for "any" flips (benchmarks/quality/README.md); "flag" sends them to review instead.
+    one_step: Action = "reject"
+    one_step_below: float = Field(default=0.1, ge=0, le=1)
 
 
 class ReviewConfig(_Section):
@@ -95,6 +103,7 @@ class QualityConfig(_Section):
             "near_dup": 1.0,
             "semantic_dup": 1.0,
             "leakage": 1.0,
+            "seed_copy": 1.0,
             "consistency": 2.0,
         }
     )

@@ -2,8 +2,8 @@
 
 Order matters and is fixed: cheap filters first (they also shield the heavier checks from
 empty, huge or binary input), then leakage (every copy of a holdout text counts as a
-leak), exact duplicates, lexical and paraphrase near-duplicates, and last the label
-consistency check (an LLM call per sample, so it only sees samples still standing).
+leak), copies of the real seeds (``seed_copy``), exact duplicates, lexical and paraphrase
+near-duplicates, and last the label consistency check (an LLM call per sample, so it only sees samples still standing).
 A sample a check rejects is not shown to later checks; its record keeps that reason.
 """
 
@@ -152,7 +152,8 @@ def build_gate(
 ) -> Gate:
     """The standard gate for a config. ``embedder=None`` picks one by config and language;
     pass ``embedder=False`` to skip the embedding checks."""
-    from sentiforge.quality.consistency import ConsistencyCheck, LabelJudge, SeedClassifier
+    from sentiforge.quality.consistency import build_consistency
+    from sentiforge.quality.copies import SeedCopyCheck
     from sentiforge.quality.dedup import ExactDedupCheck, NearDupCheck, SemanticDupCheck
     from sentiforge.quality.filters import FilterCheck
     from sentiforge.quality.leakage import LeakageCheck
@@ -169,19 +170,15 @@ def build_gate(
                 holdout, config.leakage, d, holdout_name=holdout_name, embedder=memo, embedding_threshold=leak_threshold
             )
         )
+    if d.seed_copies and seeds:
+        checks.append(SeedCopyCheck(seeds, d.minhash_threshold, d.num_perm))
     if d.exact:
         checks.append(ExactDedupCheck())
     if d.minhash:
         checks.append(NearDupCheck(d.minhash_threshold, d.num_perm, d.shingle))
     if d.embedding and memo is not None:
         checks.append(SemanticDupCheck(memo, threshold))
-    if scheme.kind == "single" and ((c.judge and judge_client is not None) or (c.classifier and seeds)):
-        judge = LabelJudge(judge_client, scheme, temperature=c.judge_temperature) if c.judge and judge_client else None
-        lexicon = c.classifier_kind == "tfidf+lexicon" or (c.classifier_kind == "auto" and language.startswith("en"))
-        clf = (
-            SeedClassifier(scheme, min_per_label=c.min_seeds_per_label, lexicon=lexicon).fit(seeds)
-            if c.classifier and seeds
-            else None
-        )
-        checks.append(ConsistencyCheck(scheme, c, judge=judge, classifier=clf))
+    consistency = build_consistency(scheme, c, language=language, judge_client=judge_client, seeds=seeds)
+    if consistency is not None:
+        checks.append(consistency)
     return Gate(checks, config, embeddings=memo)

@@ -50,6 +50,16 @@ def load_reference(store: Store, name: str, split: str | None) -> list[Sample]:
     return found
 
 
+def dataset_language(store: Store, row: Any) -> str:
+    """The language the dataset's metadata names, else the one most of its samples carry (set
+    at import, detected when the file did not say, or the recipe's for generated data)."""
+    named = row.meta.get("language")
+    if named:
+        return str(named)
+    counts = store.count(row.id, by="language")
+    return str(max(counts, key=counts.get)) if counts else "en"
+
+
 def run_quality(
     store: Store,
     dataset: str,
@@ -66,7 +76,7 @@ def run_quality(
     """Gate every sample of ``dataset``; records, statuses and review items go to the store."""
     row = store.dataset(dataset)
     scheme = row.scheme
-    language = str(row.meta.get("language", "en"))
+    language = dataset_language(store, row)
     held = load_reference(store, holdout, holdout_split) if holdout else None
     seed_samples = load_reference(store, seeds, seed_split) if seeds else None
     gate = build_gate(

@@ -5,8 +5,10 @@ from sentiforge.strategies import (  # noqa: F401
     backtranslate,
     cada,
     cda,
+    evolve,
     extract_aspects,
     generate,
+    grounded,
 )
 from sentiforge.strategies.base import REGISTRY, StepContext, Strategy, Task, build_strategy
 

@@ -70,6 +70,24 @@ class StepContext:
     job_seed: int = 0
     step: int = 0
     _systems: dict[tuple[str, str], str] = field(default_factory=dict, repr=False)
+    _copies: Any = field(default=None, repr=False)
+    _style: Any = field(default=None, repr=False)
+
+    def style_profile(self) -> Any:
+        """The pool's lengths and surface habits (:class:`~sentiforge.strategies.style.StyleProfile`)."""
+        if self._style is None:
+            from sentiforge.strategies.style import StyleProfile
+
+            self._style = StyleProfile.measure([s.text for s in self.pool])
+        return self._style
+
+    def seed_copies(self) -> Any:
+        """The pool indexed for copies (:class:`~sentiforge.quality.copies.SeedCopyIndex`), built once."""
+        if self._copies is None:
+            from sentiforge.quality.copies import SeedCopyIndex
+
+            self._copies = SeedCopyIndex(self.pool)
+        return self._copies
 
     def provenance(
         self, strategy: str, completion: Completion | None, rendered: Rendered | None, **params: Any

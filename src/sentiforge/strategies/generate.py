@@ -23,6 +23,7 @@ from sentiforge.prompts import Rendered, TrackedAttributes
 from sentiforge.samples import Sample
 from sentiforge.strategies.base import StepContext, StrategyOptions, Task, guarded, register, rejected, stable_seed
 from sentiforge.strategies.output import check_text, contains_term
+from sentiforge.strategies.style import habit_instructions, length_instruction, length_problem
 
 LENGTHS: dict[str, tuple[str, int]] = {
     # name: (instruction, max_tokens for the text itself)
@@ -39,6 +40,7 @@ POLARITY_FR = {"positive": "positif", "negative": "négatif", "neutral": "neutre
 DEFAULT_KIND_OF_TEXT = "customer message"
 KIND_OF_TEXT = {"fr": "un message de client"}  # the default, in the prompt's language
 Length = Literal["short", "medium", "long"]
+LABEL_NOT_HELD = "label not held: the judge reads another label"
 
 
 def _short() -> list[Length]:
@@ -63,6 +65,16 @@ class GenerateOptions(StrategyOptions):
     rationale: bool = False
     aspect_categories: list[str] = Field(default_factory=list)
     aspect_terms: list[str] = Field(default_factory=list)
+    reject_seed_copies: bool = True  # a text copying a few-shot example or a real seed is rejected
+    # The judge must read the text as the asked label (single-label schemes). auto: on the
+    # embedded model (local, no per-call cost), off on paid APIs unless asked.
+    check_label: Literal["auto", "judge", "off"] = "auto"
+    # Lengths drawn from the seeds' own and their surface habits asked for (strategies/style.py);
+    # replaces ``lengths``. A text off its target length is rejected.
+    match_style: bool = False
+    # Words an earlier run over-used (the evaluation report's "top synthetic words rare in real"),
+    # asked to be avoided.
+    avoid_words: list[str] = Field(default_factory=list)
 
 
 def output_schema(scheme: LabelScheme, *, rationale: bool, label: str | None = None) -> dict[str, Any]:
@@ -114,6 +126,8 @@ class Generate:
         ]
 
     def size(self, ctx: StepContext) -> int:
+        if self.options.match_style and not ctx.pool:
+            raise ConfigError("match_style needs real seeds to measure (--seeds DATASET)")
         return self.options.count
 
     def targets(self, scheme: LabelScheme) -> list[str]:
@@ -138,6 +152,9 @@ class Generate:
         attributes = dict(combo)
         attributes["length"] = self.options.lengths[index // len(targets) % len(self.options.lengths)]
         extra: dict[str, Any] = {}
+        if self.options.match_style:
+            extra["words"], extra["habits"] = ctx.style_profile().draw(Task(ctx.step, index, seed, "").rng(-2))
+            attributes["length"] = "matched"
         if ctx.scheme.kind == "aspect":
             if self.options.aspect_categories:
                 extra["aspect_category"] = rng.choice(self.options.aspect_categories)
@@ -156,7 +173,8 @@ class Generate:
     def request(self, task: Task, attempt: int, ctx: StepContext) -> tuple[ChatRequest, Any]:
         o = self.options
         rendered = self._render(task, attempt, ctx, set())
-        budget = LENGTHS[task.attributes.get("length", "short")][1]
+        words = task.extra.get("words")
+        budget = words * 3 + 20 if words else LENGTHS[task.attributes.get("length", "short")][1]
         max_tokens = budget + 24 + (60 if o.rationale else 0) + (40 if ctx.scheme.kind == "aspect" else 0)
         label = task.target
         request = ChatRequest(
@@ -175,8 +193,7 @@ class Generate:
         """The user prompt of a slot; the attribute names the template reads go into ``used``."""
         o = self.options
         scheme = ctx.scheme
-        length = task.attributes.get("length", "short")
-        instruction = LENGTHS_FR[length] if ctx.language == "fr" else LENGTHS[length][0]
+        instruction = self._length_words(task, ctx.language)
         label = task.target
         description = scheme.describe(label) if scheme.kind == "single" else label
         if ctx.language == "fr":
@@ -200,7 +217,16 @@ class Generate:
             json_hint=json_hint(scheme, o.rationale),
             aspect_category=task.extra.get("aspect_category"),
             aspect_term=task.extra.get("aspect_term"),
+            style=habit_instructions(task.extra.get("habits", []), ctx.language),
+            avoid_words=o.avoid_words,
         )
+
+    @staticmethod
+    def _length_words(task: Task, language: str) -> str:
+        if "words" in task.extra:
+            return length_instruction(task.extra["words"], language)
+        length = task.attributes.get("length", "short")
+        return LENGTHS_FR[length] if language == "fr" else LENGTHS[length][0]
 
     def attribute_warnings(self, ctx: StepContext) -> list[str]:
         """What to tell the user about attributes the template never reads, or whose name looks
@@ -223,17 +249,50 @@ class Generate:
                 found.append(f"prompt attribute '{name}' is not a built-in one{hint}; it is passed on as '{name}'")
         return found
 
+    def copied(self, text: str, task: Task, attempt: int, ctx: StepContext) -> str | None:
+        """Why ``text`` is a copy (of an example in its prompt, or of any real seed), or None."""
+        if not self.options.reject_seed_copies or not ctx.pool:
+            return None
+        from sentiforge.quality.copies import REASON_EXAMPLE, REASON_SEED, copy_of_examples
+
+        if copy_of_examples(text, [e["text"] for e in self.examples(task, attempt, ctx)]):
+            return REASON_EXAMPLE
+        return REASON_SEED if ctx.seed_copies().find([text])[0] else None
+
+    @staticmethod
+    def length_problem(text: str, task: Task) -> str | None:
+        words = task.extra.get("words")
+        return length_problem(text, words) if words else None
+
+    def judges_labels(self, ctx: StepContext) -> bool:
+        """Is the judge asked about each text's label? (single-label schemes only)"""
+        wanted = self.options.check_label
+        embedded = ctx.client is not None and ctx.client.backend.name == "embedded"
+        return ctx.scheme.kind == "single" and (wanted == "judge" or (wanted == "auto" and embedded))
+
+    async def label_problem(self, text: str, task: Task, ctx: StepContext) -> str | None:
+        """Why the label does not hold (the judge reads another one), or None."""
+        if not self.judges_labels(ctx):
+            return None
+        from sentiforge.quality.consistency import LabelJudge
+
+        judged = await LabelJudge(ctx.client, ctx.scheme).ajudge(text)
+        if judged is None or judged == task.target:
+            return None  # an abstaining judge does not reject
+        return f"{LABEL_NOT_HELD} (judge: {judged})"
+
     async def run(self, task: Task, attempt: int, ctx: StepContext) -> Sample:
         return await guarded(self._run(task, attempt, ctx), task, ctx, self.name)
 
     async def _run(self, task: Task, attempt: int, ctx: StepContext) -> Sample:
         request, rendered = self.request(task, attempt, ctx)
         data, completion = await ctx.ask_json(request)
-        params = {
+        params: dict[str, Any] = {
             "temperature": request.temperature,
             "seed": request.seed,
             "attempt": attempt,
             "max_tokens": request.max_tokens,
+            **{k: task.extra[k] for k in ("words", "habits") if k in task.extra},
         }
         provenance = ctx.provenance(self.name, completion, rendered, **params)
         text_raw = data.get("text", "")
@@ -241,6 +300,10 @@ class Generate:
             text = check_text(text_raw)
         except InvalidOutputError as exc:
             return rejected(task, str(exc), str(text_raw), provenance, attributes=task.attributes)
+        problem = self.copied(text, task, attempt, ctx) or self.length_problem(text, task)
+        problem = problem or await self.label_problem(text, task, ctx)
+        if problem:
+            return rejected(task, problem, text, provenance, attributes=task.attributes)
         fields: dict[str, Any] = {
             "text": text,
             "language": ctx.language,

@@ -1,0 +1,142 @@
+"""Pseudo-labelled real data: the user's unlabelled texts, labelled where two readings agree.
+
+Users hold far more unlabelled in-domain text than labelled seeds; real text labelled with
+care is a training source beside synthetic text. The seed classifier of the consistency
+check (trained on the labelled seeds) proposes a label with a confidence; a text is kept when
+the confidence reaches a threshold and, when a judge is given, the judge names the same
+label. The threshold is tuned on the seeds by cross-validation: the lowest confidence at which
+the out-of-fold predictions reach ``target_precision``, so the promise ("about 90% of these
+labels are right") is measured on people's labels, not assumed. Requiring the judge's
+agreement can only remove texts, so the promise is a floor the judge should raise.
+
+Each kept text carries its own provenance (strategy ``pseudo_label``, the confidence, the
+threshold, the promised precision), so a mixed training set can count its share apart.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from sentiforge.errors import QualityError
+from sentiforge.labels import LabelScheme
+from sentiforge.quality.consistency import LabelJudge, SeedClassifier
+from sentiforge.samples import Provenance, Sample
+
+MIN_KEPT = 10  # a threshold is trusted only when at least this many out-of-fold texts reach it
+
+
+@dataclass
+class Threshold:
+    value: float
+    precision: float  # out-of-fold precision of the seeds at or above it
+    coverage: float  # share of the seeds at or above it
+
+
+@dataclass
+class PseudoLabels:
+    samples: list[Sample]
+    threshold: Threshold
+    examined: int
+    disputed_by_judge: int = 0
+    by_label: dict[str, int] = field(default_factory=dict)
+
+    def summary(self) -> dict[str, Any]:
+        t = self.threshold
+        return {
+            "examined": self.examined,
+            "kept": len(self.samples),
+            "threshold": round(t.value, 4),
+            "promised_precision": round(t.precision, 4),
+            "seed_coverage": round(t.coverage, 4),
+            "disputed_by_judge": self.disputed_by_judge,
+            "by_label": self.by_label,
+        }
+
+
+def out_of_fold(
+    seeds: Sequence[Sample], scheme: LabelScheme, *, folds: int = 5, seed: int = 0, lexicon: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """Confidence and correctness of the seed classifier on each seed, predicted without it."""
+    labelled = [s for s in seeds if s.label in scheme.labels]
+    order = list(range(len(labelled)))
+    random.Random(seed).shuffle(order)
+    by_label: dict[str, list[int]] = {}
+    for i in order:  # stratified: each label's seeds dealt round the folds
+        by_label.setdefault(str(labelled[i].label), []).append(i)
+    fold_of = {i: k % folds for members in by_label.values() for k, i in enumerate(members)}
+    confidence = np.zeros(len(labelled))
+    correct = np.zeros(len(labelled), dtype=bool)
+    for f in range(folds):
+        test = [i for i in range(len(labelled)) if fold_of[i] == f]
+        train = [labelled[i] for i in range(len(labelled)) if fold_of[i] != f]
+        probs = (
+            SeedClassifier(scheme, min_per_label=2, lexicon=lexicon).fit(train).proba([labelled[i].text for i in test])
+        )
+        for row, i in zip(probs, test, strict=True):
+            confidence[i] = float(row.max())
+            correct[i] = scheme.labels[int(row.argmax())] == labelled[i].label
+    return confidence, correct
+
+
+def tune_threshold(confidence: np.ndarray, correct: np.ndarray, target_precision: float) -> Threshold:
+    """The lowest confidence whose out-of-fold precision (of everything at or above it) reaches
+    the target; the most precise threshold when none does (QualityError if too few seeds)."""
+    if len(confidence) < MIN_KEPT:
+        raise QualityError(f"tuning a pseudo-label threshold needs at least {MIN_KEPT} labelled seeds")
+    order = np.argsort(-confidence)
+    hits = np.cumsum(correct[order])
+    precision = hits / np.arange(1, len(order) + 1)
+    usable = np.arange(len(order)) >= MIN_KEPT - 1
+    meets = np.flatnonzero(usable & (precision >= target_precision))
+    k = int(meets.max()) if len(meets) else int(np.argmax(np.where(usable, precision, -1)))
+    return Threshold(float(confidence[order[k]]), float(precision[k]), (k + 1) / len(order))
+
+
+def pseudo_label(
+    texts: Sequence[Sample],
+    seeds: Sequence[Sample],
+    scheme: LabelScheme,
+    *,
+    target_precision: float = 0.9,
+    judge: LabelJudge | None = None,
+    lexicon: bool = False,
+    folds: int = 5,
+    seed: int = 0,
+) -> PseudoLabels:
+    """Label the unlabelled ``texts`` where the seed classifier is confident enough (and the
+    judge, if given, agrees); the threshold promises ``target_precision`` on the seeds."""
+    if scheme.kind != "single":
+        raise QualityError(f"pseudo-labels need a single-label scheme, not '{scheme.name}' ({scheme.kind})")
+    confidence, correct = out_of_fold(seeds, scheme, folds=folds, seed=seed, lexicon=lexicon)
+    threshold = tune_threshold(confidence, correct, target_precision)
+    probs = SeedClassifier(scheme, lexicon=lexicon).fit(seeds).proba([t.text for t in texts])
+    confident = [i for i, row in enumerate(probs) if row.max() >= threshold.value]
+    proposed = {i: scheme.labels[int(probs[i].argmax())] for i in confident}
+    disputed = 0
+    if judge is not None and confident:
+        judged = judge.judge_many([texts[i].text for i in confident])
+        agreed = [i for i, j in zip(confident, judged, strict=True) if j == proposed[i]]
+        disputed, confident = len(confident) - len(agreed), agreed
+    kept = [_labelled(texts[i], proposed[i], float(probs[i].max()), threshold, judge is not None) for i in confident]
+    by_label: dict[str, int] = {}
+    for s in kept:
+        by_label[str(s.label)] = by_label.get(str(s.label), 0) + 1
+    return PseudoLabels(kept, threshold, len(texts), disputed, by_label)
+
+
+def _labelled(sample: Sample, label: str, confidence: float, threshold: Threshold, judged: bool) -> Sample:
+    params = {
+        "confidence": round(confidence, 4),
+        "threshold": round(threshold.value, 4),
+        "promised_precision": round(threshold.precision, 4),
+        "judge_agreed": judged,
+    }
+    if sample.id is not None:
+        params["source_id"] = sample.id
+    provenance = Provenance(strategy="pseudo_label", model="seed-classifier", params=params)
+    return sample.model_copy(update={"id": None, "label": label, "provenance": provenance})

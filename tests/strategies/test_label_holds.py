@@ -1,0 +1,64 @@
+"""Labels that hold: the judge reads each generated text, and a text that says another label
+is rejected with its own reason (on by default on the embedded model)."""
+
+import json
+
+from sentiforge.app.jobs import run_recipe
+from sentiforge.backends import ChatRequest, FakeBackend
+from sentiforge.io.datasets import load_builtin
+from sentiforge.labels import get_scheme
+from sentiforge.recipe import BackendSpec, Recipe, StepSpec
+from sentiforge.store import Store
+from sentiforge.strategies.generate import LABEL_NOT_HELD
+
+SCHEME = get_scheme("three_class")
+ASKED = {SCHEME.describe(label): label for label in SCHEME.labels}  # the prompt names the label by its description
+TWEETS = {s.label: s.text for s in load_builtin("vader:tweets")[:200] if len(s.text.split()) > 5}
+
+
+def judge_reads(request: ChatRequest) -> str:
+    """The judge's answer: the label of the real tweet quoted in its prompt."""
+    prompt = request.messages[-1].content
+    return next(label for label, text in TWEETS.items() if text in prompt)
+
+
+def backend(name: str = "fake") -> FakeBackend:
+    """Answers generation with a real tweet of the *wrong* label on every other call; the
+    judge (a grammar-constrained request) with the quoted tweet's real label."""
+    calls = {"n": 0}
+
+    def respond(request: ChatRequest) -> str:
+        if request.grammar_choices:
+            return judge_reads(request)
+        calls["n"] += 1
+        asked = ASKED[request.messages[-1].content.split("must be clearly: ")[1].split(".\n")[0]]
+        wrong = "negative" if asked != "negative" else "positive"
+        return json.dumps({"text": TWEETS[wrong if calls["n"] % 2 else asked]})
+
+    fake = FakeBackend(responder=respond)
+    fake.name = name  # type: ignore[misc]
+    return fake
+
+
+def recipe(count: int, **params: object) -> Recipe:
+    return Recipe(backend=BackendSpec(kind="fake"), steps=[StepSpec(params={"count": count, "few_shot": 0, **params})])
+
+
+async def test_texts_the_judge_reads_as_another_label_are_rejected(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    store = Store(f"sqlite:///{tmp_path}/t.db")
+    res = await run_recipe(recipe(3, check_label="judge"), store, "d", backend=backend())
+    assert res.status == "completed" and res.done == 3
+    assert all(TWEETS[s.label] == s.text for s in store.samples(res.dataset_id))
+    reasons = store.count(res.dataset_id, status="rejected", by="reason")
+    assert sum(reasons.values()) == 3 and all(r.startswith(LABEL_NOT_HELD) for r in reasons)
+
+
+async def test_on_by_default_on_the_embedded_model_only(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    store = Store(f"sqlite:///{tmp_path}/t.db")
+    on = await run_recipe(recipe(3), store, "embedded", backend=backend("embedded"))
+    api = backend("openai")
+    off = await run_recipe(recipe(1), store, "api", backend=api)
+    assert on.rejected == 3
+    assert off.rejected == 0 and not any(r.grammar_choices for r in api.history)
+    kept = store.samples(off.dataset_id)[0]
+    assert TWEETS[kept.label] != kept.text  # unchecked, the wrong-label text got through

@@ -1,0 +1,145 @@
+"""Grounded generation on real unlabelled text: chunk, cluster, generate per cluster; and
+pseudo-labels of the pool. Real UCI sentences; fake embedder and backend at the seams
+(the real embedder's cluster purity is the slow test)."""
+
+import json
+import random
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from sentiforge.app.grounding import ground_file, pseudo_label_pool
+from sentiforge.app.jobs import submit
+from sentiforge.app.requests import GenerateRequest
+from sentiforge.backends import FakeBackend
+from sentiforge.engine import run_job
+from sentiforge.grounding import chunk, ground, purity, read_texts
+from sentiforge.io.datasets import load_builtin
+from sentiforge.recipe import BackendSpec
+from sentiforge.store import Store
+
+SOURCES = ("amazon", "imdb", "yelp")
+
+
+def mixed_pool(per_source: int) -> tuple[list[str], list[str]]:
+    texts, truth = [], []
+    for source in SOURCES:
+        for s in load_builtin(f"uci:{source}")[:per_source]:
+            texts.append(s.text)
+            truth.append(source)
+    order = list(range(len(texts)))
+    random.Random(0).shuffle(order)
+    return [texts[i] for i in order], [truth[i] for i in order]
+
+
+def test_long_documents_are_chunked_at_sentence_ends() -> None:
+    doc = " ".join(s.text for s in load_builtin("uci:yelp")[:40])
+    pieces = chunk(doc, max_words=50)
+    assert len(pieces) > 5 and all(len(p.split()) <= 50 for p in pieces)
+    assert " ".join(pieces).split() == doc.split()  # nothing lost or reordered
+
+
+def test_read_texts_from_txt_jsonl_csv(tmp_path: Path) -> None:
+    texts, _ = mixed_pool(5)
+    (tmp_path / "a.txt").write_text("\n\n".join(texts), encoding="utf-8")
+    (tmp_path / "a.jsonl").write_text("\n".join(json.dumps({"body": t}) for t in texts), encoding="utf-8")
+    import csv
+
+    with (tmp_path / "a.csv").open("w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows([["text"], *[[t] for t in texts]])
+    assert read_texts(tmp_path / "a.txt") == read_texts(tmp_path / "a.jsonl", text_column="body")
+    assert read_texts(tmp_path / "a.csv") == [t.strip() for t in texts]
+
+
+@pytest.fixture
+def pool_store(tmp_path: Path) -> Store:
+    texts, _ = mixed_pool(120)
+    path = tmp_path / "pool.txt"
+    path.write_text("\n\n".join(texts), encoding="utf-8")
+    store = Store(f"sqlite:///{tmp_path}/t.db")
+    result = ground_file(store, path, "pool", embedder="fake", clusters=4, scheme="binary")
+    assert result.language == "en" and result.chunks == len(texts) and len(result.clusters) == 4
+    return store
+
+
+async def test_grounded_generation_shows_one_cluster_per_prompt(pool_store: Store) -> None:
+    pool = pool_store.samples(pool_store.dataset_id("pool"))
+    cluster_of = {s.text: s.attributes["cluster"] for s in pool}
+    request = GenerateRequest(
+        dataset="g",
+        count=16,
+        scheme="binary",
+        pool="pool",
+        few_shot=3,
+        backend=BackendSpec(kind="fake"),
+        check_label="off",
+    )
+    fake = FakeBackend()
+    job = submit(pool_store, request)
+    res = await run_job(pool_store, job, backend=fake)
+    assert res.status == "completed"
+    for req in fake.history:
+        shown = [line[2:] for line in req.messages[-1].content.splitlines() if line.startswith("- ")]
+        assert len(shown) == 3 and len({cluster_of[t] for t in shown}) == 1
+        assert "Topic: " in req.messages[-1].content and "same topic in the same style" in req.messages[-1].content
+    made = pool_store.samples(res.dataset_id)
+    assert Counter(s.label for s in made) == {"negative": 8, "positive": 8}
+    assert len({s.provenance.params["cluster"] for s in made}) == 4  # every cluster gets its share
+    assert all(s.provenance.strategy == "grounded" and len(s.provenance.params["sources"]) == 3 for s in made)
+
+
+def test_pseudo_labels_of_the_pool_go_to_their_own_dataset(pool_store: Store) -> None:
+    summary = pseudo_label_pool(pool_store, "pool", "uci:yelp", "pseudo", seed_split=None, target_precision=0.85)
+    kept = pool_store.samples(pool_store.dataset_id("pseudo"))
+    assert summary["kept"] == len(kept) > 0 and summary["promised_precision"] >= 0.85
+    assert pool_store.dataset("pseudo").kind == "pseudo"
+    assert all(s.provenance.strategy == "pseudo_label" and s.provenance.params["source_id"] for s in kept)
+
+
+@pytest.mark.slow
+def test_clusters_of_a_mixed_pool_separate_the_sources() -> None:
+    """MiniLM on 300 sentences each of Amazon, IMDb and Yelp: purity above 0.8."""
+    from sentiforge.embeddings import get_embedder
+
+    texts, truth = mixed_pool(300)
+    grounded = ground(texts, get_embedder("minilm"), k=3)
+    assert purity([s.attributes["cluster"] for s in grounded], truth) > 0.8
+
+
+def test_the_main_jobs_unlabelled_path_from_the_command_line(tmp_path: Path) -> None:
+    """scripts/main_job.sh with UNLABELLED=...: ground, then generate on the pool with matched style."""
+    from typer.testing import CliRunner
+
+    from sentiforge.cli import app
+
+    texts, _ = mixed_pool(60)
+    path = tmp_path / "tickets.txt"
+    path.write_text("\n\n".join(texts), encoding="utf-8")
+    db = f"sqlite:///{tmp_path}/t.db"
+    runner = CliRunner()
+    grounded = runner.invoke(
+        app, ["ground", str(path), "-d", "pool", "--embedder", "fake", "--clusters", "3", "--db", db]
+    )
+    assert grounded.exit_code == 0, grounded.output
+    assert "180 chunks of 180 texts, language en, 3 clusters" in grounded.output
+    made = runner.invoke(
+        app, ["generate", "-d", "out", "-n", "6", "--pool", "pool", "--match-style", "--backend", "fake", "--db", db]
+    )
+    assert made.exit_code == 0, made.output
+    with Store(db) as store:
+        samples = store.samples(store.dataset_id("out"))
+    assert len(samples) == 6 and {s.provenance.strategy for s in samples} == {"grounded"}
+
+
+async def test_pseudo_labels_mix_beside_synthetic_data_with_their_own_share(pool_store: Store) -> None:
+    from sentiforge.mixing import mix
+
+    real = pool_store.create_dataset("real", pool_store.scheme("pool"), kind="real")
+    pool_store.add_samples(real, [s.model_copy(update={"split": "train"}) for s in load_builtin("uci:yelp")[:200]])
+    pseudo_label_pool(pool_store, "pool", "real", "pseudo", target_precision=0.85)
+    request = GenerateRequest(dataset="synth", count=20, scheme="binary", backend=BackendSpec(kind="fake"))
+    await run_job(pool_store, submit(pool_store, request), backend=FakeBackend())
+    report = mix(pool_store, "real", ["synth", "pseudo"], "mixed", max_synthetic_share=0.5)
+    assert set(report.per_strategy) == {"generate", "pseudo_label"} and report.per_strategy["pseudo_label"] > 0
+    assert pool_store.dataset("mixed").meta["mix"]["per_strategy"] == report.per_strategy
