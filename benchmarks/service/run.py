@@ -35,6 +35,7 @@ from loadgen import build, closed_loop, open_loop
 
 HERE = Path(__file__).parent
 ROOT = HERE.parent.parent
+CLI = Path(sys.executable).parent / "sentiforge"
 TEXTS = [
     "The food was wonderful and the staff were friendly, we will be back.",
     "Waited forty minutes for a cold burger. Never again.",
@@ -69,7 +70,7 @@ def train(folder: Path, db: str, names: set[str]) -> None:
         if name in names and not (folder / name / "model.json").is_file():
             t = time.perf_counter()
             sh(
-                [sys.executable, "-m", "sentiforge.cli", "train", "uci:yelp", "-c", kind, "-o", str(folder / name)],
+                [str(CLI), "train", "uci:yelp", "-c", kind, "-o", str(folder / name)],
                 SENTIFORGE_DATABASE_URL=db,
             )
             print(f"trained {name} in {time.perf_counter() - t:.0f} s", flush=True)
