@@ -65,7 +65,8 @@ def adaptive_state(client: LLMClient) -> dict[str, Any] | None:
     adaptive = getattr(client.backend, "adaptive", None)
     if adaptive is None:
         return None
-    return {"final_rate_per_min": round(adaptive.rate * 60, 1), "cuts": adaptive.cuts}
+    rate = None if adaptive.rate is None else round(adaptive.rate * 60, 1)
+    return {"final_rate_per_min": rate, "cuts": adaptive.cuts}
 
 
 def per_window(stats: dict[str, Any], rpm: float, seconds: float, window: float = 10.0) -> list[float]:

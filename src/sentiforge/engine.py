@@ -131,6 +131,7 @@ class JobRun:
         self.done = len(self.done_slots)
         self.rejected = len(self.reject_slots)
         self.writer = self.store.writer(job.dataset_id, job.id, engine.backend.key)
+        self.writer.cache.load_index()
         self.client = LLMClient(
             engine.backend,
             cache=self.writer.cache,

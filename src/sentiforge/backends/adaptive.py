@@ -4,8 +4,10 @@ Without a configured ``--rpm`` and without ``x-ratelimit-*`` headers, the only s
 the 429 itself. What adapts is the pace at which requests leave (requests in flight then
 settle at rate x latency, under the backend's concurrency cap), by AIMD as TCP does:
 
-* slow start: from ``initial`` requests/s, +1 a success (the rate doubles each second)
-  until the first 429;
+* no pacing until the first 429, only a slow start of requests in flight: ``window``
+  (8) at first, one more per answer, so it doubles each round trip (a provider that
+  never refuses reaches the backend's concurrency cap within a few round trips);
+* the first 429 sets the rate to the requests sent in the last second, times ``decrease``;
 * then additive increase (``step`` of the rate a second, at least one request/s) and
   multiplicative decrease (``rate * decrease`` on a 429), at most one cut per round trip:
   a 429 for a request sent before the last cut says nothing about the new rate.
@@ -22,6 +24,7 @@ Retry-After holds stay the RateLimiter's job.
 from __future__ import annotations
 
 import asyncio
+import collections
 import time
 from collections.abc import Awaitable, Callable
 
@@ -37,52 +40,77 @@ class AdaptiveRate:
     def __init__(
         self,
         *,
-        initial: float = 4.0,
         step: float = 0.05,
         decrease: float = 0.8,
         minimum: float = 0.1,
+        window: int = 8,
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
-        if initial <= 0 or step <= 0 or not 0 < decrease < 1 or minimum <= 0:
+        if step <= 0 or not 0 < decrease < 1 or minimum <= 0:
             raise ConfigError(
-                f"an adaptive rate needs initial, step and minimum > 0 and 0 < decrease < 1, got "
-                f"{initial}, {step}, {minimum}, {decrease}"
+                f"an adaptive rate needs step and minimum > 0 and 0 < decrease < 1, got {step}, {minimum}, {decrease}"
             )
-        self.rate = float(initial)
+        self.rate: float | None = None  # requests/s; None: not paced (no 429 yet)
         self.step, self.decrease, self.minimum = step, decrease, minimum
-        self.slow_start = True
+        self._sent: collections.deque[float] = collections.deque()  # sends of the last second (until paced)
+        self.window = float(window)  # requests in flight allowed until the first 429
+        self.in_flight = 0
+        self._room = asyncio.Event()
         self.cuts = 0
         self._clock, self._sleep = clock, sleep
-        self._next = float("-inf")  # when the next request may leave
+        self._last = float("-inf")  # when the last request left
         self._last_cut = float("-inf")
 
     async def acquire(self) -> float:
         """Wait for this request's turn; returns its send time, to hand back to ``release``."""
         while True:  # turns are taken when due, at the rate of that moment (not reserved ahead)
             now = self._clock()
-            if now >= self._next:
-                self._next = max(self._next, now) + 1.0 / self.rate
+            if self.rate is None and self.in_flight >= self.window:
+                self._room.clear()
+                await self._room.wait()
+                continue
+            if self.rate is None:
+                self.in_flight += 1
+                self._sent.append(now)
+                while self._sent[0] < now - 1.0:
+                    self._sent.popleft()
                 return now
-            await self._sleep(self._next - now)
+            due = self._last + 1.0 / self.rate  # the rate may have changed while we slept
+            if now >= due:
+                self._last = now
+                self.in_flight += 1
+                return now
+            await self._sleep(due - now)
 
-    def release(self, sent: float, *, limited: bool) -> None:
-        """The request sent at ``sent`` is answered: a 429 (``limited``) or anything else."""
+    def release(self, sent: float, *, limited: bool = False, ok: bool = True) -> None:
+        """The request sent at ``sent`` is over: answered, refused with a 429 (``limited``) or
+        failed otherwise (not ``ok``: no signal about the rate)."""
         now = self._clock()
+        self.in_flight -= 1
+        self._room.set()
+        if not ok and not limited:
+            return
         if limited:
             if sent > self._last_cut:
-                self.rate = max(self.minimum, self.rate * self.decrease)
-                self.slow_start = False
-                self._last_cut = now
-                self.cuts += 1
-                self._next = max(self._next, now) + 1.0 / self.rate
+                self._cut(now)
             return
-        if self._next < now - 1.0 / self.rate:
+        if self.rate is None:
+            self.window += 1.0
+            return
+        if self._last < now - 2.0 / self.rate:
             return  # the pace held nothing back: the job sends fewer than the rate allows
-        if self.slow_start:
-            self.rate += 1.0
+        self.rate += max(1.0, self.step * self.rate) / self.rate
+
+    def _cut(self, now: float) -> None:
+        if self.rate is None:  # the first 429: start from the rate we were sending at
+            self.rate = max(self.minimum, len([t for t in self._sent if t >= now - 1.0]) * self.decrease)
+            self._sent.clear()
         else:
-            self.rate += max(1.0, self.step * self.rate) / self.rate
+            self.rate = max(self.minimum, self.rate * self.decrease)
+        self._last_cut = now
+        self.cuts += 1
+        self._last = max(self._last, now)
 
 
 __all__ = ["AdaptiveRate"]

@@ -161,12 +161,15 @@ class OpenAICompatBackend:
         if self.adaptive is None:
             return await self._complete(request)
         sent = await self.adaptive.acquire()
+        outcome = "failed"
         try:
             completion = await self._complete(request)
+            outcome = "ok"
         except RateLimitedError:
-            self.adaptive.release(sent, limited=True)
+            outcome = "limited"
             raise
-        self.adaptive.release(sent, limited=False)
+        finally:
+            self.adaptive.release(sent, limited=outcome == "limited", ok=outcome == "ok")
         return completion
 
     async def _complete(self, request: ChatRequest) -> Completion:
