@@ -41,12 +41,13 @@ def test_batch_size_is_chosen_from_the_machine_and_overridable(tmp_path: Path) -
     assert default_batch_size(64, gpu=False) == 16 and default_batch_size(2, gpu=True) == 32
     path = tmp_path / "m.gguf"
     path.write_bytes(b"GGUF" + b"\0" * 64)
-    auto = from_spec(BackendSpec(kind="embedded", model=str(path), n_threads=2))
+    assert from_spec(BackendSpec(kind="embedded", model=str(path))).max_concurrency == 1  # not the default yet
+    auto = from_spec(BackendSpec(kind="embedded", model=str(path), n_threads=2, batch_size=None))
     assert isinstance(auto, EmbeddedBackend) and auto.batch_size == auto.max_concurrency == 4
     three = from_spec(BackendSpec(kind="embedded", model=str(path), batch_size=3))
     assert isinstance(three, EmbeddedBackend) and three.max_concurrency == 3
     # copies keep one request per copy; both at once is refused
-    assert EmbeddedBackend(str(path), copies=2).batch_size == 1
+    assert EmbeddedBackend(str(path), copies=2, batch_size=None).batch_size == 1
     with pytest.raises(ConfigError, match="copies: 1"):
         EmbeddedBackend(str(path), copies=2, batch_size=4)
     with pytest.raises(ConfigError, match="batch_size must be >= 1"):

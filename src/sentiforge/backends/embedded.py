@@ -24,10 +24,12 @@ Why it looks the way it does:
   the same prompt decoded whole. A job is still reproducible (the same calls in the same
   order restore the same states) and a repeated request is answered by the response cache;
   ``prefix_cache_mb=0`` gives bit-for-bit fresh evaluation.
-- Batched decoding (``batch_size`` > 1, the default: two sequences a core, more on a GPU):
-  concurrent requests are decoded together in one llama.cpp context, sharing prompt
-  prefixes in its KV cache (see :mod:`sentiforge.backends.batched`); ``batch_size: 1`` is
-  the one-request-at-a-time path below, with its prefix cache.
+- Batched decoding (``batch_size`` > 1; ``None`` chooses it from the machine: two sequences
+  a core, more on a GPU): concurrent requests are decoded together in one llama.cpp
+  context, sharing prompt prefixes in its KV cache (see :mod:`sentiforge.backends.batched`).
+  Not the default yet: on the 2-core machine the main job ran slower batched
+  (benchmarks/embedded/README.md); ``batch_size: 1`` is the one-request-at-a-time path
+  below, with its prefix cache.
 - ``key`` names the model *file* (packaged name + sha256, or a fingerprint of a user's
   file), so response caches never mix two models behind the same name.
 
@@ -235,7 +237,7 @@ class EmbeddedBackend:
         json_mode: JsonMode = "auto",
         copies: int = 1,
         prefix_cache_mb: int = DEFAULT_PREFIX_CACHE_MB,
-        batch_size: int | None = None,
+        batch_size: int | None = 1,
     ) -> None:
         llama_cpp_module()  # fail now, before a job starts, if the extra is missing
         if copies < 1 or prefix_cache_mb < 0 or (batch_size is not None and batch_size < 1):
