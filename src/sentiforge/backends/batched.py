@@ -86,7 +86,9 @@ class BatchedDecoder:
         self.llama = llama
         self.model = model
         self.batch_size = batch_size
-        self.n_ctx = n_ctx * batch_size
+        # one KV cache shared by the sequences: attention spans the used cells, so a larger
+        # cache than the requests need costs every step (and ~28 KB a cell for the 1.5B model)
+        self.n_ctx = n_ctx
         self.n_batch = 512
         params = self.lib.llama_context_default_params()
         params.n_ctx = self.n_ctx
@@ -98,7 +100,7 @@ class BatchedDecoder:
         params.no_perf = True
         self.ctx = self.lib.llama_init_from_model(llama._model.model, params)
         if not self.ctx:
-            raise PermanentBackendError(f"llama.cpp could not make a context of {self.n_ctx} tokens; lower batch_size")
+            raise PermanentBackendError(f"llama.cpp could not make a context of {self.n_ctx} tokens; lower n_ctx")
         self.mem = self.lib.llama_get_memory(self.ctx)
         self.vocab = llama._model.vocab
         self.batch = self.lib.llama_batch_init(self.n_batch, 0, 1)
@@ -117,12 +119,12 @@ class BatchedDecoder:
     def submit(self, request: ChatRequest, grammar: str | None) -> concurrent.futures.Future[Completion]:
         future: concurrent.futures.Future[Completion] = concurrent.futures.Future()
         prompt, stops = self._prompt(request)
-        if len(prompt) + request.max_tokens > self.n_ctx // self.batch_size:
+        if len(prompt) + request.max_tokens > self.n_ctx:
             future.set_exception(
                 PermanentBackendError(
                     f"the prompt ({len(prompt)} tokens) plus max_tokens ({request.max_tokens}) does not fit the "
-                    f"model's context of {self.n_ctx // self.batch_size} tokens a sequence; raise the backend's "
-                    "n_ctx or shorten the prompt (fewer or shorter few-shot examples)"
+                    f"model's context of {self.n_ctx} tokens (shared by the batch); raise the backend's n_ctx or "
+                    "shorten the prompt (fewer or shorter few-shot examples)"
                 )
             )
             return future
