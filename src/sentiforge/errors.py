@@ -6,8 +6,10 @@
     ├── LabelError                       unknown label or label scheme, malformed label value
     ├── TemplateError                    a prompt template that is missing or does not render
     ├── DataError                        malformed input file, wrong column mapping, empty file
-    ├── StoreError                       database problems (missing dataset, job, migration)
-    │   └── JobConflictError             the job is running elsewhere, or in a state that forbids the action
+    ├── StoreError                       database problems (cannot open, migrate, write)
+    │   ├── NotFoundError                no such dataset, job, sample, review item, model or key
+    │   └── ConflictError                the name exists already, or the state forbids the action
+    │       └── JobConflictError         the job is running elsewhere, or its status forbids the action
     ├── BackendError                     an LLM backend failed
     │   ├── TransientBackendError        worth retrying: 429, 5xx, timeout, connection reset
     │   │   └── RateLimitedError         429, carries retry_after seconds when the server said so
@@ -58,7 +60,15 @@ class StoreError(SentiforgeError):
     pass
 
 
-class JobConflictError(StoreError):
+class NotFoundError(StoreError):
+    """What was asked for does not exist (the HTTP API answers 404)."""
+
+
+class ConflictError(StoreError):
+    """The name is taken, or the current state forbids the action (the HTTP API answers 409)."""
+
+
+class JobConflictError(ConflictError):
     """A job is already running in another process, or its status forbids what was asked."""
 
 

@@ -156,3 +156,41 @@ def test_the_documented_revision_command(
     body = made.read_text()
     assert f"down_revision: str | None = '{before}'" in body and "pass" in body  # models == schema: no ops
     assert f"database at revision {before}; scripts head {number}" in capsys.readouterr().out
+
+
+def test_0004_renames_old_job_statuses(empty_db_url: str) -> None:
+    """Rows written with the old names (pending, budget_exhausted) read as queued and budget_stopped."""
+    from alembic import command
+
+    engine = make_engine(empty_db_url)
+    with engine.begin() as conn:
+        command.upgrade(migrate.config(conn), "0003")
+        conn.execute(
+            text(
+                "INSERT INTO datasets (name, kind, scheme, meta, created_at)"
+                " VALUES ('d', 'synthetic', '{}', '{}', '2026-01-01')"
+            )
+        )
+        for status in ("pending", "budget_exhausted", "completed"):
+            conn.execute(
+                text(
+                    "INSERT INTO jobs (dataset_id, recipe, status, target, done, rejected, requests, cache_hits,"
+                    " prompt_tokens, completion_tokens, cost, cancel_requested, created_at, updated_at)"
+                    " VALUES (1, '{}', :s, 1, 0, 0, 0, 0, 0, 0, 0, false, '2026-01-01', '2026-01-01')"
+                ),
+                {"s": status},
+            )
+    with engine.begin() as conn:
+        command.upgrade(migrate.config(conn), "0004")
+        assert conn.execute(text("SELECT status FROM jobs ORDER BY id")).scalars().all() == [
+            "queued",
+            "budget_stopped",
+            "completed",
+        ]
+        command.downgrade(migrate.config(conn), "0003")
+        assert conn.execute(text("SELECT status FROM jobs ORDER BY id")).scalars().all() == [
+            "pending",
+            "budget_exhausted",
+            "completed",
+        ]
+    engine.dispose()

@@ -12,7 +12,7 @@ import warnings
 from typing import TYPE_CHECKING, Any
 
 from sentiforge.engine import JobResult, Progress, prompt_library, run_job, seed_pool
-from sentiforge.errors import ConfigError, StoreError
+from sentiforge.errors import ConfigError, ConflictError, JobConflictError, StoreError
 from sentiforge.recipe import Recipe
 from sentiforge.store import Store
 from sentiforge.store.schemas import JobPublic
@@ -23,12 +23,29 @@ if TYPE_CHECKING:
     from sentiforge.backends.base import Backend
 
 
-def create_job(store: Store, recipe: Recipe, dataset: str, *, exist_ok: bool = True) -> int:
+def create_job(
+    store: Store,
+    recipe: Recipe,
+    dataset: str,
+    *,
+    exist_ok: bool = True,
+    kind: str = "recipe",
+    request: dict[str, Any] | None = None,
+) -> int:
     """Register a job (and its synthetic dataset) for a recipe; returns the job id.
 
     The plan is checked here, before anything runs: strategies are built from their options,
     the prompt templates are found, and prompt attributes that no template reads are warned about.
     """
+    try:
+        return _create_job(store, recipe, dataset, exist_ok=exist_ok, kind=kind, request=request)
+    except (ValueError, TypeError, KeyError) as exc:  # a recipe whose plan cannot be built
+        raise ConfigError(f"invalid recipe: {type(exc).__name__}: {exc}") from exc
+
+
+def _create_job(
+    store: Store, recipe: Recipe, dataset: str, *, exist_ok: bool, kind: str, request: dict[str, Any] | None
+) -> int:
     scheme = recipe.label_scheme()
     _check_templates(recipe)
     try:
@@ -37,7 +54,7 @@ def create_job(store: Store, recipe: Recipe, dataset: str, *, exist_ok: bool = T
         dataset_id = store.create_dataset(dataset, scheme, kind="synthetic", meta={"recipe": recipe.name})
     else:
         if not exist_ok:
-            raise StoreError(f"dataset '{dataset}' exists already")
+            raise ConflictError(f"dataset '{dataset}' exists already")
     ctx = StepContext(client=None, scheme=scheme, prompts=prompt_library(recipe), pool=seed_pool(store, recipe))  # type: ignore[arg-type]
     target = 0
     for i, spec in enumerate(recipe.steps):
@@ -45,7 +62,7 @@ def create_job(store: Store, recipe: Recipe, dataset: str, *, exist_ok: bool = T
         ctx.step = i
         target += strategy.size(ctx)
         _warn_unused_attributes(strategy, ctx)
-    return store.create_job(dataset_id, recipe.dump(), target)
+    return store.create_job(dataset_id, recipe.dump(), target, kind=kind, request=request)
 
 
 def _check_templates(recipe: Recipe) -> None:
@@ -69,7 +86,43 @@ class UnusedAttributeWarning(UserWarning):
 
 def submit(store: Store, request: JobRequest) -> int:
     """Create the job a request describes (it is not run yet); returns the job id."""
-    return create_job(store, request.to_recipe(store), request.dataset)
+    from sentiforge.app.requests import kind_of
+
+    kind = kind_of(request)
+    recipe = request.to_recipe(store)
+    return create_job(store, recipe, request.dataset, kind=kind, request=request.model_dump(mode="json"))
+
+
+async def execute(store: Store, job_id: int, *, progress: Progress | None = None, **options: Any) -> str:
+    """Run any job to its end, whatever its kind (generation by the engine; quality, evaluate
+    and train by :mod:`sentiforge.app.tasks`), with "started" and "finished" events; returns
+    its final status."""
+    from sentiforge.app import tasks
+
+    job = store.job(job_id)
+    if job.kind in tasks.KINDS:
+        return await tasks.run_task(store, job_id, progress=progress)
+    store.add_job_event(job_id, "started")
+    try:
+        result = await run(store, job_id, progress=progress, **options)
+    except JobConflictError:
+        raise
+    except BaseException as exc:
+        store.add_job_event(job_id, "finished", status=store.job(job_id).status, error=str(exc) or type(exc).__name__)
+        raise
+    store.add_job_event(job_id, "finished", status=result.status, done=result.done, error=result.error)
+    return result.status
+
+
+def check_resumable(store: Store, job_id: int) -> JobPublic:
+    """The job, if resuming it makes sense: not one that is running, nor one that completed."""
+    job = store.job(job_id)
+    if job.status in ("running", "completed"):
+        raise JobConflictError(
+            f"job {job_id} is {job.status}: there is nothing to resume"
+            + (" (cancel it first to restart it)" if job.status == "running" else "")
+        )
+    return job
 
 
 async def run(
@@ -127,9 +180,27 @@ def get(store: Store, job_id: int) -> JobPublic:
     return store.job(job_id)
 
 
-def list_jobs(store: Store, *, status: str | None = None, dataset: str | None = None) -> list[JobPublic]:
+def list_jobs(
+    store: Store,
+    *,
+    status: str | None = None,
+    dataset: str | None = None,
+    kind: str | None = None,
+    after: int = 0,
+    limit: int | None = None,
+) -> list[JobPublic]:
+    """Jobs in id order, filtered by status, dataset and kind; a page when ``limit`` is given."""
+    from sentiforge.store.jobs import STATUSES
+
+    if status is not None and status not in STATUSES:
+        raise ConfigError(f"unknown job status {status!r}; choose one of {list(STATUSES)}")
     dataset_id = store.dataset_id(dataset) if dataset else None
-    return store.list_jobs(status=status, dataset_id=dataset_id)
+    return store.list_jobs(status=status, dataset_id=dataset_id, kind=kind, after=after, limit=limit)
+
+
+def reclaim(store: Store) -> list[int]:
+    """Mark jobs whose process died while running as ``incomplete`` (resumable); their ids."""
+    return store.reclaim_dead_jobs()
 
 
 async def wait(store: Store, job_id: int, *, statuses: tuple[str, ...] = ("running",), poll: float = 0.2) -> JobPublic:
@@ -142,9 +213,12 @@ async def wait(store: Store, job_id: int, *, statuses: tuple[str, ...] = ("runni
 __all__ = [
     "UnusedAttributeWarning",
     "cancel",
+    "check_resumable",
     "create_job",
+    "execute",
     "get",
     "list_jobs",
+    "reclaim",
     "resume_job",
     "run",
     "run_recipe",

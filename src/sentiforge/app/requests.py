@@ -184,6 +184,11 @@ class RecipeRequest(_Request):
 JobRequest = GenerateRequest | AugmentRequest | RecipeRequest
 
 
+def kind_of(request: JobRequest | QualityRequest | EvaluateRequest | TrainRequest) -> str:
+    """The job kind a request makes: generate, augment, recipe, quality, evaluate or train."""
+    return type(request).__name__.removesuffix("Request").lower()
+
+
 class QualityRequest(_Request):
     """Run the quality gate over a dataset."""
 

@@ -35,21 +35,21 @@ def _import(
     db: DbOption = None,
 ) -> None:
     """Import real, labelled data into a dataset: all rows, or none if any row is bad."""
-    from sentiforge.io.importers import ColumnMap, import_file
-    from sentiforge.io.splits import parse_splits
+    from sentiforge.app.data import import_data
+    from sentiforge.io.importers import ColumnMap
 
     mapped = {"text": text_col, "label": label_col, "language": language_col, "split": split_col}
     columns = ColumnMap(**mapped, rationale=rationale_col, attributes=tuple(attr_col))  # type: ignore[arg-type]
     with open_store(db) as store:
-        result = import_file(
+        result = import_data(
             store,
             file,
             dataset,
-            _scheme_for(store, dataset, scheme),
+            scheme=scheme,
             columns=columns,
-            format=file_format,  # type: ignore[arg-type]
+            splits=splits,
+            format=file_format,
             language=language,
-            splits=parse_splits(splits) if splits else None,
             seed=seed,
             encoding=encoding,
             delimiter=delimiter,
@@ -58,17 +58,6 @@ def _import(
     out.print(_counts_line("labels", result.by_label))
     if any(result.by_split):
         out.print(_counts_line("splits", {str(k): v for k, v in result.by_split.items()}))
-
-
-def _scheme_for(store: Any, dataset: str, scheme: str | None) -> Any:
-    """The scheme named, else the existing dataset's, else three_class for a new dataset."""
-    from sentiforge.errors import StoreError
-    from sentiforge.labels import get_scheme
-
-    try:
-        return get_scheme(scheme) if scheme else store.scheme(dataset)
-    except StoreError:  # a new dataset
-        return get_scheme("three_class")
 
 
 def _export(

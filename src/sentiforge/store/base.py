@@ -41,8 +41,11 @@ def make_engine(url: str) -> Engine:
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    from sentiforge.config import get_settings
+
+    size = get_settings().db_pool_size
     try:
-        return create_engine(url, pool_pre_ping=True)
+        return create_engine(url, pool_pre_ping=True, pool_size=size, max_overflow=size)
     except ModuleNotFoundError as exc:
         from sentiforge.errors import MissingExtraError
 

@@ -15,11 +15,11 @@ import socket
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
-from sqlalchemy import select, update
+from sqlalchemy import func, insert, select, update
 
-from sentiforge.errors import JobConflictError, StoreError
-from sentiforge.store.models import JobRow, SampleRow, utcnow
-from sentiforge.store.schemas import JobPublic
+from sentiforge.errors import JobConflictError, NotFoundError
+from sentiforge.store.models import JobEventRow, JobRow, SampleRow, utcnow
+from sentiforge.store.schemas import JobEventPublic, JobPublic
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -29,7 +29,13 @@ if TYPE_CHECKING:
 
 STALE_AFTER = 30.0  # seconds without a heartbeat after which a running claim is abandoned
 Beat = Literal["ok", "cancel", "lost"]
-WAITING = ("pending", "incomplete", "failed", "budget_exhausted")  # statuses a cancel ends at once
+# Job statuses. queued: created, not started; running: claimed by a live process;
+# completed: every slot filled; incomplete: ran every slot but some failed all attempts, or
+# was interrupted (resumable); failed: stopped by an error; cancelled: stopped on request;
+# budget_stopped: stopped before passing its cost cap (resume with a higher one).
+STATUSES = ("queued", "running", "completed", "incomplete", "failed", "cancelled", "budget_stopped")
+FINISHED = ("completed", "incomplete", "failed", "cancelled", "budget_stopped")
+WAITING = ("queued", "incomplete", "failed", "budget_stopped")  # statuses a cancel ends at once
 
 
 def this_process() -> str:
@@ -57,29 +63,102 @@ class JobTables:
     engine: Engine
     session: Callable[[], Session]
 
-    def create_job(self, dataset_id: int, recipe: dict[str, Any], target: int) -> int:
+    def create_job(
+        self,
+        dataset_id: int | None,
+        recipe: dict[str, Any],
+        target: int,
+        *,
+        kind: str = "recipe",
+        request: dict[str, Any] | None = None,
+    ) -> int:
+        """A queued job, with its "created" event."""
         with self.session() as s:
-            row = JobRow(dataset_id=dataset_id, recipe=recipe, target=target, status="pending")
+            row = JobRow(
+                dataset_id=dataset_id, recipe=recipe, target=target, status="queued", kind=kind, request=request
+            )
             s.add(row)
+            s.flush()
+            s.add(JobEventRow(job_id=row.id, kind="created", data={"kind": kind, "target": target}))
             s.commit()
             return row.id
+
+    def add_job_event(self, job_id: int, kind: str, **data: Any) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(insert(JobEventRow).values(job_id=job_id, kind=kind, data=data, created_at=utcnow()))
+
+    def job_events(self, job_id: int, *, after: int = 0, limit: int = 1000) -> list[JobEventPublic]:
+        """A job's events with ids above ``after``, oldest first."""
+        q = select(JobEventRow).where(JobEventRow.job_id == job_id, JobEventRow.id > after)
+        with self.session() as s:
+            rows = s.scalars(q.order_by(JobEventRow.id).limit(limit))
+            return [JobEventPublic.model_validate(r) for r in rows]
+
+    def job_status_counts(self) -> dict[str, int]:
+        with self.session() as s:
+            return dict(s.execute(select(JobRow.status, func.count()).group_by(JobRow.status)).all())
+
+    def job_totals(self) -> dict[str, float]:
+        """Tokens and cost over every job (for metrics)."""
+        cols = (func.sum(JobRow.prompt_tokens), func.sum(JobRow.completion_tokens), func.sum(JobRow.cost))
+        with self.session() as s:
+            prompt, completion, cost = s.execute(select(*cols)).one()
+        return {"prompt_tokens": prompt or 0, "completion_tokens": completion or 0, "cost": cost or 0.0}
+
+    def reclaim_dead_jobs(self, *, stale_after: float = STALE_AFTER) -> list[int]:
+        """Mark ``incomplete`` every running job whose process is gone (no heartbeat for
+        ``stale_after`` seconds, or a dead pid on this host), so it can be resumed."""
+        now = utcnow()
+        dead = [
+            j
+            for j in self.list_jobs(status="running")
+            if j.heartbeat_at is None
+            or now - j.heartbeat_at > timedelta(seconds=stale_after)
+            or _owner_gone(j.claimed_by)
+        ]
+        reclaimed = []
+        for job in dead:
+            with self.engine.begin() as conn:
+                won = conn.execute(
+                    update(JobRow)
+                    .where(JobRow.id == job.id, JobRow.status == "running", JobRow.claimed_by == job.claimed_by)
+                    .values(status="incomplete", error=f"the process running it ({job.claimed_by}) stopped; resume it",
+                            cancel_requested=False, updated_at=now)
+                ).rowcount  # fmt: skip
+            if won:
+                self.add_job_event(job.id, "reclaimed", owner=job.claimed_by)
+                reclaimed.append(job.id)
+        return reclaimed
 
     def _job_row(self, job_id: int) -> JobRow:
         with self.session() as s:
             row = s.get(JobRow, job_id)
         if row is None:
-            raise StoreError(f"no job with id {job_id}; `sentiforge jobs` lists them")
+            raise NotFoundError(f"no job with id {job_id}; `sentiforge jobs` lists them")
         return row
 
     def job(self, job_id: int) -> JobPublic:
         return JobPublic.model_validate(self._job_row(job_id), from_attributes=True)
 
-    def list_jobs(self, *, status: str | None = None, dataset_id: int | None = None) -> list[JobPublic]:
-        q = select(JobRow).order_by(JobRow.id)
+    def list_jobs(
+        self,
+        *,
+        status: str | None = None,
+        dataset_id: int | None = None,
+        kind: str | None = None,
+        after: int = 0,
+        limit: int | None = None,
+    ) -> list[JobPublic]:
+        """Jobs in id order, filtered; a page of ``limit`` with ids above ``after``."""
+        q = select(JobRow).where(JobRow.id > after).order_by(JobRow.id)
         if status is not None:
             q = q.where(JobRow.status == status)
         if dataset_id is not None:
             q = q.where(JobRow.dataset_id == dataset_id)
+        if kind is not None:
+            q = q.where(JobRow.kind == kind)
+        if limit is not None:
+            q = q.limit(limit)
         with self.session() as s:
             return [JobPublic.model_validate(r, from_attributes=True) for r in s.scalars(q)]
 
@@ -148,9 +227,11 @@ class JobTables:
                     .values(status="cancelled", updated_at=utcnow())
                 )
         job = self.job(job_id)
+        if asked or job.status == "cancelled":
+            self.add_job_event(job_id, "cancel_requested" if asked else "cancelled")
         if job.status not in {"running", "cancelled"}:
             raise JobConflictError(
-                f"job {job_id} is {job.status}: there is nothing to cancel (only a pending or running job can be)"
+                f"job {job_id} is {job.status}: there is nothing to cancel (only a queued or running job can be)"
             )
         return job
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, func, insert, select, update
 
-from sentiforge.errors import StoreError
+from sentiforge.errors import NotFoundError
 from sentiforge.store.base import StoreBase
 from sentiforge.store.models import QualityRecordRow, QualityRunRow, SampleRow, utcnow
 from sentiforge.store.review import enqueue
@@ -45,7 +45,7 @@ class QualityTables(StoreBase):
         with self.session() as s:
             row = s.get(QualityRunRow, run_id)
         if row is None:
-            raise StoreError(f"no quality run {run_id}")
+            raise NotFoundError(f"no quality run {run_id}")
         return QualityRunPublic.model_validate(row)
 
     def latest_quality_run(self, dataset_id: int) -> QualityRunPublic:
@@ -53,8 +53,14 @@ class QualityTables(StoreBase):
         with self.session() as s:
             row = s.scalar(q.limit(1))
         if row is None:
-            raise StoreError("no quality run for this dataset yet; run `sentiforge quality run DATASET` first")
+            raise NotFoundError("no quality run for this dataset yet; run `sentiforge quality run DATASET` first")
         return QualityRunPublic.model_validate(row)
+
+    def quality_reject_counts(self) -> dict[str, int]:
+        """Rejects by the check that made them, over every quality run (for metrics)."""
+        q = select(Q.rejected_by, func.count()).where(Q.status == "rejected").group_by(Q.rejected_by)
+        with self.session() as s:
+            return {str(check or "unknown"): n for check, n in s.execute(q)}
 
     def write_quality_records(self, run_id: int, dataset_id: int, records: Sequence[QualityRecordCreate]) -> None:
         """Records, sample statuses and new review items of one batch, in one transaction."""

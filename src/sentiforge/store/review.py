@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
 
-from sentiforge.errors import StoreError
+from sentiforge.errors import ConflictError, NotFoundError, StoreError
 from sentiforge.samples import text_hash
 from sentiforge.store.base import StoreBase
 from sentiforge.store.models import ReviewItemRow, SampleRow, utcnow
@@ -94,7 +94,7 @@ class ReviewTables(StoreBase):
     def review_item(self, item_id: int) -> ReviewItemPublic:
         found = self._review_items(ReviewItemRow.id == item_id)
         if not found:
-            raise StoreError(f"no review item {item_id}; `sentiforge review list DATASET` shows them")
+            raise NotFoundError(f"no review item {item_id}; `sentiforge review list DATASET` shows them")
         return found[0]
 
     def decide_review_item(self, item_id: int, decision: ReviewDecision) -> ReviewItemPublic:
@@ -108,17 +108,17 @@ class ReviewTables(StoreBase):
         with self.engine.begin() as conn:
             item = conn.execute(select(ReviewItemRow).where(ReviewItemRow.id == item_id)).first()
             if item is None:
-                raise StoreError(f"no review item {item_id}; `sentiforge review list DATASET` shows them")
+                raise NotFoundError(f"no review item {item_id}; `sentiforge review list DATASET` shows them")
             if item.status != "pending":
                 when = f"{item.decided_at:%Y-%m-%d %H:%M}" if item.decided_at else "?"
-                raise StoreError(f"review item {item_id} was already {item.status} by {item.decided_by} at {when}")
+                raise ConflictError(f"review item {item_id} was already {item.status} by {item.decided_by} at {when}")
             result = conn.execute(
                 update(ReviewItemRow)
                 .where(ReviewItemRow.id == item_id, ReviewItemRow.status == "pending")
                 .values(decided_by=decision.by, decided_at=utcnow(), **values)
             )
             if result.rowcount != 1:  # someone decided it between our read and our write
-                raise StoreError(f"review item {item_id} was decided by someone else just now; look at it again")
+                raise ConflictError(f"review item {item_id} was decided by someone else just now; look at it again")
             if changes:
                 conn.execute(update(SampleRow).where(SampleRow.id == item.sample_id).values(**changes))
         return self.review_item(item_id)

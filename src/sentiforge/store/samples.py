@@ -12,10 +12,10 @@ from typing import Any
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
-from sentiforge.errors import StoreError
+from sentiforge.errors import NotFoundError, StoreError
 from sentiforge.samples import Provenance, Sample, text_hash
 from sentiforge.store.base import StoreBase
-from sentiforge.store.models import SampleRow, utcnow
+from sentiforge.store.models import QualityRecordRow, QualityRunRow, ReviewItemRow, SampleRow, utcnow
 from sentiforge.store.schemas import SamplePublic
 
 COUNT_BY = {"label", "split", "status", "strategy", "reason", "language", "model", "backend", "job_id"}
@@ -142,16 +142,64 @@ class SampleTables(StoreBase):
     ) -> list[SamplePublic]:
         """One page of samples with ids above ``after``, in id order (pass the last id for the next)."""
         rows = self._sample_rows(dataset_id, status, split, after, limit)
-        return [
-            SamplePublic(**sample_fields(r), dataset_id=r.dataset_id, job_id=r.job_id, created_at=r.created_at)
-            for r in rows
-        ]
+        return [_public(r) for r in rows]
+
+    def find_samples(
+        self,
+        dataset_id: int,
+        *,
+        status: str | None = "accepted",
+        label: str | None = None,
+        strategy: str | None = None,
+        split: str | None = None,
+        min_score: float | None = None,
+        max_score: float | None = None,
+        review: str | None = None,
+        after: int = 0,
+        limit: int = 100,
+    ) -> list[SamplePublic]:
+        """A filtered page of samples (ids above ``after``), each with the score of the
+        dataset's latest quality run and its review item's status."""
+        latest = select(func.max(QualityRunRow.id)).where(QualityRunRow.dataset_id == dataset_id).scalar_subquery()
+        q = (
+            select(SampleRow, QualityRecordRow.score, ReviewItemRow.status)
+            .select_from(SampleRow)
+            .outerjoin(
+                QualityRecordRow, (QualityRecordRow.sample_id == SampleRow.id) & (QualityRecordRow.run_id == latest)
+            )
+            .outerjoin(ReviewItemRow, ReviewItemRow.sample_id == SampleRow.id)
+            .where(SampleRow.dataset_id == dataset_id, SampleRow.id > after)
+        )
+        for column, value in (
+            (SampleRow.status, status),
+            (SampleRow.label, label),
+            (SampleRow.strategy, strategy),
+            (SampleRow.split, split),
+            (ReviewItemRow.status, review),
+        ):
+            if value is not None:
+                q = q.where(column == value)
+        if min_score is not None:
+            q = q.where(QualityRecordRow.score >= min_score)
+        if max_score is not None:
+            q = q.where(QualityRecordRow.score <= max_score)
+        with self.session() as s:
+            rows = s.execute(q.order_by(SampleRow.id).limit(limit)).all()
+        return [_public(r, quality_score=score, review=state) for r, score, state in rows]
+
+    def samples_since(self, seconds: float) -> int:
+        """Samples written in the last ``seconds`` (every dataset; for metrics)."""
+        from datetime import timedelta
+
+        since = utcnow() - timedelta(seconds=seconds)
+        with self.session() as s:
+            return s.scalar(select(func.count()).select_from(SampleRow).where(SampleRow.created_at >= since)) or 0
 
     def get_sample(self, sample_id: int) -> Sample:
         with self.session() as s:
             row = s.get(SampleRow, sample_id)
         if row is None:
-            raise StoreError(f"no sample with id {sample_id}")
+            raise NotFoundError(f"no sample with id {sample_id}")
         return Sample(**sample_fields(row))
 
     def count(self, dataset_id: int, *, status: str | None = "accepted", by: str | None = None) -> Any:
@@ -189,3 +237,10 @@ class SampleTables(StoreBase):
             for dataset_id, status, n in s.execute(q):
                 out.setdefault(dataset_id, {})[status] = n
         return out
+
+
+def _public(row: SampleRow, **extra: Any) -> SamplePublic:
+    """A sample row as callers see it, with where it belongs and what was said of it."""
+    return SamplePublic(
+        **sample_fields(row), dataset_id=row.dataset_id, job_id=row.job_id, created_at=row.created_at, **extra
+    )

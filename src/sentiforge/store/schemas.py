@@ -38,6 +38,8 @@ class SamplePublic(Sample):
     dataset_id: int
     job_id: int | None = None
     created_at: datetime
+    quality_score: float | None = None  # from the dataset's latest quality run (find_samples)
+    review: str | None = None  # its review item's status, if it was queued (find_samples)
 
 
 # -- jobs -----------------------------------------------------------------------------------
@@ -47,8 +49,11 @@ class JobPublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
-    dataset_id: int
+    dataset_id: int | None
+    kind: str = "recipe"
     recipe: dict[str, Any]
+    request: dict[str, Any] | None = None
+    result: dict[str, Any] | None = None
     status: str
     target: int
     done: int
@@ -64,6 +69,32 @@ class JobPublic(BaseModel):
     cancel_requested: bool = False
     created_at: datetime
     updated_at: datetime
+
+
+class JobEventPublic(BaseModel):
+    """One thing that happened to a job (created, started, cancel_requested, finished, reclaimed)."""
+
+    model_config = _ROW
+
+    id: int
+    job_id: int
+    kind: str
+    data: dict[str, Any] = Field(default_factory=dict)
+    created_at: datetime
+
+
+# -- API keys -------------------------------------------------------------------------------
+class ApiKeyPublic(BaseModel):
+    """An API key as listed: never its secret, which only ``create_key`` returns, once."""
+
+    model_config = _ROW
+
+    id: int
+    key_id: str
+    name: str
+    scopes: list[str]
+    created_at: datetime
+    revoked_at: datetime | None = None
 
 
 # -- quality --------------------------------------------------------------------------------
@@ -152,7 +183,10 @@ class ReviewDecision(BaseModel):
 
 
 __all__ = [
+    "ApiKeyPublic",
     "DatasetPublic",
+    "JobEventPublic",
+    "JobPublic",
     "QualityRecordCreate",
     "QualityRejectPublic",
     "QualityRunPublic",

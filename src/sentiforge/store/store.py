@@ -3,7 +3,7 @@ cache, on SQLite or PostgreSQL.
 
 Every table is read and written here, in the ``store`` package: callers get public schemas
 (``store/schemas.py``), never ORM rows or sessions. ``Store`` joins the table groups: samples
-(``samples.py``), quality runs and records (``quality.py``), the review queue (``review.py``);
+(``samples.py``), quality runs and records (``quality.py``), the review queue (``review.py``), API keys (``keys.py``);
 datasets and jobs are below, the response cache and the job writer in ``cache.py``. Open one
 per process or request and close it (``with Store(url) as store: ...``); the schema check
 runs once per database and process (``migrate.upgrade_once``).
@@ -16,11 +16,12 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
-from sentiforge.errors import StoreError
+from sentiforge.errors import ConflictError, NotFoundError
 from sentiforge.labels import LabelScheme
 from sentiforge.store.base import default_url, make_engine
 from sentiforge.store.cache import JobWriter, SqlCache
 from sentiforge.store.jobs import JobTables
+from sentiforge.store.keys import KeyTables
 from sentiforge.store.models import DatasetRow, JobRow, SampleRow
 from sentiforge.store.quality import QualityTables
 from sentiforge.store.review import ReviewTables
@@ -28,7 +29,7 @@ from sentiforge.store.samples import SampleTables
 from sentiforge.store.schemas import DatasetPublic
 
 
-class Store(SampleTables, QualityTables, ReviewTables, JobTables):
+class Store(SampleTables, QualityTables, ReviewTables, JobTables, KeyTables):
     """Every table of one database. ``Store(url)`` opens it (migrating it the first time this
     process sees it); ``with Store(url) as store:`` closes it after."""
 
@@ -42,7 +43,7 @@ class Store(SampleTables, QualityTables, ReviewTables, JobTables):
             try:
                 s.commit()
             except IntegrityError as exc:
-                raise StoreError(
+                raise ConflictError(
                     f"a dataset named '{name}' exists already; pick another name or delete it first"
                 ) from exc
             return row.id
@@ -51,7 +52,7 @@ class Store(SampleTables, QualityTables, ReviewTables, JobTables):
         with self.session() as s:
             found = s.scalar(select(DatasetRow.id).where(DatasetRow.name == name))
         if found is None:
-            raise StoreError(f"no dataset named '{name}'; `sentiforge datasets` lists them")
+            raise NotFoundError(f"no dataset named '{name}'; `sentiforge datasets` lists them")
         return found
 
     def dataset(self, name_or_id: str | int) -> DatasetPublic:
@@ -61,7 +62,7 @@ class Store(SampleTables, QualityTables, ReviewTables, JobTables):
             else:
                 row = s.scalar(select(DatasetRow).where(DatasetRow.name == name_or_id))
         if row is None:
-            raise StoreError(f"no dataset {name_or_id!r}; `sentiforge datasets` lists them")
+            raise NotFoundError(f"no dataset {name_or_id!r}; `sentiforge datasets` lists them")
         return DatasetPublic.model_validate(row)
 
     def scheme(self, name_or_id: str | int) -> LabelScheme:
@@ -81,7 +82,7 @@ class Store(SampleTables, QualityTables, ReviewTables, JobTables):
         with self.session() as s:
             row = s.get(DatasetRow, dataset_id)
             if row is None:
-                raise StoreError(f"no dataset with id {dataset_id}")
+                raise NotFoundError(f"no dataset with id {dataset_id}")
             row.meta = {**(row.meta or {}), **meta}
             s.commit()
 
@@ -89,7 +90,7 @@ class Store(SampleTables, QualityTables, ReviewTables, JobTables):
         with self.session() as s:
             row = s.scalar(select(DatasetRow).where(DatasetRow.name == name))
             if row is None:
-                raise StoreError(f"no dataset named '{name}'")
+                raise NotFoundError(f"no dataset named '{name}'")
             s.execute(delete(SampleRow).where(SampleRow.dataset_id == row.id))
             s.execute(delete(JobRow).where(JobRow.dataset_id == row.id))
             s.delete(row)

@@ -1,0 +1,19 @@
+"""One router per resource; ``ROUTERS`` is what ``main.create_app`` includes."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from sentiforge.api.routes import datasets, evaluations, health, jobs, keys, metrics, models, predictions, samples
+
+ROUTERS: list[APIRouter] = [
+    health.router,
+    jobs.router,
+    datasets.router,
+    samples.router,
+    evaluations.router,
+    models.router,
+    predictions.router,
+    keys.router,
+    metrics.router,
+]

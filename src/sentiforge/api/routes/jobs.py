@@ -1,0 +1,190 @@
+"""Jobs: create (generate, augment, recipe, quality, evaluate, train), list, get, cancel,
+resume; events; progress as numbers and as a Server-Sent Events stream."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Query, Request
+from fastapi.responses import StreamingResponse
+
+from sentiforge.api.deps import ReadKey, RunnerDep, SettingsDep, StoreDep, WriteKey
+from sentiforge.api.schemas import ErrorOut, JobId, Page, Progress
+from sentiforge.app import jobs, tasks
+from sentiforge.app.requests import (
+    AugmentRequest,
+    EvaluateRequest,
+    GenerateRequest,
+    QualityRequest,
+    RecipeRequest,
+    TrainRequest,
+)
+from sentiforge.store.jobs import FINISHED
+from sentiforge.store.schemas import JobEventPublic, JobPublic
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorOut} for code in (400, 401, 403, 404, 409, 413, 422, 429)
+}
+router = APIRouter(prefix="/v1/jobs", tags=["jobs"], responses=ERRORS)
+SSE_POLL_SECONDS = 0.5
+SSE_KEEPALIVE_SECONDS = 15.0
+
+
+def _submit(store: Any, runner: Any, settings: Any, request: Any) -> JobPublic:
+    request = tasks.for_service(store, request, settings)
+    job_id = tasks.submit(store, request) if type(request) in tasks.KINDS.values() else jobs.submit(store, request)
+    runner.start(job_id)
+    return jobs.get(store, job_id)
+
+
+@router.post("/generate", status_code=202)
+def generate(
+    body: GenerateRequest, store: StoreDep, runner: RunnerDep, settings: SettingsDep, _: WriteKey
+) -> JobPublic:
+    """Generate a balanced synthetic dataset; the job runs in the background."""
+    return _submit(store, runner, settings, body)
+
+
+@router.post("/augment", status_code=202)
+def augment(body: AugmentRequest, store: StoreDep, runner: RunnerDep, settings: SettingsDep, _: WriteKey) -> JobPublic:
+    """Augment a real seed dataset (CDA, ADA, CADA, backtranslation, translation)."""
+    return _submit(store, runner, settings, body)
+
+
+@router.post("/recipe", status_code=202)
+def recipe(body: RecipeRequest, store: StoreDep, runner: RunnerDep, settings: SettingsDep, _: WriteKey) -> JobPublic:
+    """Run a recipe (plain data) into a dataset."""
+    return _submit(store, runner, settings, body)
+
+
+@router.post("/quality", status_code=202)
+def quality(body: QualityRequest, store: StoreDep, runner: RunnerDep, settings: SettingsDep, _: WriteKey) -> JobPublic:
+    """Run the quality gate over a dataset."""
+    return _submit(store, runner, settings, body)
+
+
+@router.post("/evaluate", status_code=202)
+def evaluate(
+    body: EvaluateRequest, store: StoreDep, runner: RunnerDep, settings: SettingsDep, _: WriteKey
+) -> JobPublic:
+    """Train-Synthetic-Test-Real; the report is served by /v1/evaluations/{job_id}."""
+    return _submit(store, runner, settings, body)
+
+
+@router.post("/train", status_code=202)
+def train(body: TrainRequest, store: StoreDep, runner: RunnerDep, settings: SettingsDep, _: WriteKey) -> JobPublic:
+    """Train a classifier; ``out_dir`` is the model's name, served by /v1/sentiment when done."""
+    return _submit(store, runner, settings, body)
+
+
+@router.get("")
+def list_jobs(
+    store: StoreDep,
+    _: ReadKey,
+    status: str | None = None,
+    dataset: str | None = None,
+    kind: str | None = None,
+    cursor: Annotated[int, Query(ge=0, le=2**62)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> Page[JobPublic]:
+    """Jobs in id order; filter by status, dataset and kind."""
+    found = jobs.list_jobs(store, status=status, dataset=dataset, kind=kind, after=cursor, limit=limit + 1)
+    return Page.of(found, limit)
+
+
+@router.get("/{job_id}")
+def get_job(job_id: JobId, store: StoreDep, _: ReadKey) -> JobPublic:
+    return jobs.get(store, job_id)
+
+
+@router.post("/{job_id}/cancel")
+def cancel(job_id: JobId, store: StoreDep, _: WriteKey) -> JobPublic:
+    """Stop a job: a queued one at once, a running one at its next checkpoint (409 when finished)."""
+    return jobs.cancel(store, job_id)
+
+
+@router.post("/{job_id}/resume", status_code=202)
+def resume(
+    job_id: JobId,
+    store: StoreDep,
+    runner: RunnerDep,
+    _: WriteKey,
+    max_cost: Annotated[float | None, Body(embed=True, ge=0)] = None,
+) -> JobPublic:
+    """Run a stopped job again from where it stopped (optionally with a new cost cap)."""
+    jobs.check_resumable(store, job_id)
+    if max_cost is not None:
+        jobs.set_budget(store, job_id, max_cost)
+    runner.start(job_id)
+    return jobs.get(store, job_id)
+
+
+@router.get("/{job_id}/events")
+def events(
+    job_id: JobId, store: StoreDep, _: ReadKey, after: Annotated[int, Query(ge=0, le=2**62)] = 0
+) -> list[JobEventPublic]:
+    """What happened to the job, oldest first (ids above ``after``)."""
+    jobs.get(store, job_id)
+    return store.job_events(job_id, after=after)
+
+
+def _progress(job: JobPublic) -> Progress:
+    percent = 100.0 * job.done / job.target if job.target else (100.0 if job.status == "completed" else 0.0)
+    return Progress(
+        id=job.id,
+        kind=job.kind,
+        status=job.status,
+        done=job.done,
+        target=job.target,
+        rejected=job.rejected,
+        percent=round(min(percent, 100.0), 1),
+        cost=job.cost,
+        error=job.error,
+    )
+
+
+@router.get("/{job_id}/progress")
+def progress(job_id: JobId, store: StoreDep, _: ReadKey) -> Progress:
+    """Progress as numbers: the polling fallback of the event stream."""
+    return _progress(jobs.get(store, job_id))
+
+
+@router.get(
+    "/{job_id}/stream", response_class=StreamingResponse, responses={200: {"content": {"text/event-stream": {}}}}
+)
+def stream(job_id: JobId, request: Request, store: StoreDep, _: ReadKey) -> StreamingResponse:
+    """Server-Sent Events: ``progress`` when the numbers change, each job event by its kind,
+    and ``end`` once the job has finished. Reconnect with Last-Event-ID to skip events seen."""
+    jobs.get(store, job_id)
+    after = (
+        int(request.headers.get("last-event-id", "0") or 0) if request.headers.get("last-event-id", "").isdigit() else 0
+    )
+    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    return StreamingResponse(_events(store, job_id, after, request), media_type="text/event-stream", headers=headers)
+
+
+async def _events(store: Any, job_id: JobId, after: int, request: Request) -> AsyncIterator[str]:
+    last: Progress | None = None
+    idle = 0.0
+    runner = request.app.state.runner
+    while not await request.is_disconnected():
+        here = job_id in runner.tasks  # read first: a task writes its last event before it leaves
+        job = await asyncio.to_thread(store.job, job_id)
+        for event in await asyncio.to_thread(store.job_events, job_id, after=after):
+            after = event.id
+            yield f"id: {event.id}\nevent: {event.kind}\ndata: {event.model_dump_json()}\n\n"
+        now = _progress(job)
+        if now != last:
+            last, idle = now, 0.0
+            yield f"event: progress\ndata: {now.model_dump_json()}\n\n"
+        if job.status in FINISHED and not here:
+            yield f"event: end\ndata: {json.dumps({'status': job.status})}\n\n"
+            return
+        await asyncio.sleep(SSE_POLL_SECONDS)
+        idle += SSE_POLL_SECONDS
+        if idle >= SSE_KEEPALIVE_SECONDS:
+            idle = 0.0
+            yield ": keep-alive\n\n"

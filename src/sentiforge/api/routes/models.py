@@ -1,0 +1,18 @@
+"""Saved classifiers the service answers with (train one with POST /v1/jobs/train)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from sentiforge.api.deps import ModelsKey, RegistryDep
+from sentiforge.api.routes.jobs import ERRORS
+from sentiforge.app.predict import ModelPublic
+
+router = APIRouter(prefix="/v1/models", tags=["models"], responses=ERRORS)
+
+
+@router.get("")
+def list_models(registry: RegistryDep, _: ModelsKey) -> list[ModelPublic]:
+    """Every saved classifier with its scheme, training data fingerprint and metrics; ``default``
+    marks the one /v1/sentiment uses when a request names none."""
+    return registry.models()

@@ -1,0 +1,71 @@
+"""Jobs started over HTTP run here, in the server process, as asyncio tasks (until workers
+take them over): at most ``max_running`` at once, the rest stay queued until a slot frees.
+
+At startup, jobs left ``running`` by a process that is gone (a killed server) are marked
+``incomplete`` so they can be resumed; at shutdown, running jobs are stopped the way Ctrl-C
+stops the CLI (what was made is kept, the job is ``incomplete``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sentiforge.store import Store
+
+log = logging.getLogger("sentiforge.api")
+
+
+class JobRunner:
+    def __init__(self, store: Store, max_running: int) -> None:
+        self.store = store
+        self.slots = asyncio.Semaphore(max(1, max_running))
+        self.tasks: dict[int, asyncio.Task[None]] = {}
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+    async def startup(self) -> list[int]:
+        from sentiforge.app import jobs
+
+        self.loop = asyncio.get_running_loop()
+        reclaimed = await asyncio.to_thread(jobs.reclaim, self.store)
+        if reclaimed:
+            log.warning("jobs %s were left running by a stopped process: marked incomplete", reclaimed)
+        return reclaimed
+
+    def start(self, job_id: int) -> None:
+        """Run the job in the background (callable from any thread)."""
+        assert self.loop is not None, "the runner starts with the app"
+        self.loop.call_soon_threadsafe(self._spawn, job_id)
+
+    def _spawn(self, job_id: int) -> None:
+        if job_id not in self.tasks:
+            self.tasks[job_id] = asyncio.create_task(self._run(job_id), name=f"job-{job_id}")
+
+    async def _run(self, job_id: int) -> None:
+        from sentiforge.api.metrics import SAMPLES
+        from sentiforge.app import jobs
+
+        last = {"done": -1}
+
+        def progress(done: int, _target: int, _rejected: int) -> None:
+            if last["done"] >= 0 and done > last["done"]:
+                SAMPLES.inc(done - last["done"])
+            last["done"] = done
+
+        try:
+            async with self.slots:
+                status = await jobs.execute(self.store, job_id, progress=progress)
+                log.info("job %s finished: %s", job_id, status)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the job row carries the error; the server goes on
+            log.warning("job %s stopped: %s", job_id, exc)
+        finally:
+            self.tasks.pop(job_id, None)
+
+    async def shutdown(self) -> None:
+        for task in list(self.tasks.values()):
+            task.cancel()
+        await asyncio.gather(*self.tasks.values(), return_exceptions=True)

@@ -1,0 +1,86 @@
+"""What the API takes and answers besides the store's public schemas (``store/schemas.py``)
+and the application layer's requests (``app/requests.py``)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Generic, TypeVar
+
+from fastapi import Path
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from sentiforge.app.predict import Prediction
+
+T = TypeVar("T")
+JobId = Annotated[int, Path(ge=1, le=2**62, description="A job's id")]
+MAX_TEXT_CHARS = 20_000
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a listing; pass ``next_cursor`` as ``cursor`` for the next (null: the last page)."""
+
+    items: list[T]
+    next_cursor: int | None = None
+
+    @classmethod
+    def of(cls, found: list[Any], limit: int) -> Page[Any]:
+        """A page from ``limit + 1`` rows fetched (the extra one says whether more follow)."""
+        more = len(found) > limit
+        return cls(items=found[:limit], next_cursor=getattr(found[limit - 1], "id", None) if more else None)
+
+
+class ErrorOut(BaseModel):
+    detail: str
+    error: str
+
+
+class Progress(BaseModel):
+    """A job's progress as numbers (what the event stream sends as ``progress``)."""
+
+    id: int
+    kind: str
+    status: str
+    done: int
+    target: int
+    rejected: int
+    percent: float
+    cost: float
+    error: str | None = None
+
+
+class SentimentIn(BaseModel):
+    """One text (``text``) or a batch (``texts``), and optionally the model to use."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str | None = Field(default=None, min_length=1, max_length=MAX_TEXT_CHARS)
+    texts: list[str] | None = Field(default=None, min_length=1)
+    model: str | None = None
+
+    @model_validator(mode="after")
+    def _one_of(self) -> SentimentIn:
+        if (self.text is None) == (self.texts is None):
+            raise ValueError("give either 'text' (one string) or 'texts' (a list of strings)")
+        if self.texts is not None and any(len(t) > MAX_TEXT_CHARS or not t.strip() for t in self.texts):
+            raise ValueError(f"every text must be 1 to {MAX_TEXT_CHARS} characters, not blank")
+        return self
+
+
+class SentimentOut(BaseModel):
+    """For ``text``: ``label`` and ``scores``; for ``texts``: ``predictions`` in the same order."""
+
+    model: str
+    label: str | list[str] | None = None
+    scores: dict[str, float] | None = None
+    predictions: list[Prediction] | None = None
+
+
+class KeyCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=100)
+    scopes: list[str] = Field(min_length=1)
+
+
+class KeyCreated(BaseModel):
+    key: Any
+    token: str = Field(description="The key's token: shown this once, only its hash is stored")

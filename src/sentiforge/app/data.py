@@ -1,0 +1,115 @@
+"""Data in and out, for the CLI and the API: import a file, export a dataset as one archive,
+browse samples with their quality score and review state."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import zipfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sentiforge.errors import ConfigError, NotFoundError
+
+if TYPE_CHECKING:
+    from sentiforge.io.exporters import ExportResult
+    from sentiforge.io.importers import ColumnMap, ImportResult
+    from sentiforge.store import Store
+    from sentiforge.store.schemas import SamplePublic
+
+
+def import_data(
+    store: Store,
+    path: str | Path,
+    dataset: str,
+    *,
+    scheme: str | None = None,
+    columns: ColumnMap | None = None,
+    splits: str | None = None,
+    **options: Any,
+) -> ImportResult:
+    """Import a file into a real dataset, all rows or none. The scheme is the one named, else
+    the dataset's own, else three_class; ``splits`` (``0.8,0.1,0.1``) draws stratified splits."""
+    from sentiforge.io.importers import import_file
+    from sentiforge.io.splits import parse_splits
+    from sentiforge.labels import get_scheme
+
+    try:
+        label_scheme = get_scheme(scheme) if scheme else store.scheme(dataset)
+    except NotFoundError:  # a new dataset
+        label_scheme = get_scheme("three_class")
+    return import_file(
+        store,
+        path,
+        dataset,
+        label_scheme,
+        columns=columns,
+        splits=parse_splits(splits) if splits else None,
+        **options,
+    )
+
+
+def export_archive(
+    store: Store,
+    dataset: str,
+    *,
+    format: str = "jsonl",
+    splits: Mapping[str, float] | None = None,
+    seed: int = 0,
+    include_rejected: bool = False,
+) -> tuple[Path, ExportResult]:
+    """Export a dataset (every file ``export`` writes, metadata.json included) into one zip
+    archive in a fresh temporary folder; the caller deletes that folder (``path.parent``)."""
+    from sentiforge.io.exporters import export_dataset
+
+    work = Path(tempfile.mkdtemp(prefix="sentiforge-export-"))
+    try:
+        fmt: Any = format  # export_dataset refuses an unknown format with a ConfigError
+        result = export_dataset(
+            store, dataset, work / "out", format=fmt, splits=splits, seed=seed, include_rejected=include_rejected
+        )
+        archive = work / f"{dataset}-{format}.zip"
+        with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            for file in sorted(result.out.rglob("*")):
+                if file.is_file():
+                    zf.write(file, Path(dataset) / file.relative_to(result.out))
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    return archive, result
+
+
+def browse_samples(
+    store: Store,
+    dataset: str,
+    *,
+    status: str | None = "accepted",
+    label: str | None = None,
+    strategy: str | None = None,
+    split: str | None = None,
+    min_score: float | None = None,
+    max_score: float | None = None,
+    review: str | None = None,
+    after: int = 0,
+    limit: int = 100,
+) -> list[SamplePublic]:
+    """A page of a dataset's samples (ids above ``after``), filtered; each with its latest
+    quality score and review state."""
+    row = store.dataset(dataset)
+    if label is not None and label not in row.scheme.labels:
+        raise ConfigError(
+            f"unknown label {label!r} for scheme '{row.scheme.name}'; its labels: {list(row.scheme.labels)}"
+        )
+    return store.find_samples(
+        row.id,
+        status=status,
+        label=label,
+        strategy=strategy,
+        split=split,
+        min_score=min_score,
+        max_score=max_score,
+        review=review,
+        after=after,
+        limit=limit,
+    )

@@ -1,0 +1,205 @@
+"""Quality, evaluate and train as jobs: one application-layer call each, run like any job.
+
+A generation job is the engine's (slots, resume to the exact count); these three are one call
+(:func:`sentiforge.app.quality.run_quality`, :func:`sentiforge.app.models.evaluate`,
+:func:`sentiforge.app.models.train`) on a request stored with the job. They are claimed and
+kept alive in the store the same way, so a job list, a cancel or a restart treats every kind
+alike. A cancel stops a quality run between batches and an evaluation between stages; a
+training that has started runs to its end. Resuming one runs the call again.
+
+:func:`for_service` confines what a request may touch when it comes over HTTP: datasets of
+the store or the built-in sets (never a server path), models saved in the models folder,
+reports in the reports folder.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import uuid
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sentiforge.app.requests import EvaluateRequest, QualityRequest, TrainRequest, kind_of
+from sentiforge.errors import ConfigError, NotFoundError, SentiforgeError
+from sentiforge.store.jobs import this_process
+
+if TYPE_CHECKING:
+    from sentiforge.config import Settings
+    from sentiforge.engine import Progress
+    from sentiforge.store import Store
+
+TaskRequest = QualityRequest | EvaluateRequest | TrainRequest
+KINDS: dict[str, type[TaskRequest]] = {"quality": QualityRequest, "evaluate": EvaluateRequest, "train": TrainRequest}
+BUILTIN = ("vader:", "uci:")
+MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+HEARTBEAT_SECONDS = 2.0
+
+
+class Cancelled(SentiforgeError):
+    """Raised inside a task at a checkpoint after a cancel was asked."""
+
+
+def submit(store: Store, request: TaskRequest) -> int:
+    """Create a queued quality, evaluate or train job for the request; returns its id."""
+    kind = kind_of(request)
+    dataset = _dataset_name(request)
+    dataset_id = store.dataset_id(dataset) if not dataset.startswith(BUILTIN) and _in_store(store, dataset) else None
+    target = store.count(dataset_id, status=None) if kind == "quality" and dataset_id else 1
+    return store.create_job(dataset_id, {}, target, kind=kind, request=request.model_dump(mode="json"))
+
+
+def _dataset_name(request: TaskRequest) -> str:
+    return request.synthetic if isinstance(request, EvaluateRequest) else request.dataset
+
+
+def _in_store(store: Store, name: str) -> bool:
+    try:
+        store.dataset_id(name)
+    except NotFoundError:
+        return False
+    return True
+
+
+def model_folder(name: str, models_dir: Path) -> Path:
+    """Where the service saves a model called ``name``: a plain name inside the models folder."""
+    if not MODEL_NAME.match(name) or name in {".", ".."}:
+        raise ConfigError(
+            f"model name {name!r} must be 1-100 letters, digits, '.', '_' or '-' "
+            "(it names a folder in the classifiers folder)"
+        )
+    return models_dir / name
+
+
+def _check_backend(request: Any, settings: Settings) -> None:
+    """Over HTTP a caller must not steer the server's keys: an OpenAI-compatible backend may
+    only call the default endpoint or one of ``SENTIFORGE_BACKEND_URLS``, and read its key
+    from a variable named ``*API_KEY``; prompt templates come from the server's settings."""
+    backend = getattr(request, "backend", None) or getattr(getattr(request, "recipe", None), "backend", None)
+    templates = getattr(request, "templates", None) or getattr(getattr(request, "recipe", None), "templates", None)
+    if templates:
+        raise ConfigError("the service uses the server's templates (SENTIFORGE_TEMPLATES_DIR); leave 'templates' out")
+    if backend is None or backend.kind != "openai":
+        return
+    allowed = [u.strip().rstrip("/") for u in settings.backend_urls.split(",") if u.strip()]
+    if backend.base_url and backend.base_url.rstrip("/") not in allowed:
+        raise ConfigError(
+            f"backend.base_url {backend.base_url!r} is not one the server allows (SENTIFORGE_BACKEND_URLS: {allowed})"
+        )
+    if not backend.api_key_env.endswith("API_KEY"):
+        raise ConfigError("backend.api_key_env must name a variable ending in API_KEY (e.g. OPENAI_API_KEY)")
+
+
+def for_service(store: Store, request: TaskRequest | Any, settings: Settings) -> Any:
+    """The request as the service runs it: every data source a store dataset or a built-in set,
+    ``out_dir`` a model name (train) or a fresh folder in the reports folder (evaluate), and
+    no server path, endpoint or variable chosen by the caller (see :func:`_check_backend`)."""
+    _check_backend(request, settings)
+    sources: tuple[str, ...] = ("seeds",) if getattr(request, "seeds", None) and hasattr(request, "to_recipe") else ()
+    if isinstance(request, QualityRequest):
+        sources = ("dataset", "holdout", "seeds")
+    elif isinstance(request, EvaluateRequest):
+        sources = ("real", "synthetic", "holdout")
+    elif isinstance(request, TrainRequest):
+        sources = ("dataset",)
+    for field in sources:
+        name = getattr(request, field)
+        if name and not name.startswith(BUILTIN) and not _in_store(store, name):
+            raise NotFoundError(
+                f"{field}: no dataset named '{name}' in the store (the service reads only stored datasets and the "
+                "built-in vader:* / uci:* sets; upload a file with POST /v1/datasets/{name}/import first)"
+            )
+    if isinstance(request, TrainRequest):
+        return request.model_copy(update={"out_dir": str(model_folder(request.out_dir, settings.classifiers_dir))})
+    if isinstance(request, EvaluateRequest):
+        return request.model_copy(update={"out_dir": str(settings.reports_dir / uuid.uuid4().hex[:12])})
+    return request
+
+
+async def run_task(store: Store, job_id: int, *, progress: Progress | None = None) -> str:
+    """Claim a quality, evaluate or train job, run its call in a thread, record how it ended."""
+    owner = this_process()
+    job = await asyncio.to_thread(store.claim_job, job_id, owner)
+    store.add_job_event(job_id, "started", owner=owner)
+    request = KINDS[job.kind].model_validate(job.request or {})
+    stop = asyncio.Event()
+    watcher = asyncio.create_task(_watch(store, job_id, owner, stop))
+    status, error, result = "completed", None, None
+    try:
+        result = await asyncio.to_thread(_call, store, job_id, request, stop, progress)
+    except Cancelled:
+        status = "cancelled"
+    except SentiforgeError as exc:
+        status, error = "failed", str(exc)
+    except Exception as exc:  # a bug, or a library's own error: the job fails with it, the caller goes on
+        status, error = "failed", f"{type(exc).__name__}: {exc}"
+    except BaseException:
+        store.update_job(job_id, status="incomplete", error="interrupted; resume the job to run it again")
+        raise
+    finally:
+        watcher.cancel()
+    done = job.target if status == "completed" else store.job(job_id).done
+    store.update_job(job_id, status=status, error=error, result=result, done=done, cancel_requested=False)
+    store.add_job_event(job_id, "finished", status=status, error=error)
+    return status
+
+
+async def _watch(store: Store, job_id: int, owner: str, stop: asyncio.Event) -> None:
+    """Heartbeat the claim; a cancel (or a lost claim) sets ``stop``, which checkpoints read."""
+    while True:
+        await asyncio.sleep(HEARTBEAT_SECONDS)
+        if await asyncio.to_thread(store.heartbeat, job_id, owner) != "ok":
+            stop.set()
+
+
+def _call(
+    store: Store, job_id: int, request: TaskRequest, stop: asyncio.Event, progress: Progress | None
+) -> dict[str, Any]:
+    """The application-layer call for the request (in a worker thread); its answer as JSON."""
+    from sentiforge.app import models, quality
+
+    def checkpoint(done: int, target: int) -> None:
+        if stop.is_set():
+            raise Cancelled("cancelled")
+        store.update_job(job_id, done=done)
+        if progress:
+            progress(done, target, 0)
+
+    if isinstance(request, QualityRequest):
+        target = store.job(job_id).target
+        summary = quality.run_quality(store, request, progress=lambda n, _counts: checkpoint(n, target))
+        return {
+            "run_id": summary.run_id,
+            "examined": summary.examined,
+            "counts": summary.counts,
+            "leaks": summary.leaks,
+        }
+    if isinstance(request, EvaluateRequest):
+        stages: list[str] = []
+
+        def stage(message: str) -> None:
+            stages.append(message)
+            store.add_job_event(job_id, "stage", message=message)
+            if stop.is_set():
+                raise Cancelled("cancelled")
+
+        ev = models.evaluate(request, db=store.url, progress=stage)
+        paths = ev.write(request.out_dir)
+        return {"report_dir": request.out_dir, "files": {k: Path(v).name for k, v in paths.items()}, **_scores(ev)}
+    trained = models.train(request, db=store.url)
+    return {
+        "model": trained.folder.name,
+        "folder": str(trained.folder),
+        "trained_on": trained.trained_on,
+        "metrics": trained.metrics,
+    }
+
+
+def _scores(ev: Any) -> dict[str, Any]:
+    from sentiforge.evaluation.report import json_safe
+
+    summary = {
+        kind: {"ratio": r.ratio, "metric": r.metric, **{k: v.scores.get("macro_f1") for k, v in r.settings.items()}}
+        for kind, r in ev.tstr.items()
+    }
+    return {"headline": ev.headline(), "tstr": json_safe(summary)}
