@@ -97,7 +97,8 @@ async def test_real_sequences_of_different_lengths_finish_independently() -> Non
     results = await asyncio.gather(ask(0, 24), ask(1, 2), ask(2, 8), ask(3, 1))
     assert [r.usage.completion_tokens for r in results] == [24, 2, 8, 1]
     assert all(r.finish_reason == "length" for r in results)
-    assert finished == [1, 2, 8, 24]  # the short ones came back while the long one still decoded
+    # the short ones came back while the long one still decoded (admission order may vary by a step)
+    assert finished[-1] == 24 and sorted(finished[:3]) == [1, 2, 8]
     # a stop string ends one sequence only
     stopped, other = await asyncio.gather(
         backend.complete(req("Count from 1 to 20 separated by commas.", max_tokens=40, stop=("5",))),
