@@ -86,3 +86,25 @@ def test_cli_resume_with_a_larger_budget(tmp_path) -> None:  # type: ignore[no-u
     again = runner.invoke(app, ["resume", str(job.id), "--max-cost", "1.0", "--db", db])
     assert again.exit_code == 0, again.output
     assert store.job(job.id).status == "completed" and store.job(job.id).done == 30
+
+
+async def test_buffer_stays_bounded_when_the_backend_never_suspends(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the fake answers without yielding to the event loop: without backpressure the loop never
+    # saw a write finish, and the writer's buffer held the whole job until its end
+    from sentiforge.store.cache import JobWriter
+
+    largest = 0
+    real_add = JobWriter.add
+
+    def add(self: JobWriter, *args: object) -> None:
+        nonlocal largest
+        real_add(self, *args)  # type: ignore[arg-type]
+        largest = max(largest, len(self))
+
+    monkeypatch.setattr(JobWriter, "add", add)
+    job_id = create_job(store, recipe(1200), "bounded")
+    result = await Engine(store, FakeBackend(), flush_every=20).run(job_id)
+    assert result.done == 1200
+    assert largest < 10 * 20  # a few flushes behind at most, not the 1,200 of the whole job

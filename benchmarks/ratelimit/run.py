@@ -7,6 +7,10 @@ answers 429 beyond it. Workers keep --concurrency requests going for --seconds. 
   target: >= 95% of the limit, zero 429s.
 * headers only: no configured limit; the client learns from x-ratelimit-* headers and 429s.
   No target; it shows what the header feedback alone achieves.
+* undisclosed: no configured limit and a server that sends no x-ratelimit-* headers (a
+  separate server process, --undisclosed-seconds long): only 429s and their Retry-After
+  tell the limit, and the adaptive rate (backends/adaptive.py) must find it. Target: at
+  least 90% of the limit within a minute, fewer than 2% of requests answered 429.
 
     .venv/bin/python benchmarks/ratelimit/run.py [--rpm 1200 --seconds 30]
 """
@@ -52,8 +56,29 @@ async def drive(base_url: str, rpm: float | None, seconds: float, concurrency: i
     return {
         "client_retries": client.retries,
         "client_failures": failures,
-        "limiter_waited_s": round(client.backend.limiter.waited, 1),
-    }  # type: ignore[attr-defined]
+        "limiter_waited_s": round(client.backend.limiter.waited, 1),  # type: ignore[attr-defined]
+        "adaptive": adaptive_state(client),
+    }
+
+
+def adaptive_state(client: LLMClient) -> dict[str, Any] | None:
+    adaptive = getattr(client.backend, "adaptive", None)
+    if adaptive is None:
+        return None
+    rate = None if adaptive.rate is None else round(adaptive.rate * 60, 1)
+    return {"final_rate_per_min": rate, "cuts": adaptive.cuts}
+
+
+def per_window(stats: dict[str, Any], rpm: float, seconds: float, window: float = 10.0) -> list[float]:
+    """Share of the limit answered ok in each ``window`` seconds of the run."""
+    times = sorted(stats["times"])
+    start = times[0][0]
+    counts = [0] * int(seconds // window)
+    for s, _, outcome in times:
+        slot = int((s - start) // window)
+        if outcome == "ok" and slot < len(counts):
+            counts[slot] += 1
+    return [round(c / (rpm / 60.0 * window), 3) for c in counts]
 
 
 def summarise(stats: dict[str, Any], rpm: float, seconds: float) -> dict[str, Any]:
@@ -79,6 +104,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--latency", type=float, default=0.05)
+    parser.add_argument("--undisclosed-seconds", type=float, default=60, help="0 skips the undisclosed-limit run")
     args = parser.parse_args()
     report: dict[str, Any] = {
         "rpm": args.rpm,
@@ -95,8 +121,23 @@ def main() -> None:
             time.sleep(1.5)  # let the server's bucket refill between runs
     c = report["configured"]
     report["target_met"] = c["share_of_limit"] >= 0.95 and c["answered_429"] == 0
+    if args.undisclosed_seconds:
+        report["undisclosed"] = undisclosed(args)
     report["load_after"] = os.getloadavg()[:2]
     print(json.dumps(report, indent=2))
+
+
+def undisclosed(args: argparse.Namespace) -> dict[str, Any]:
+    """A server that keeps its limit to itself: only 429s (with Retry-After) tell it."""
+    seconds = args.undisclosed_seconds
+    with ServerProcess(latency=args.latency, rpm=args.rpm, extra_args=["--no-limit-headers"]) as server:
+        client = asyncio.run(drive(server.base_url, None, seconds, args.concurrency))
+        stats = server.stats(times=True)
+    row = {**summarise(stats, args.rpm, seconds), **client}
+    row["share_429_of_requests"] = row["answered_429"] / max(1, row["requests"])
+    row["share_of_limit_per_10s"] = per_window(stats, args.rpm, seconds)
+    row["target_met"] = row["share_of_limit"] >= 0.9 and row["share_429_of_requests"] < 0.02
+    return row
 
 
 if __name__ == "__main__":

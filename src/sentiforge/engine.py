@@ -133,6 +133,7 @@ class JobRun:
         assert job.dataset_id is not None, "a recipe job always fills a dataset"
         self.dataset_id: int = job.dataset_id
         self.writer = self.store.writer(self.dataset_id, job.id, engine.backend.key)
+        self.writer.cache.load_index()
         self.client = LLMClient(
             engine.backend,
             cache=self.writer.cache,
@@ -301,6 +302,12 @@ class JobRun:
     async def _after_write(self) -> None:
         if self.engine.progress:
             self.engine.progress(self.done, self.job.target, self.rejected)
+        if len(self.writer) >= 4 * self.engine.flush_every and self.flushing.locked():
+            # backpressure: the store is behind. A backend that answers without suspending
+            # (the fake, a cache) would otherwise never let the event loop see the write end,
+            # and the buffer would hold the whole job (3 KB a sample)
+            async with self.flushing:
+                pass
         due = time.monotonic() - self.last_flush >= self.engine.flush_seconds
         if (len(self.writer) >= self.engine.flush_every or due) and not self.flushing.locked():
             await self._flush()

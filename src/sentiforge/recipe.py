@@ -34,6 +34,9 @@ class BackendSpec(BaseModel):
     n_threads: int | None = None  # embedded: llama.cpp threads per copy (default: the cores / copies)
     copies: int = Field(default=1, ge=1, le=16)  # embedded: model copies answering in parallel
     prefix_cache_mb: int = Field(default=512, ge=0)  # embedded: RAM for KV states of earlier prompts (0 = off)
+    # embedded: requests decoded together in one context (1: one at a time; None: chosen from the cores / GPU).
+    # 1 by default: on the 2-core machine the main job ran 2.4x slower batched (benchmarks/embedded/README.md)
+    batch_size: int | None = Field(default=1, ge=1, le=256)
     fake_latency: float = 0.0
     # fake: "schema" fills the asked JSON schema with random words; "augment" answers the
     # augmentation prompts like a good model would (a dry run through every check)

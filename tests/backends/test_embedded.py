@@ -72,7 +72,7 @@ def with_fake_llama(
 ) -> EmbeddedBackend:
     key = (str(path.resolve()), 4096, n_threads, copy, embedded.DEFAULT_PREFIX_CACHE_MB)
     monkeypatch.setitem(embedded._MODELS, key, embedded._Loaded(fake, threading.Lock()))
-    return EmbeddedBackend(str(path), n_threads=n_threads, copies=copies)
+    return EmbeddedBackend(str(path), n_threads=n_threads, copies=copies, batch_size=1)
 
 
 # -- without a model --------------------------------------------------------------------
@@ -112,7 +112,8 @@ def test_json_mode_none_drops_the_schema_grammar_but_keeps_choices(tmp_path: Pat
 
 def test_spec_settings_and_one_request_at_a_time(tmp_path: Path) -> None:
     path = gguf(tmp_path)
-    backend = from_spec(BackendSpec(kind="embedded", model=str(path), n_ctx=2048, n_threads=1, concurrency=8))
+    spec = BackendSpec(kind="embedded", model=str(path), n_ctx=2048, n_threads=1, concurrency=8, batch_size=1)
+    backend = from_spec(spec)
     assert isinstance(backend, EmbeddedBackend)
     assert (backend.n_ctx, backend.n_threads, backend.max_concurrency) == (2048, 1, 1)
     assert EmbeddedBackend(str(path)).n_threads == embedded.default_threads() >= 1
@@ -121,7 +122,7 @@ def test_spec_settings_and_one_request_at_a_time(tmp_path: Path) -> None:
     # copies answer in parallel and share the cores out between them
     assert (two.max_concurrency, two.prefix_cache_mb) == (2, 0)
     assert two.n_threads == max(1, embedded.default_threads() // 2)
-    with pytest.raises(ConfigError, match="copies must be >= 1"):
+    with pytest.raises(ConfigError, match="copies and batch_size must be >= 1"):
         EmbeddedBackend(str(path), copies=0)
 
 
@@ -285,7 +286,8 @@ def test_real_rationale_generation_is_kept_or_rejected_with_reasons(tmp_path: Pa
 
 
 def real_backend() -> EmbeddedBackend:
-    return EmbeddedBackend(FAST)  # same settings as the recipes above: shares their loaded model
+    # one request at a time (the batched path has its own tests): shares the recipes' loaded model
+    return EmbeddedBackend(FAST, batch_size=1)
 
 
 @pytest.mark.slow
@@ -304,7 +306,7 @@ async def test_real_same_request_and_seed_give_the_same_text() -> None:
     # Without the prefix cache. With it, a request may be answered from a restored state that
     # ends inside its prompt: llama.cpp then decodes a shorter batch, whose floating-point
     # results differ slightly, so a sampled (temperature > 0) text can differ from a fresh one.
-    backend = EmbeddedBackend(FAST, prefix_cache_mb=0)
+    backend = EmbeddedBackend(FAST, prefix_cache_mb=0, batch_size=1)
     ask = req("Write one short sentence about a late train.", temperature=1.0, max_tokens=30, seed=42)
     first = await backend.complete(ask)
     other = await backend.complete(
@@ -342,7 +344,7 @@ async def test_real_prefix_cache_restores_the_instructions_of_an_earlier_prompt(
         answers.append(completion.text)
         prompt_evals.append((evaluated[0], completion.usage.prompt_tokens))
     # the same labels as a copy of the model without the prefix cache, which evaluates every prompt whole
-    fresh = EmbeddedBackend(FAST, prefix_cache_mb=0)
+    fresh = EmbeddedBackend(FAST, prefix_cache_mb=0, batch_size=1)
     assert answers == [(await fresh.complete(request)).text for request in ask]
     assert set(answers) <= set(LABELS)
     # the first classification evaluated its prompt past the chat template's opening (shared with the

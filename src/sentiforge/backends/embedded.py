@@ -24,6 +24,12 @@ Why it looks the way it does:
   the same prompt decoded whole. A job is still reproducible (the same calls in the same
   order restore the same states) and a repeated request is answered by the response cache;
   ``prefix_cache_mb=0`` gives bit-for-bit fresh evaluation.
+- Batched decoding (``batch_size`` > 1; ``None`` chooses it from the machine: two sequences
+  a core, more on a GPU): concurrent requests are decoded together in one llama.cpp
+  context, sharing prompt prefixes in its KV cache (see :mod:`sentiforge.backends.batched`).
+  Not the default yet: on the 2-core machine the main job ran slower batched
+  (benchmarks/embedded/README.md); ``batch_size: 1`` is the one-request-at-a-time path
+  below, with its prefix cache.
 - ``key`` names the model *file* (packaged name + sha256, or a fingerprint of a user's
   file), so response caches never mix two models behind the same name.
 
@@ -35,16 +41,18 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import concurrent.futures
 import functools
 import hashlib
 import itertools
 import os
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, get_args
 
 from sentiforge.backends.base import ChatRequest, Completion, Usage
+from sentiforge.backends.batched import BatchedDecoder, default_batch_size, schema_grammar
 from sentiforge.backends.models import DEFAULT_MODEL, PACKAGED, resolve_model
 from sentiforge.errors import ConfigError, PermanentBackendError, require
 from sentiforge.recipe import JsonMode
@@ -59,6 +67,17 @@ class _Loaded:
 
     llama: Any
     lock: threading.Lock
+    decoders: dict[tuple[int, int, int], BatchedDecoder] = field(default_factory=dict)
+
+    def decoder(self, batch_size: int, n_ctx: int, n_threads: int, model: str) -> BatchedDecoder:
+        """The batched decoder of this model for these settings (made on first use)."""
+        with self.lock:
+            key = (batch_size, n_ctx, n_threads)
+            if key not in self.decoders:
+                self.decoders[key] = BatchedDecoder(
+                    self.llama, batch_size=batch_size, n_ctx=n_ctx, n_threads=n_threads, model=model
+                )
+            return self.decoders[key]
 
 
 # KV states kept per loaded model for prompt-prefix reuse (~28 KB a token for the 1.5B model)
@@ -165,11 +184,18 @@ def unload_models() -> None:
     with _MODELS_LOCK:
         for loaded in _MODELS.values():
             with loaded.lock:
+                for decoder in loaded.decoders.values():
+                    decoder.close()
+                loaded.decoders.clear()
                 loaded.llama.close()
         _MODELS.clear()
 
 
 atexit.register(unload_models)
+
+
+def _gpu_offload() -> bool:
+    return bool(llama_cpp_module().llama_supports_gpu_offload())
 
 
 def file_fingerprint(path: Path) -> str:
@@ -211,18 +237,28 @@ class EmbeddedBackend:
         json_mode: JsonMode = "auto",
         copies: int = 1,
         prefix_cache_mb: int = DEFAULT_PREFIX_CACHE_MB,
+        batch_size: int | None = 1,
     ) -> None:
         llama_cpp_module()  # fail now, before a job starts, if the extra is missing
-        if copies < 1 or prefix_cache_mb < 0:
-            raise ConfigError(f"copies must be >= 1 and prefix_cache_mb >= 0, not {copies} and {prefix_cache_mb}")
+        if copies < 1 or prefix_cache_mb < 0 or (batch_size is not None and batch_size < 1):
+            raise ConfigError(
+                f"copies and batch_size must be >= 1 and prefix_cache_mb >= 0, not {copies}, {batch_size} "
+                f"and {prefix_cache_mb}"
+            )
         self.model = model
         self.path = resolve_model(model)
         self.n_ctx = n_ctx
         self.copies = copies
-        self.max_concurrency = copies
         self.prefix_cache_mb = prefix_cache_mb
         # the cores are shared out between the copies
         self.n_threads = n_threads or max(1, default_threads() // copies)
+        # sequences decoded together (one copy); copies > 1 keeps one request per copy
+        if batch_size is None:
+            batch_size = 1 if copies > 1 else default_batch_size(self.n_threads, _gpu_offload())
+        if batch_size > 1 and copies > 1:
+            raise ConfigError("batch_size > 1 decodes several requests in one copy: set copies: 1 with it")
+        self.batch_size = batch_size
+        self.max_concurrency = copies if batch_size == 1 else batch_size
         self._next = itertools.count()
         # "none": no grammar for JSON schemas, the prompt asks for JSON and the strategies'
         # lenient parser + retries catch the rest. llama.cpp's grammar sampling roughly halves
@@ -247,6 +283,7 @@ class EmbeddedBackend:
             json_mode=spec.json_mode,
             copies=spec.copies,
             prefix_cache_mb=spec.prefix_cache_mb,
+            batch_size=spec.batch_size,
         )
 
     @property
@@ -295,7 +332,20 @@ class EmbeddedBackend:
         return kwargs
 
     async def complete(self, request: ChatRequest) -> Completion:
+        if self.batch_size > 1:
+            future = await asyncio.to_thread(self._submit, request)
+            return await asyncio.wrap_future(future)
         return await asyncio.to_thread(self._complete_sync, request)
+
+    def _submit(self, request: ChatRequest) -> concurrent.futures.Future[Completion]:
+        """Hand a request to the model's batched decoder (grammar choices win over a schema)."""
+        grammar: str | None = None
+        if request.grammar_choices:
+            grammar = choices_grammar(tuple(request.grammar_choices))
+        elif request.json_schema is not None and self.json_mode != "none":
+            grammar = schema_grammar(request.json_schema)
+        decoder = self._loaded().decoder(self.batch_size, self.n_ctx, self.n_threads, self.model)
+        return decoder.submit(request, grammar)
 
     def _complete_sync(self, request: ChatRequest) -> Completion:
         kwargs = self.request_kwargs(request)

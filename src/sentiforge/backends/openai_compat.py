@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 
+from sentiforge.backends.adaptive import AdaptiveRate
 from sentiforge.backends.base import ChatRequest, Completion, Usage, estimate_tokens
 from sentiforge.backends.ratelimit import Limiter, RateLimiter, parse_duration
 from sentiforge.config import DEFAULT_API_KEY_ENV
@@ -87,6 +88,7 @@ class OpenAICompatBackend:
         timeout: float = 60.0,
         json_mode: JsonMode = "auto",
         limiter: Limiter | None = None,
+        adaptive: AdaptiveRate | None = None,
     ) -> None:
         self.model = model
         self.base_url = (base_url or DEFAULT_BASE_URL).rstrip("/")
@@ -96,6 +98,8 @@ class OpenAICompatBackend:
         self.json_mode: JsonMode = json_mode
         self._fallback = False  # auto mode: the server rejected json_schema once, use json_object
         self.limiter: Limiter = limiter or RateLimiter()
+        # without a configured limit, the sending rate adapts to 429s (backends/adaptive.py)
+        self.adaptive = adaptive
         self._pool = _ShardedPool(self.base_url + "/chat/completions", concurrency, timeout)
 
     @classmethod
@@ -109,6 +113,7 @@ class OpenAICompatBackend:
             timeout=spec.timeout,
             json_mode=spec.json_mode,
             limiter=limiter,
+            adaptive=None if spec.requests_per_minute else AdaptiveRate(),
         )
 
     @property
@@ -153,6 +158,21 @@ class OpenAICompatBackend:
         return {"Authorization": f"Bearer {key}"} if key else {}
 
     async def complete(self, request: ChatRequest) -> Completion:
+        if self.adaptive is None:
+            return await self._complete(request)
+        sent = await self.adaptive.acquire()
+        outcome = "failed"
+        try:
+            completion = await self._complete(request)
+            outcome = "ok"
+        except RateLimitedError:
+            outcome = "limited"
+            raise
+        finally:
+            self.adaptive.release(sent, limited=outcome == "limited", ok=outcome == "ok")
+        return completion
+
+    async def _complete(self, request: ChatRequest) -> Completion:
         cost = estimate_tokens(request.prompt_chars()) + request.max_tokens
         await self.limiter.acquire(cost)
         mode = self.effective_json_mode

@@ -6,6 +6,7 @@ writes both in one transaction, so after a crash the cache and the samples agree
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +31,23 @@ class SqlCache:
         self.backend_key = backend_key
         self.pending: dict[str, Completion] = {}
         self.writing: dict[str, Completion] = {}  # taken by a JobWriter batch, not committed yet
+        # 64-bit prefixes of the keys stored for this backend (see load_index); None: no index
+        self.index: set[int] | None = None
+
+    def load_index(self) -> int:
+        """Read the keys this backend has in the cache, so that a request never answered
+        before skips the database read (17% of the client's CPU per request in a fresh job).
+        A request another process caches after this is paid again, not answered wrongly."""
+        q = select(CacheRow.key).where(CacheRow.backend == self.backend_key)
+        index: set[int] = set()
+        try:
+            with self.store.engine.connect().execution_options(yield_per=10_000) as conn:
+                for key in conn.execute(q).scalars():
+                    index.add(_prefix(key))
+        except SQLAlchemyError as exc:
+            raise StoreError(f"could not read the response cache at {self.store.safe_url}: {exc}") from exc
+        self.index = index
+        return len(index)
 
     def get(self, key: str) -> Completion | None:
         """A buffered or stored response. This runs once per request, on the event loop, so it
@@ -38,6 +56,8 @@ class SqlCache:
         found = self.pending.get(key) or self.writing.get(key)
         if found is not None:
             return found
+        if self.index is not None and _prefix(key) not in self.index:
+            return None
         c = CacheRow
         q = select(c.text, c.model, c.finish_reason, c.prompt_tokens, c.completion_tokens).where(c.key == key)
         try:
@@ -56,6 +76,8 @@ class SqlCache:
 
     def put(self, key: str, completion: Completion) -> None:
         self.pending[key] = completion
+        if self.index is not None:
+            self.index.add(_prefix(key))
 
     def rows(self) -> list[dict[str, Any]]:
         now = utcnow()
@@ -83,6 +105,14 @@ class SqlCache:
         except SQLAlchemyError as exc:
             raise StoreError(f"could not write the response cache to {self.store.safe_url}: {exc}") from exc
         self.pending.clear()
+
+
+def _prefix(key: str) -> int:
+    """A cache key's first 64 bits (keys are sha256 hex; any other string is hashed)."""
+    try:
+        return int(key[:16], 16)
+    except ValueError:
+        return int(hashlib.sha256(key.encode("utf-8")).hexdigest()[:16], 16)
 
 
 def _insert_cache(conn: Any, rows: list[dict[str, Any]]) -> None:

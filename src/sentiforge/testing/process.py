@@ -42,6 +42,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--model", default="sentiforge-test")
     parser.add_argument("--no-bodies", action="store_true", help="record only body hashes (long runs)")
+    parser.add_argument(
+        "--no-limit-headers", action="store_true", help="keep the rpm limit undisclosed (no x-ratelimit-* headers)"
+    )
     args = parser.parse_args(argv)
     faults = {}
     for item in args.fault:
@@ -57,6 +60,7 @@ def main(argv: list[str] | None = None) -> None:
         seed=args.seed,
         model=args.model,
         record_bodies=not args.no_bodies,
+        limit_headers=not args.no_limit_headers,
         host=args.host,
         port=args.port,
     )

@@ -60,6 +60,7 @@ class OpenAITestServer:
         faults: Mapping[str, float] | None = None,
         rpm_limit: float | None = None,
         rpm_burst_seconds: float = 1.0,
+        limit_headers: bool = True,
         retry_after: float = 1.0,
         hang: float = 30.0,
         seed: int = 0,
@@ -83,6 +84,7 @@ class OpenAITestServer:
         self.api_key = api_key  # when set, other keys get a 401 (which echoes the key, as some servers do)
         self.host, self.port = host, port
         self.rpm_limit = rpm_limit
+        self.limit_headers = limit_headers  # False: the limit is undisclosed, only 429s tell it
         self._rpm_burst = max(1.0, (rpm_limit or 0) / 60.0 * rpm_burst_seconds)
         self._seed = seed
         self._fake = FakeBackend(model=model, seed=seed)
@@ -347,7 +349,7 @@ class OpenAITestServer:
                 w.cancel()
 
     def _limit_headers(self) -> dict[str, str]:
-        if self._bucket is None or self.rpm_limit is None:
+        if self._bucket is None or self.rpm_limit is None or not self.limit_headers:
             return {}
         with self._lock:
             self._bucket.try_take(0, time.monotonic())
@@ -369,7 +371,7 @@ class OpenAITestServer:
                 seconds = fault.retry_after
             headers["retry-after"] = str(math.ceil(seconds))  # whole seconds, as HTTP says
             headers["retry-after-ms"] = str(round(seconds * 1000))
-            if kind == "rpm_limited":
+            if kind == "rpm_limited" and self.limit_headers:
                 headers["x-ratelimit-remaining-requests"] = "0"
         if fault is not None:
             merge_headers(headers, fault.headers)
