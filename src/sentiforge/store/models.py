@@ -188,6 +188,25 @@ class ReviewItemRow(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class ReviewDecisionRow(Base):
+    """Every decision anyone made on a review item, in order: the item's own decision, a second
+    reviewer's opinion (for agreement), and undone ones (``undone_at`` set)."""
+
+    __tablename__ = "review_decisions"
+    __table_args__ = (Index("ix_review_decisions_dataset_sample", "dataset_id", "sample_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("review_items.id", ondelete="CASCADE"), index=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"))
+    sample_id: Mapped[int] = mapped_column(ForeignKey("samples.id", ondelete="CASCADE"))
+    reviewer: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16))  # approved | rejected | relabelled | edited
+    label: Mapped[str | None] = mapped_column(String(100), default=None)  # the label it leaves
+    second: Mapped[bool] = mapped_column(Boolean, default=False)  # an opinion that changed nothing
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    undone_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
 class JobEventRow(Base):
     """What happened to a job, in order: created, started, cancel asked, finished, reclaimed."""
 
