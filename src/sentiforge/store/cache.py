@@ -15,7 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sentiforge.backends.base import Completion, Usage
 from sentiforge.errors import StoreError
 from sentiforge.samples import Sample
-from sentiforge.store.models import CacheRow, JobRow, SampleRow, utcnow
+from sentiforge.store.models import CacheRow, JobRow, JobShardRow, SampleRow, utcnow
 from sentiforge.store.samples import sample_values
 
 if TYPE_CHECKING:
@@ -109,12 +109,16 @@ def _insert_cache(conn: Any, rows: list[dict[str, Any]]) -> None:
 
 
 class JobWriter:
-    """Buffers a job's samples and cached responses; ``flush`` commits them together."""
+    """Buffers a job's samples and cached responses; ``flush`` commits them together. A shard's
+    writer (``shard_id``) writes the counters to its shard row instead of the job's."""
 
-    def __init__(self, store: Store, dataset_id: int, job_id: int, backend_key: str) -> None:
+    def __init__(
+        self, store: Store, dataset_id: int, job_id: int, backend_key: str, shard_id: int | None = None
+    ) -> None:
         self.store = store
         self.dataset_id = dataset_id
         self.job_id = job_id
+        self.shard_id = shard_id
         self.cache = SqlCache(store, backend_key)
         self._rows: list[dict[str, Any]] = []
 
@@ -143,7 +147,9 @@ class JobWriter:
                     conn.execute(insert(SampleRow), batch.rows)
                 if job_values:
                     job_values["updated_at"] = utcnow()
-                    conn.execute(update(JobRow).where(JobRow.id == self.job_id).values(**job_values))
+                    table: Any = JobShardRow if self.shard_id is not None else JobRow
+                    row_id = self.shard_id if self.shard_id is not None else self.job_id
+                    conn.execute(update(table).where(table.id == row_id).values(**job_values))
         except SQLAlchemyError as exc:
             raise StoreError(f"could not write to the store at {self.store.safe_url}: {exc}") from exc
 

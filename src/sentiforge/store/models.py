@@ -67,6 +67,34 @@ class JobRow(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
+class JobShardRow(Base):
+    """A slot range of one step of a job, run by a worker: its claim, deliveries and totals.
+    The job's own counters are the sums over its shards (store/shards.py rolls them up)."""
+
+    __tablename__ = "job_shards"
+    __table_args__ = (UniqueConstraint("job_id", "step", "start", name="uq_job_shards_job_step_start"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
+    step: Mapped[int] = mapped_column(Integer)
+    start: Mapped[int] = mapped_column(Integer)
+    stop: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20), default="queued")  # a job status (store/jobs.py)
+    deliveries: Mapped[int] = mapped_column(Integer, default=0)  # claims so far: a cap ends a poison shard
+    claimed_by: Mapped[str | None] = mapped_column(String(200), default=None)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(default=None)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    rejected: Mapped[int] = mapped_column(Integer, default=0)
+    requests: Mapped[int] = mapped_column(Integer, default=0)
+    cache_hits: Mapped[int] = mapped_column(Integer, default=0)
+    prompt_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    completion_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    cost: Mapped[float] = mapped_column(Float, default=0.0)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)  # unused: the job's flag rules
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
 class SampleRow(Base):
     """A real or synthetic sample, accepted or rejected (rejects are kept with a reason)."""
 
