@@ -1,0 +1,85 @@
+"""Real Celery worker processes on the local Redis, sharing one PostgreSQL database: a sharded
+2,000-sample job ends with exactly 2,000 samples; so does one whose worker is SIGKILLed mid-job,
+with no response paid twice; a shard that keeps killing its worker ends failed."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from sentiforge.app import jobs
+from sentiforge.recipe import BackendSpec, Recipe, StepSpec
+from sentiforge.store import Store
+from sentiforge.store.models import SampleRow
+
+pytestmark = [pytest.mark.redis, pytest.mark.postgres]
+
+
+def _job(store: Store, count: int, backend: BackendSpec) -> int:
+    recipe = Recipe(backend=backend, steps=[StepSpec(params={"count": count})])
+    return jobs.create_job(store, recipe, "sharded")
+
+
+def _wait(store: Store, job_id: int, timeout: float, until: Callable[[Any], bool] | None = None) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = store.job(job_id)
+        if (until or (lambda j: j.status != "running"))(job):
+            return job
+        time.sleep(0.2)
+    raise AssertionError(f"job {job_id} still {store.job(job_id).status} ({store.shards(job_id)})")
+
+
+def _accepted_slots(store: Store, job_id: int) -> tuple[int, int]:
+    accepted = (SampleRow.job_id == job_id) & (SampleRow.status == "accepted")
+    with store.session() as s:
+        rows = s.scalar(select(func.count()).where(accepted)) or 0
+        slots = s.scalar(select(func.count(func.distinct(SampleRow.slot))).where(accepted)) or 0
+    return rows, slots
+
+
+def test_a_sharded_job_over_two_workers_fills_every_slot_once(
+    worker_env: dict[str, str], start_worker: Callable[[str], Any]
+) -> None:
+    from sentiforge.worker.tasks import dispatch
+
+    with Store(worker_env["SENTIFORGE_DATABASE_URL"]) as store:
+        job_id = _job(store, 2000, BackendSpec(kind="fake", fake_latency=0.001))
+        assert len(dispatch(store, job_id, shard_size=250)) == 8
+        start_worker("w1"), start_worker("w2")
+        job = _wait(store, job_id, 240)
+        assert (job.status, job.done) == ("completed", 2000), job.error
+        assert _accepted_slots(store, job_id) == (2000, 2000)
+        owners = {s.claimed_by for s in store.shards(job_id)}
+        assert len({o.rsplit(":", 1)[1] for o in owners if o}) == 2  # both workers ran shards
+
+
+def test_sigkill_of_a_worker_mid_job_loses_and_repeats_nothing(
+    worker_env: dict[str, str], start_worker: Callable[[str], Any]
+) -> None:
+    from sentiforge.testing.server import OpenAITestServer
+    from sentiforge.worker.tasks import dispatch
+
+    with OpenAITestServer(latency=0.01) as server, Store(worker_env["SENTIFORGE_DATABASE_URL"]) as store:
+        spec = BackendSpec(kind="openai", base_url=server.base_url, model="test", concurrency=4)
+        job_id = _job(store, 2000, spec)
+        dispatch(store, job_id, shard_size=250)
+        victim = start_worker("victim")
+        _wait(store, job_id, 120, until=lambda j: j.done >= 300)
+        os.killpg(victim.pid, signal.SIGKILL)
+        victim.wait(10)
+        killed_at = len(server.requests)
+        start_worker("rescuer")
+        job = _wait(store, job_id, 300)
+        assert (job.status, job.done) == ("completed", 2000), job.error
+        assert _accepted_slots(store, job_id) == (2000, 2000)
+        twice = server.answered_twice()
+        # only answers in flight when the worker died (not yet in the shared cache) may be paid again
+        assert len(twice) <= spec.concurrency, (len(twice), killed_at)
+        assert any(s.deliveries == 2 for s in store.shards(job_id))
