@@ -83,3 +83,27 @@ def test_sigkill_of_a_worker_mid_job_loses_and_repeats_nothing(
         # only answers in flight when the worker died (not yet in the shared cache) may be paid again
         assert len(twice) <= spec.concurrency, (len(twice), killed_at)
         assert any(s.deliveries == 2 for s in store.shards(job_id))
+
+
+def test_two_workers_share_the_provider_limit_in_redis(
+    worker_env: dict[str, str], start_worker: Callable[[str], Any]
+) -> None:
+    from sentiforge.testing.server import OpenAITestServer
+    from sentiforge.worker.tasks import dispatch
+
+    worker_env["SENTIFORGE_LIMITS_URL"] = "redis://127.0.0.1:6379/7"
+    worker_env.update(SENTIFORGE_SHARD_TIME_LIMIT="60", SENTIFORGE_BROKER_VISIBILITY_TIMEOUT="90")  # paced shards
+    with OpenAITestServer(rpm_limit=600) as server, Store(worker_env["SENTIFORGE_DATABASE_URL"]) as store:
+        spec = BackendSpec(kind="openai", base_url=server.base_url, model=f"m{os.getpid()}-{time.time()}",
+                           requests_per_minute=600, concurrency=8)  # fmt: skip
+        job_id = _job(store, 120, spec)
+        dispatch(store, job_id, shard_size=30)
+        start_worker("a"), start_worker("b")
+        job = _wait(store, job_id, 120)
+        assert (job.status, job.done) == ("completed", 120), job.error
+        outcomes = server.counts
+        assert outcomes.get("rate_limit", 0) == 0 and outcomes["ok"] >= 120, outcomes
+        owners = {s.claimed_by for s in store.shards(job_id)}
+        assert len({o.rsplit(":", 1)[1] for o in owners if o}) == 2  # both workers sent requests
+        times = sorted(r.started for r in server.requests)
+        assert len(times) / (times[-1] - times[0]) <= 600 / 60 * 1.1  # within 10/s over the run

@@ -29,10 +29,11 @@ def run_shard(self: object, shard_id: int) -> str:
         except JobConflictError as exc:
             raise self.retry(countdown=RETRY_SECONDS, exc=exc) from exc  # type: ignore[attr-defined]
         except Exception as exc:
-            log.exception("shard %s failed", shard_id)
-            if store.shard(shard_id).status == "running":
-                store.finish_shard(shard_id, "failed", f"{type(exc).__name__}: {exc}")
-            return "failed"
+            log.exception("shard %s stopped", shard_id)
+            now = store.shard(shard_id)  # the engine marks a run it stops incomplete; else it failed here
+            status = "failed" if now.status == "running" else now.status
+            store.finish_shard(shard_id, status, now.error or f"{type(exc).__name__}: {exc}")
+            return status
     return shard.status
 
 
