@@ -107,3 +107,28 @@ def test_two_workers_share_the_provider_limit_in_redis(
         assert len({o.rsplit(":", 1)[1] for o in owners if o}) == 2  # both workers sent requests
         times = sorted(r.started for r in server.requests)
         assert len(times) / (times[-1] - times[0]) <= 600 / 60 * 1.1  # within 10/s over the run
+
+
+def test_a_shard_that_kills_its_worker_each_time_ends_failed(
+    worker_env: dict[str, str], start_worker: Callable[[str], Any]
+) -> None:
+    from sentiforge.worker.tasks import dispatch
+
+    with Store(worker_env["SENTIFORGE_DATABASE_URL"]) as store:
+        job_id = _job(store, 40, BackendSpec(kind="fake", fake_latency=0.05, concurrency=1))
+        (shard_id,) = dispatch(store, job_id, shard_size=40)
+        start_worker("w")
+        killed: set[int] = set()
+        seen: dict[int, float] = {}
+        deadline = time.monotonic() + 120
+        while (shard := store.shard(shard_id)).status in ("queued", "running") and time.monotonic() < deadline:
+            pid = int((shard.claimed_by or ":0").rsplit(":", 1)[1])
+            running_for = time.monotonic() - seen.setdefault(pid, time.monotonic())
+            if shard.status == "running" and pid not in killed and running_for > 0.3:
+                os.kill(pid, signal.SIGKILL)  # the process running it dies mid-run, as on a poison input
+                killed.add(pid)
+            time.sleep(0.05)
+        assert shard.status == "failed" and "delivered 4 times (cap 3)" in (shard.error or ""), shard
+        assert len(killed) == 3
+        job = store.job(job_id)
+        assert job.status == "failed" and "cap 3" in (job.error or "")
