@@ -4,6 +4,7 @@ with no response paid twice; a shard that keeps killing its worker ends failed."
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import time
@@ -132,3 +133,34 @@ def test_a_shard_that_kills_its_worker_each_time_ends_failed(
         assert len(killed) == 3
         job = store.job(job_id)
         assert job.status == "failed" and "cap 3" in (job.error or "")
+
+
+async def test_the_service_sends_a_large_job_to_the_workers(
+    worker_env: dict[str, str], start_worker: Callable[[str], Any]
+) -> None:
+    import httpx
+
+    from sentiforge.api.main import create_app
+    from sentiforge.config import Settings
+
+    settings = Settings(shard_size=100, rate_limit_per_minute=0)
+    with Store(settings.database_url) as store:
+        token = store.create_key("w", ["admin"])[1]
+    app = create_app(settings)
+    start_worker("w1")
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        headers = {"Authorization": f"Bearer {token}"}
+        async with httpx.AsyncClient(transport=transport, base_url="http://t", headers=headers) as client:
+            body = {"dataset": "big", "count": 300, "backend": {"kind": "fake"}}
+            created = await client.post("/v1/jobs/generate", json=body)
+            assert created.status_code == 202, created.text
+            job_id = created.json()["id"]
+            for _ in range(600):
+                job = (await client.get(f"/v1/jobs/{job_id}")).json()
+                if job["status"] not in ("queued", "running"):
+                    break
+                await asyncio.sleep(0.1)
+    assert (job["status"], job["done"]) == ("completed", 300)
+    with Store(settings.database_url) as store:
+        assert len(store.shards(job_id)) == 3 and job_id not in app.state.runner.tasks

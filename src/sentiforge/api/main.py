@@ -33,7 +33,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         store = Store(settings.database_url)
         app.state.store = store
-        app.state.runner = JobRunner(store, settings.max_running_jobs)
+        app.state.runner = JobRunner(store, settings.max_running_jobs, settings)
         await app.state.runner.startup()
         try:
             yield

@@ -21,8 +21,20 @@ from sentiforge.strategies.base import StepContext, build_strategy
 
 if TYPE_CHECKING:
     from sentiforge.backends.base import Backend
+    from sentiforge.config import Settings
 
 MAX_DELIVERIES = 3
+
+
+def wants_workers(store: Store, job_id: int, settings: Settings) -> bool:
+    """Whether a job goes to the workers: a broker is configured and the job is a generation
+    job (run by the engine) larger than one shard. Others run in-process as before."""
+    from sentiforge.app import tasks
+
+    if not settings.broker_url:
+        return False
+    job = store.job(job_id)
+    return job.kind not in tasks.KINDS and job.target > settings.shard_size
 
 
 def step_sizes(store: Store, recipe: Recipe) -> list[int]:
