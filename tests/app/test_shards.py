@@ -65,3 +65,24 @@ async def test_a_redelivered_shard_repeats_nothing_and_a_poison_shard_fails(stor
     assert capped.status == "failed" and "delivered 4 times (cap 3)" in (capped.error or "")
     job = store.job(job_id)
     assert job.status == "failed" and "cap 3" in (job.error or "") and job.done == 15
+
+
+async def test_a_shard_whose_worker_died_unseen_is_queued_again_by_reclaim(store: Store) -> None:
+    job_id = _job(store, 20)
+    first, second = split(store, job_id, 10)
+    await run_shard(store, first, backend=FakeBackend())
+    store.claim_shard(second, f"{socket.gethostname()}:999999999", max_deliveries=3)  # killed at its time limit
+    assert jobs.reclaim(store) == []  # the job itself is not reclaimed: its shard is queued again
+    assert store.shard(second).status == "queued" and store.job(job_id).status == "running"
+    assert (await run_shard(store, second, backend=FakeBackend())).status == "completed"
+    assert (store.job(job_id).status, store.job(job_id).done) == ("completed", 20)
+
+
+async def test_resuming_a_sharded_job_queues_only_its_unfinished_shards(store: Store) -> None:
+    job_id = _job(store, 20)
+    first, second = split(store, job_id, 10)
+    await run_shard(store, first, backend=FakeBackend())
+    store.finish_shard(second, "incomplete", "interrupted")
+    assert store.job(job_id).status == "incomplete"
+    assert split(store, job_id, 10) == [second]
+    assert store.job(job_id).status == "running" and store.shard(second).status == "queued"

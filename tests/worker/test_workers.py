@@ -83,7 +83,9 @@ def test_sigkill_of_a_worker_mid_job_loses_and_repeats_nothing(
         twice = server.answered_twice()
         # only answers in flight when the worker died (not yet in the shared cache) may be paid again
         assert len(twice) <= spec.concurrency, (len(twice), killed_at)
-        assert any(s.deliveries == 2 for s in store.shards(job_id))
+        assert any(s.deliveries == 2 for s in store.shards(job_id)), [
+            (s.id, s.deliveries, s.claimed_by, s.done) for s in store.shards(job_id)
+        ]
 
 
 def test_two_workers_share_the_provider_limit_in_redis(

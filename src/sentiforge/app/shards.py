@@ -54,7 +54,8 @@ def split(store: Store, job_id: int, size: int) -> list[int]:
 
     job = check_resumable(store, job_id)
     if existing := [s for s in store.shards(job_id) if s.status != "completed"]:
-        return [s.id for s in existing]  # resuming a sharded job: its unfinished shards again
+        store.requeue_shards(job_id, [s.id for s in existing])  # resuming: its unfinished shards again
+        return [s.id for s in existing]
     sizes = step_sizes(store, Recipe.model_validate(job.recipe))
     ranges = [(step, a, min(a + size, n)) for step, n in enumerate(sizes) for a in range(0, n, max(size, 1))]
     return store.create_shards(job_id, ranges)

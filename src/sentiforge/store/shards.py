@@ -77,6 +77,21 @@ class ShardTables:
             q = select(JobShardRow.id).where(JobShardRow.job_id == job_id).order_by(JobShardRow.id)
             return list(conn.execute(q).scalars())
 
+    def requeue_shards(self, job_id: int, ids: list[int]) -> None:
+        """Unfinished shards queued again (deliveries start afresh), their job running again."""
+        now = utcnow()
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(JobShardRow)
+                .where(JobShardRow.id.in_(ids), JobShardRow.status != "running")
+                .values(status="queued", deliveries=0, error=None)
+            )
+            conn.execute(
+                update(JobRow)
+                .where(JobRow.id == job_id)
+                .values(status="running", claimed_by=SHARDED, heartbeat_at=now, updated_at=now, error=None)
+            )
+
     def shard(self, shard_id: int) -> ShardPublic:
         with self.session() as s:
             row = s.get(JobShardRow, shard_id)
@@ -118,6 +133,35 @@ class ShardTables:
             return self.shard(shard_id)
         return shard
 
+    def reclaim_dead_shards(self, *, stale_after: float = STALE_AFTER) -> list[int]:
+        """Queue again running shards whose process is gone (silent for ``stale_after`` seconds,
+        or a dead pid on this host); their ids, for the caller to send again. Covers a shard
+        killed at its hard time limit, which Celery acknowledges instead of redelivering; a copy
+        Redis redelivers as well finds it claimed or finished and does nothing."""
+        now = utcnow()
+        with self.session() as s:
+            running = (
+                s.execute(
+                    select(JobShardRow.id, JobShardRow.claimed_by, JobShardRow.heartbeat_at).where(
+                        JobShardRow.status == "running"
+                    )
+                )
+                .tuples()
+                .all()
+            )
+        dead = [
+            (i, owner) for i, owner, beat in running
+            if beat is None or now - beat > timedelta(seconds=stale_after) or _owner_gone(owner)
+        ]  # fmt: skip
+        for shard_id, owner in dead:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    update(JobShardRow)
+                    .where(JobShardRow.id == shard_id, JobShardRow.status == "running", JobShardRow.claimed_by == owner)
+                    .values(status="queued", error=f"the process running it ({owner}) stopped; queued again")
+                )
+        return [i for i, _ in dead]
+
     def heartbeat_shard(self, shard_id: int, job_id: int, owner: str) -> Beat:
         """Keep a shard's claim (and its job's) alive; says whether the job was asked to cancel."""
         now = utcnow()
@@ -134,25 +178,30 @@ class ShardTables:
         return "cancel" if cancel else "ok"
 
     def finish_shard(self, shard_id: int, status: str, error: str | None = None) -> None:
+        """A shard's end and its job's roll-up, in one transaction."""
+        job_id = self.shard(shard_id).job_id
         with self.engine.begin() as conn:
             conn.execute(update(JobShardRow).where(JobShardRow.id == shard_id).values(status=status, error=error))
-        self.roll_up(self.shard(shard_id).job_id)
+            _roll_up(conn, job_id)
 
     def roll_up(self, job_id: int) -> str:
         """Sum the shards' counters into the job; settle its status once none runs or waits."""
-        sums = [func.coalesce(func.sum(getattr(JobShardRow, c)), 0) for c in COUNTERS]
         with self.engine.begin() as conn:
-            found = conn.execute(select(*sums).where(JobShardRow.job_id == job_id)).one()
-            totals = dict(zip(COUNTERS, found, strict=True))
-            q = select(JobShardRow.status, JobShardRow.error).where(JobShardRow.job_id == job_id)
-            states = conn.execute(q).tuples().all()
-            values: dict[str, Any] = {**totals, "updated_at": utcnow()}
-            status = _job_status([s for s, _ in states])
-            if status != "running":
-                errors = sorted({e for s, e in states if e and s != "completed"})
-                values.update(status=status, error="; ".join(errors) or None, cancel_requested=False)
-            conn.execute(update(JobRow).where(JobRow.id == job_id).values(**values))
-        return status
+            return _roll_up(conn, job_id)
+
+
+def _roll_up(conn: Any, job_id: int) -> str:
+    sums = [func.coalesce(func.sum(getattr(JobShardRow, c)), 0) for c in COUNTERS]
+    found = conn.execute(select(*sums).where(JobShardRow.job_id == job_id)).one()
+    totals = dict(zip(COUNTERS, found, strict=True))
+    states = conn.execute(select(JobShardRow.status, JobShardRow.error).where(JobShardRow.job_id == job_id)).all()
+    values: dict[str, Any] = {**totals, "updated_at": utcnow()}
+    status = _job_status([st for st, _ in states])
+    if status != "running":
+        errors = sorted({e for st, e in states if e and st != "completed"})
+        values.update(status=status, error="; ".join(errors) or None, cancel_requested=False)
+    conn.execute(update(JobRow).where(JobRow.id == job_id).values(**values))
+    return status
 
 
 def _job_status(states: list[str]) -> str:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 
+from celery import signals
+
 from sentiforge.app.shards import run_shard_sync, split
 from sentiforge.config import get_settings
 from sentiforge.errors import JobConflictError
@@ -35,6 +37,17 @@ def run_shard(self: object, shard_id: int) -> str:
             store.finish_shard(shard_id, status, now.error or f"{type(exc).__name__}: {exc}")
             return status
     return shard.status
+
+
+@signals.worker_ready.connect
+def _settle_dead_shards(**_: object) -> None:
+    """A starting worker settles shards whose worker died unseen (see Store.reclaim_dead_shards)."""
+    settings = get_settings()
+    with Store(settings.database_url) as store:
+        if found := store.reclaim_dead_shards():
+            log.warning("shards %s were left running by a stopped worker: queued again", found)
+        for shard_id in found:
+            run_shard.apply_async((shard_id,), queue=settings.worker_queue)
 
 
 def dispatch(store: Store, job_id: int, shard_size: int | None = None, queue: str | None = None) -> list[int]:
