@@ -6,6 +6,7 @@ writes both in one transaction, so after a crash the cache and the samples agree
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -25,9 +26,12 @@ if TYPE_CHECKING:
 class SqlCache:
     """The response cache in the store. Writes are buffered until :meth:`flush`."""
 
-    def __init__(self, store: Store, backend_key: str) -> None:
+    def __init__(self, store: Store, backend_key: str, *, write_through: bool = False) -> None:
         self.store = store
         self.backend_key = backend_key
+        # a shard's cache writes each response at once: a worker killed mid-shard then repays
+        # only the answers still in flight, not those since its last flush
+        self.write_through = write_through
         self.pending: dict[str, Completion] = {}
         self.writing: dict[str, Completion] = {}  # taken by a JobWriter batch, not committed yet
 
@@ -56,6 +60,9 @@ class SqlCache:
 
     def put(self, key: str, completion: Completion) -> None:
         self.pending[key] = completion
+        if self.write_through:
+            with contextlib.suppress(StoreError):  # else it stays pending, for the batch's transaction
+                self.flush()
 
     def rows(self) -> list[dict[str, Any]]:
         now = utcnow()
@@ -119,7 +126,7 @@ class JobWriter:
         self.dataset_id = dataset_id
         self.job_id = job_id
         self.shard_id = shard_id
-        self.cache = SqlCache(store, backend_key)
+        self.cache = SqlCache(store, backend_key, write_through=shard_id is not None)
         self._rows: list[dict[str, Any]] = []
 
     def add(self, sample: Sample, slot: str) -> None:

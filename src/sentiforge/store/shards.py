@@ -163,7 +163,8 @@ class ShardTables:
         return [i for i, _ in dead]
 
     def heartbeat_shard(self, shard_id: int, job_id: int, owner: str) -> Beat:
-        """Keep a shard's claim (and its job's) alive; says whether the job was asked to cancel."""
+        """Keep a shard's claim (and its job's) alive and roll its counters up; says whether the
+        job was asked to cancel."""
         now = utcnow()
         with self.engine.begin() as conn:
             kept = conn.execute(
@@ -172,6 +173,8 @@ class ShardTables:
                 .values(heartbeat_at=now)
             ).rowcount
             conn.execute(update(JobRow).where(JobRow.id == job_id, JobRow.status == "running").values(heartbeat_at=now))
+            if kept:
+                _roll_up(conn, job_id)  # the job's progress moves with its shards' flushes
             cancel = conn.execute(select(JobRow.cancel_requested).where(JobRow.id == job_id)).scalar()
         if not kept:
             return "lost"
