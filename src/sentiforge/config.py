@@ -45,6 +45,15 @@ class Settings(BaseSettings):
     max_running_jobs: int = 2  # jobs the server runs at once in the background; more wait queued
     backend_urls: str = ""  # comma-separated OpenAI-compatible base URLs jobs sent over HTTP may call
 
+    # -- workers (`sentiforge worker`, sentiforge/worker/) ----------------------------------------
+    broker_url: str = ""  # Celery broker (redis://...): set, large jobs are sharded over workers
+    shard_size: int = 250  # slots per shard
+    shard_max_deliveries: int = 3  # a shard delivered more often (it kills its worker) ends failed
+    shard_time_limit: int = 1800  # hard limit of one shard, seconds: below the visibility timeout
+    broker_visibility_timeout: int = 3600  # Redis redelivers an unacked task after this many seconds
+    worker_queue: str = "sentiforge-shards"  # the Celery queue shards go to
+    limits_url: str = ""  # Redis holding the provider's RPM/TPM buckets shared by every worker
+
     def model_post_init(self, _context: object) -> None:
         if not self.database_url:
             self.database_url = f"sqlite:///{self.home / 'sentiforge.db'}"

@@ -31,6 +31,7 @@ from sentiforge.samples import Sample, text_hash
 from sentiforge.store import Store
 from sentiforge.store.jobs import this_process
 from sentiforge.store.schemas import JobPublic
+from sentiforge.store.shards import ShardPublic
 from sentiforge.strategies.base import StepContext, Strategy, Task, build_strategy
 
 Progress = Callable[[int, int, int], None]  # done, target, rejected
@@ -110,29 +111,45 @@ class Engine:
         self.heartbeat_seconds = heartbeat_seconds
         self.owner = owner
 
-    async def run(self, job_id: int) -> JobResult:
-        """Claim the job (JobConflictError if another process runs it) and run it to its end."""
+    async def run(self, job_id: int, shard: ShardPublic | None = None) -> JobResult:
+        """Claim the job (JobConflictError if another process runs it) and run it to its end.
+        With ``shard`` (claimed by the caller, see app/shards.py), run only its slot range."""
         owner = self.owner or this_process()
+        if shard is not None:
+            return await JobRun(
+                self, await asyncio.to_thread(self.store.job, job_id), shard.claimed_by or owner, shard
+            ).run()
         job = await asyncio.to_thread(self.store.claim_job, job_id, owner)
         return await JobRun(self, job, owner).run()
+
+
+def in_shard(slot: str, shard: ShardPublic | None, size: int) -> bool:
+    """Whether a slot ("step:index" or "step:index:attempt") belongs to ``shard``: refill
+    indices past the step's size belong to the shard of ``index % size``."""
+    if shard is None:
+        return True
+    step, index = slot.split(":")[:2]
+    return int(step) == shard.step and shard.start <= int(index) % max(size, 1) < shard.stop
 
 
 class JobRun:
     """One run of one job: the claim, the running totals, the writer and the stop reason."""
 
-    def __init__(self, engine: Engine, job: JobPublic, owner: str) -> None:
+    def __init__(self, engine: Engine, job: JobPublic, owner: str, shard: ShardPublic | None = None) -> None:
         self.engine = engine
         self.store = engine.store
         self.job = job
         self.owner = owner
+        self.shard = shard
         self.recipe = Recipe.model_validate(job.recipe)
         self.prompts = engine.prompts or prompt_library(self.recipe)
         self.done_slots, self.hashes, self.reject_slots = self.store.job_progress(job.id)
+        self.step_size = 0  # the sharded step's size, known once its strategy is built
         self.done = len(self.done_slots)
         self.rejected = len(self.reject_slots)
         assert job.dataset_id is not None, "a recipe job always fills a dataset"
         self.dataset_id: int = job.dataset_id
-        self.writer = self.store.writer(self.dataset_id, job.id, engine.backend.key)
+        self.writer = self.store.writer(self.dataset_id, job.id, engine.backend.key, shard.id if shard else None)
         self.writer.cache.load_index()
         self.client = LLMClient(
             engine.backend,
@@ -147,7 +164,8 @@ class JobRun:
         self.flushing = asyncio.Lock()
 
     def _accounting(self) -> Accounting:
-        job, backend = self.job, self.recipe.backend
+        job: JobPublic | ShardPublic = self.shard or self.job
+        backend = self.recipe.backend
         return Accounting(
             pricing=Pricing(backend.input_per_mtok, backend.output_per_mtok),
             max_cost=self.recipe.max_cost,
@@ -172,7 +190,8 @@ class JobRun:
             raise
         finally:
             watcher.cancel()
-        status = self.stop or ("completed" if self.done >= self.job.target else "incomplete")
+        target = self.shard.stop - self.shard.start if self.shard else self.job.target
+        status = self.stop or ("completed" if self.done >= target else "incomplete")
         await self._final_flush(status=status, error=self.error)
         return JobResult(
             job_id=self.job.id,
@@ -190,6 +209,8 @@ class JobRun:
         pool = await asyncio.to_thread(seed_pool, self.store, self.recipe)
         per_step: list[int] = []
         for i, spec in enumerate(self.recipe.steps):
+            if self.shard is not None and i != self.shard.step:
+                continue
             ctx = StepContext(
                 client=self.client,
                 scheme=scheme,
@@ -199,8 +220,12 @@ class JobRun:
                 job_seed=self.recipe.seed,
                 step=i,
             )
-            already = sum(1 for s in self.done_slots if s.startswith(f"{i}:"))
-            per_step.append(await self._run_step(_StepRun(build_strategy(spec.strategy, spec.params), ctx, already)))
+            run = _StepRun(build_strategy(spec.strategy, spec.params), ctx, 0)
+            run.accepted = sum(1 for s in self.done_slots if s.startswith(f"{i}:") and self._mine(s, run.size))
+            if self.shard is not None:
+                self.step_size, run.size = run.size, self.shard.stop - self.shard.start
+                self.done, self.rejected = run.accepted, sum(self._mine(s, self.step_size) for s in self.reject_slots)
+            per_step.append(await self._run_step(run))
             if self.stop:
                 break
         return per_step
@@ -209,14 +234,24 @@ class JobRun:
         """Keep the claim alive and stop the run when a cancel is asked or the claim is lost."""
         while not self.stop:
             await asyncio.sleep(self.engine.heartbeat_seconds)
-            beat = await asyncio.to_thread(self.store.heartbeat, self.job.id, self.owner)
+            if self.shard is not None:
+                beat = await asyncio.to_thread(self.store.heartbeat_shard, self.shard.id, self.job.id, self.owner)
+            else:
+                beat = await asyncio.to_thread(self.store.heartbeat, self.job.id, self.owner)
             if beat == "cancel":
                 self.stop = "cancelled"
             elif beat == "lost":
                 self.stop, self.error = "failed", "another process took the job over (this run looked dead)"
 
+    def _mine(self, slot: str, size: int) -> bool:
+        return in_shard(slot, self.shard, size)
+
     def _indices(self, run: _StepRun) -> Iterator[int]:
         indices = itertools.count() if run.strategy.refill else iter(range(run.size))
+        if self.shard is not None:  # its range, then (refills) the same range in each later band
+            a, b, size = self.shard.start, self.shard.stop, self.step_size
+            bands = itertools.count() if run.strategy.refill else range(1)
+            indices = (band * size + i for band in bands for i in range(a, b))
         step = run.ctx.step
         return (i for i in indices if f"{step}:{i}" not in self.done_slots)
 
@@ -230,14 +265,15 @@ class JobRun:
             index = next(indices, None)
             if index is None or index > refill_limit:
                 return None
-            origin = run.short.popleft() if index >= run.size and run.short else None
+            origin = run.short.popleft() if index >= (self.step_size or run.size) and run.short else None
             run.inflight += 1
         task = run.strategy.task(index, run.ctx)
         return task if origin is None else task.refilling(run.strategy.task(origin, run.ctx))
 
     async def _run_step(self, run: _StepRun) -> int:
         indices = self._indices(run)
-        refill_limit = run.size * (self.recipe.max_attempts + 1) + 100  # never loop forever on a hopeless step
+        full = self.step_size or run.size
+        refill_limit = full * (self.recipe.max_attempts + 1) + 100  # never loop forever on a hopeless step
 
         async def worker() -> None:
             while not self.stop:

@@ -67,3 +67,42 @@ def test_bad_decisions_are_clear_errors(queue: ReviewQueue) -> None:
         queue.reject(item.id, by="bob")
     with pytest.raises(StoreError, match="no review item 999"):
         queue.approve(999, by="bob")
+
+
+def test_undo_restores_the_sample_and_the_log_keeps_standing_decisions(queue: ReviewQueue) -> None:
+    a, b, c, *_ = queue.next("syn", n=5)
+    store = queue.store
+    old_label = store.get_sample(c.sample_id).label
+    queue.reject(a.id, by="alice")
+    queue.relabel(c.id, "negative" if old_label != "negative" else "positive", by="alice")
+    assert queue.undo(a.id, by="alice").status == "pending"
+    assert store.get_sample(a.sample_id).status == "accepted" and store.get_sample(a.sample_id).reason is None
+    queue.undo(c.id, by="alice")
+    assert store.get_sample(c.sample_id).label == old_label
+    with pytest.raises(StoreError, match="no decision of bob"):
+        queue.undo(b.id, by="bob")
+    queue.approve(a.id, by="bob")
+    assert [(r, s) for _, r, s, _ in store.review_decisions(store.dataset_id("syn"))] == [("bob", "approved")]
+
+
+def test_filters_and_agreement(queue: ReviewQueue) -> None:
+    from sentiforge.quality.review import cohen_kappa
+    from sentiforge.store.schemas import ReviewFilter
+
+    items = queue.filter("syn", ReviewFilter(max_score=0.25))
+    assert [i.score for i in items] == [0.0, 0.1, 0.2]
+    assert queue.filter("syn", ReviewFilter(reason="low")) and not queue.filter("syn", ReviewFilter(reason="zzz"))
+    assert queue.agreement("syn") == {"pairs": 0, "kappa": None}
+    a, b, c, d = (i.id for i in queue.next("syn", n=4))
+    for item in (a, b, c):
+        queue.approve(item, by="alice")
+    queue.reject(d, by="alice")
+    for item in (a, b):
+        queue.second(item, "approved", by="bob")
+    queue.second(c, "rejected", by="bob")
+    queue.second(d, "rejected", by="bob")
+    with pytest.raises(StoreError, match="first decision by someone else"):
+        queue.second(a, "approved", by="alice")
+    got = queue.agreement("syn")
+    assert got["pairs"] == 4 and got["kappa"] == cohen_kappa([("x", "x"), ("x", "x"), ("x", "r"), ("r", "r")])
+    assert cohen_kappa([("a", "a"), ("b", "b")]) == 1.0

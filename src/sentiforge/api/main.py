@@ -33,7 +33,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         store = Store(settings.database_url)
         app.state.store = store
-        app.state.runner = JobRunner(store, settings.max_running_jobs)
+        app.state.runner = JobRunner(store, settings.max_running_jobs, settings)
         await app.state.runner.startup()
         try:
             yield
@@ -48,6 +48,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     for router in ROUTERS:
         app.include_router(router)
+    from fastapi.staticfiles import StaticFiles
+
+    from sentiforge.web import STATIC
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
     origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
     if origins:
         from fastapi.middleware.cors import CORSMiddleware

@@ -1,5 +1,7 @@
-"""Jobs started over HTTP run here, in the server process, as asyncio tasks (until workers
-take them over): at most ``max_running`` at once, the rest stay queued until a slot frees.
+"""Jobs started over HTTP run here, in the server process, as asyncio tasks: at most
+``max_running`` at once, the rest stay queued until a slot frees. With a broker configured
+(``SENTIFORGE_BROKER_URL``), a generation job larger than one shard goes to the workers instead
+(:func:`sentiforge.app.shards.wants_workers`).
 
 At startup, jobs left ``running`` by a process that is gone (a killed server) are marked
 ``incomplete`` so they can be resumed; at shutdown, running jobs are stopped the way Ctrl-C
@@ -13,14 +15,16 @@ import logging
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from sentiforge.config import Settings
     from sentiforge.store import Store
 
 log = logging.getLogger("sentiforge.api")
 
 
 class JobRunner:
-    def __init__(self, store: Store, max_running: int) -> None:
+    def __init__(self, store: Store, max_running: int, settings: Settings | None = None) -> None:
         self.store = store
+        self.settings = settings
         self.slots = asyncio.Semaphore(max(1, max_running))
         self.tasks: dict[int, asyncio.Task[None]] = {}
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -55,6 +59,8 @@ class JobRunner:
             last["done"] = done
 
         try:
+            if await asyncio.to_thread(self._to_workers, job_id):
+                return
             async with self.slots:
                 status = await jobs.execute(self.store, job_id, progress=progress)
                 log.info("job %s finished: %s", job_id, status)
@@ -64,6 +70,17 @@ class JobRunner:
             log.warning("job %s stopped: %s", job_id, exc)
         finally:
             self.tasks.pop(job_id, None)
+
+    def _to_workers(self, job_id: int) -> bool:
+        from sentiforge.app.shards import wants_workers
+
+        if self.settings is None or not wants_workers(self.store, job_id, self.settings):
+            return False
+        from sentiforge.worker.tasks import dispatch
+
+        shards = dispatch(self.store, job_id, self.settings.shard_size)
+        log.info("job %s sent to the workers in %d shards", job_id, len(shards))
+        return True
 
     async def shutdown(self) -> None:
         for task in list(self.tasks.values()):

@@ -199,7 +199,9 @@ def list_jobs(
 
 
 def reclaim(store: Store) -> list[int]:
-    """Mark jobs whose process died while running as ``incomplete`` (resumable); their ids."""
+    """Mark jobs whose process died while running as ``incomplete`` (resumable); their ids.
+    Shards whose worker died unseen are queued again first (a starting worker sends them)."""
+    store.reclaim_dead_shards()
     return store.reclaim_dead_jobs()
 
 

@@ -104,7 +104,11 @@ class OpenAICompatBackend:
 
     @classmethod
     def from_spec(cls, spec: BackendSpec) -> OpenAICompatBackend:
-        limiter = RateLimiter(requests_per_minute=spec.requests_per_minute, tokens_per_minute=spec.tokens_per_minute)
+        from sentiforge.backends.redis_limits import shared_limiter
+
+        limiter = shared_limiter(spec) or RateLimiter(
+            requests_per_minute=spec.requests_per_minute, tokens_per_minute=spec.tokens_per_minute
+        )
         return cls(
             model=spec.model,
             base_url=spec.base_url,

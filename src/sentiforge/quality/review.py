@@ -9,9 +9,12 @@ scheme), an edit its text. A decided item cannot be decided again (make a new ed
 
 from __future__ import annotations
 
+from collections import Counter
+from typing import Any
+
 from sentiforge.errors import ConfigError
 from sentiforge.store import Store
-from sentiforge.store.schemas import ReviewDecision, ReviewItemPublic
+from sentiforge.store.schemas import ReviewDecision, ReviewFilter, ReviewItemPublic
 
 STATUSES = ("pending", "approved", "rejected", "relabelled", "edited")
 
@@ -23,6 +26,11 @@ class ReviewQueue:
     def next(self, dataset: str, n: int = 1) -> list[ReviewItemPublic]:
         """The pending items most in need of a look: lowest score first, then oldest."""
         return self.store.next_review_items(self.store.dataset_id(dataset), n)
+
+    def filter(self, dataset: str, f: ReviewFilter) -> list[ReviewItemPublic]:
+        if f.status is not None and f.status not in STATUSES:
+            raise ConfigError(f"unknown review status {f.status!r}; choose one of {list(STATUSES)}")
+        return self.store.filter_review_items(self.store.dataset_id(dataset), f)
 
     def list(self, dataset: str, *, status: str | None = None, limit: int = 100) -> list[ReviewItemPublic]:
         if status is not None and status not in STATUSES:
@@ -63,6 +71,48 @@ class ReviewQueue:
             status="edited", by=who, note=note, sample={"text": text}, old_text=item.text, new_text=text
         )
         return self.store.decide_review_item(item_id, decision)
+
+    def undo(self, item_id: int, *, by: str) -> ReviewItemPublic:
+        """Take back one's own decision: the sample as before, the item pending again."""
+        return self.store.undo_review_item(item_id, _who(by))
+
+    def second(self, item_id: int, status: str, *, by: str, label: str | None = None) -> None:
+        """A second reviewer's verdict on a decided item, kept for agreement only."""
+        item = self.get(item_id)
+        if status not in STATUSES[1:]:
+            raise ConfigError(f"unknown decision {status!r}; choose one of {list(STATUSES[1:])}")
+        final = self.store.scheme(item.dataset_id).normalize(label) if label else item.label
+        self.store.second_review(item_id, _who(by), status, final)
+
+    def agreement(self, dataset: str) -> dict[str, Any]:
+        """Cohen's kappa between the first two reviewers of every sample two people decided."""
+        return agreement(self.store.review_decisions(self.store.dataset_id(dataset)))
+
+
+def agreement(decisions: list[tuple[int, str, str, str | None]]) -> dict[str, Any]:
+    """Kappa over verdicts ("rejected" or the label a sample is left with) of reviewer pairs."""
+    first: dict[int, tuple[str, str]] = {}
+    pairs: list[tuple[str, str]] = []
+    for sample, who, status, label in decisions:
+        verdict = "rejected" if status == "rejected" else str(label)
+        if sample not in first:
+            first[sample] = (who, verdict)
+        elif first[sample][0] != who and first[sample][0] != "":
+            pairs.append((first[sample][1], verdict))
+            first[sample] = ("", "")  # one pair per sample
+    return {"pairs": len(pairs), "kappa": cohen_kappa(pairs)}
+
+
+def cohen_kappa(pairs: list[tuple[str, str]]) -> float | None:
+    if not pairs:
+        return None
+    n = len(pairs)
+    observed = sum(a == b for a, b in pairs) / n
+    left, right = Counter(a for a, _ in pairs), Counter(b for _, b in pairs)
+    expected = sum(left[k] * right[k] for k in left) / (n * n)
+    if expected >= 1.0:
+        return 1.0
+    return round((observed - expected) / (1.0 - expected), 4)
 
 
 def _who(by: str) -> str:

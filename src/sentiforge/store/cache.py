@@ -6,6 +6,7 @@ writes both in one transaction, so after a crash the cache and the samples agree
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -16,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sentiforge.backends.base import Completion, Usage
 from sentiforge.errors import StoreError
 from sentiforge.samples import Sample
-from sentiforge.store.models import CacheRow, JobRow, SampleRow, utcnow
+from sentiforge.store.models import CacheRow, JobRow, JobShardRow, SampleRow, utcnow
 from sentiforge.store.samples import sample_values
 
 if TYPE_CHECKING:
@@ -26,9 +27,12 @@ if TYPE_CHECKING:
 class SqlCache:
     """The response cache in the store. Writes are buffered until :meth:`flush`."""
 
-    def __init__(self, store: Store, backend_key: str) -> None:
+    def __init__(self, store: Store, backend_key: str, *, write_through: bool = False) -> None:
         self.store = store
         self.backend_key = backend_key
+        # a shard's cache writes each response at once: a worker killed mid-shard then repays
+        # only the answers still in flight, not those since its last flush
+        self.write_through = write_through
         self.pending: dict[str, Completion] = {}
         self.writing: dict[str, Completion] = {}  # taken by a JobWriter batch, not committed yet
         # 64-bit prefixes of the keys stored for this backend (see load_index); None: no index
@@ -78,6 +82,9 @@ class SqlCache:
         self.pending[key] = completion
         if self.index is not None:
             self.index.add(_prefix(key))
+        if self.write_through:
+            with contextlib.suppress(StoreError):  # else it stays pending, for the batch's transaction
+                self.flush()
 
     def rows(self) -> list[dict[str, Any]]:
         now = utcnow()
@@ -139,13 +146,17 @@ def _insert_cache(conn: Any, rows: list[dict[str, Any]]) -> None:
 
 
 class JobWriter:
-    """Buffers a job's samples and cached responses; ``flush`` commits them together."""
+    """Buffers a job's samples and cached responses; ``flush`` commits them together. A shard's
+    writer (``shard_id``) writes the counters to its shard row instead of the job's."""
 
-    def __init__(self, store: Store, dataset_id: int, job_id: int, backend_key: str) -> None:
+    def __init__(
+        self, store: Store, dataset_id: int, job_id: int, backend_key: str, shard_id: int | None = None
+    ) -> None:
         self.store = store
         self.dataset_id = dataset_id
         self.job_id = job_id
-        self.cache = SqlCache(store, backend_key)
+        self.shard_id = shard_id
+        self.cache = SqlCache(store, backend_key, write_through=shard_id is not None)
         self._rows: list[dict[str, Any]] = []
 
     def add(self, sample: Sample, slot: str) -> None:
@@ -173,7 +184,9 @@ class JobWriter:
                     conn.execute(insert(SampleRow), batch.rows)
                 if job_values:
                     job_values["updated_at"] = utcnow()
-                    conn.execute(update(JobRow).where(JobRow.id == self.job_id).values(**job_values))
+                    table: Any = JobShardRow if self.shard_id is not None else JobRow
+                    row_id = self.shard_id if self.shard_id is not None else self.job_id
+                    conn.execute(update(table).where(table.id == row_id).values(**job_values))
         except SQLAlchemyError as exc:
             raise StoreError(f"could not write to the store at {self.store.safe_url}: {exc}") from exc
 

@@ -67,6 +67,34 @@ class JobRow(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
+class JobShardRow(Base):
+    """A slot range of one step of a job, run by a worker: its claim, deliveries and totals.
+    The job's own counters are the sums over its shards (store/shards.py rolls them up)."""
+
+    __tablename__ = "job_shards"
+    __table_args__ = (UniqueConstraint("job_id", "step", "start", name="uq_job_shards_job_step_start"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
+    step: Mapped[int] = mapped_column(Integer)
+    start: Mapped[int] = mapped_column(Integer)
+    stop: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20), default="queued")  # a job status (store/jobs.py)
+    deliveries: Mapped[int] = mapped_column(Integer, default=0)  # claims so far: a cap ends a poison shard
+    claimed_by: Mapped[str | None] = mapped_column(String(200), default=None)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(default=None)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    rejected: Mapped[int] = mapped_column(Integer, default=0)
+    requests: Mapped[int] = mapped_column(Integer, default=0)
+    cache_hits: Mapped[int] = mapped_column(Integer, default=0)
+    prompt_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    completion_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    cost: Mapped[float] = mapped_column(Float, default=0.0)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)  # unused: the job's flag rules
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
 class SampleRow(Base):
     """A real or synthetic sample, accepted or rejected (rejects are kept with a reason)."""
 
@@ -186,6 +214,25 @@ class ReviewItemRow(Base):
     new_text: Mapped[str | None] = mapped_column(Text, default=None)
     note: Mapped[str | None] = mapped_column(Text, default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ReviewDecisionRow(Base):
+    """Every decision anyone made on a review item, in order: the item's own decision, a second
+    reviewer's opinion (for agreement), and undone ones (``undone_at`` set)."""
+
+    __tablename__ = "review_decisions"
+    __table_args__ = (Index("ix_review_decisions_dataset_sample", "dataset_id", "sample_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("review_items.id", ondelete="CASCADE"), index=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"))
+    sample_id: Mapped[int] = mapped_column(ForeignKey("samples.id", ondelete="CASCADE"))
+    reviewer: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16))  # approved | rejected | relabelled | edited
+    label: Mapped[str | None] = mapped_column(String(100), default=None)  # the label it leaves
+    second: Mapped[bool] = mapped_column(Boolean, default=False)  # an opinion that changed nothing
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    undone_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class JobEventRow(Base):

@@ -56,6 +56,21 @@ class QualityTables(StoreBase):
             raise NotFoundError("no quality run for this dataset yet; run `sentiforge quality run DATASET` first")
         return QualityRunPublic.model_validate(row)
 
+    def quality_run_summaries(self, dataset_id: int) -> list[dict[str, Any]]:
+        """Per completed-or-not run, oldest first: records by status, rejects by check, accepted
+        labels, judge agreement (records whose judge named the sample's label) and mean score."""
+        runs = select(QualityRunRow.id, QualityRunRow.created_at).where(QualityRunRow.dataset_id == dataset_id)
+        out = []
+        with self.session() as s:
+            for run_id, created in s.execute(runs.order_by(QualityRunRow.id)).tuples():
+                rows = s.execute(
+                    select(Q.status, Q.rejected_by, Q.score, Q.checks, SampleRow.label)
+                    .join(SampleRow, SampleRow.id == Q.sample_id)
+                    .where(Q.run_id == run_id)
+                ).tuples()
+                out.append(_summary(run_id, created, list(rows)))
+        return out
+
     def quality_reject_counts(self) -> dict[str, int]:
         """Rejects by the check that made them, over every quality run (for metrics)."""
         q = select(Q.rejected_by, func.count()).where(Q.status == "rejected").group_by(Q.rejected_by)
@@ -125,3 +140,21 @@ class QualityTables(StoreBase):
                     checks=rec.checks,
                 )
             last = rows[-1][0].id
+
+
+def _summary(run_id: int, created: Any, rows: list[tuple[Any, ...]]) -> dict[str, Any]:
+    from collections import Counter
+
+    total = len(rows) or 1
+    judged = [(c.get("consistency", {}).get("detail", {}).get("judge"), lb) for _, _, _, c, lb in rows]
+    judged = [(j, lb) for j, lb in judged if j]
+    return {
+        "run_id": run_id,
+        "created_at": created,
+        "records": len(rows),
+        "reject_rate": sum(st == "rejected" for st, *_ in rows) / total,
+        "rejects_by_check": dict(Counter(str(rb) for st, rb, *_ in rows if st == "rejected")),
+        "labels": dict(Counter(str(lb) for st, _, _, _, lb in rows if st == "accepted")),
+        "judge_agreement": sum(j == lb for j, lb in judged) / len(judged) if judged else None,
+        "mean_score": sum(float(sc) for _, _, sc, _, _ in rows) / total,
+    }

@@ -164,6 +164,26 @@ class ReviewItemPublic(BaseModel):
     decided_by: str | None
     decided_at: datetime | None
     note: str | None
+    # what helps decide: provenance, the gate's reasons and per-check results (judge, classifier)
+    strategy: str | None = None
+    attributes: dict[str, Any] = Field(default_factory=dict)
+    parent_text: str | None = None
+    quality_reason: str | None = None
+    checks: dict[str, Any] = Field(default_factory=dict)
+
+
+class ReviewFilter(BaseModel):
+    """What a reviewer narrows the queue to; ``reason`` matches part of why an item was queued."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: str | None = None
+    label: str | None = None
+    strategy: str | None = None
+    min_score: float | None = None
+    max_score: float | None = None
+    reason: str | None = None
+    limit: int = 100
 
 
 class ReviewDecision(BaseModel):
@@ -191,6 +211,7 @@ __all__ = [
     "QualityRejectPublic",
     "QualityRunPublic",
     "ReviewDecision",
+    "ReviewFilter",
     "ReviewItemPublic",
     "SamplePublic",
 ]

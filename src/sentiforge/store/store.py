@@ -27,9 +27,10 @@ from sentiforge.store.quality import QualityTables
 from sentiforge.store.review import ReviewTables
 from sentiforge.store.samples import SampleTables
 from sentiforge.store.schemas import DatasetPublic
+from sentiforge.store.shards import ShardTables
 
 
-class Store(SampleTables, QualityTables, ReviewTables, JobTables, KeyTables):
+class Store(SampleTables, QualityTables, ReviewTables, JobTables, ShardTables, KeyTables):
     """Every table of one database. ``Store(url)`` opens it (migrating it the first time this
     process sees it); ``with Store(url) as store:`` closes it after."""
 
@@ -97,8 +98,8 @@ class Store(SampleTables, QualityTables, ReviewTables, JobTables, KeyTables):
             s.commit()
 
     # -- jobs: store/jobs.py (JobTables) -------------------------------------------
-    def writer(self, dataset_id: int, job_id: int, backend_key: str) -> JobWriter:
-        return JobWriter(self, dataset_id, job_id, backend_key)
+    def writer(self, dataset_id: int, job_id: int, backend_key: str, shard_id: int | None = None) -> JobWriter:
+        return JobWriter(self, dataset_id, job_id, backend_key, shard_id)
 
     def cache(self, backend_key: str = "") -> SqlCache:
         return SqlCache(self, backend_key)

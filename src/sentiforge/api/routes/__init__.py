@@ -4,16 +4,30 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from sentiforge.api.routes import datasets, evaluations, health, jobs, keys, metrics, models, predictions, samples
+from sentiforge.api.routes import (
+    datasets,
+    evaluations,
+    health,
+    jobs,
+    keys,
+    metrics,
+    models,
+    pages,
+    predictions,
+    review,
+    samples,
+)
 
 ROUTERS: list[APIRouter] = [
     health.router,
     jobs.router,
     datasets.router,
     samples.router,
+    review.router,
     evaluations.router,
     models.router,
     predictions.router,
     keys.router,
     metrics.router,
+    pages.router,
 ]

@@ -137,3 +137,14 @@ def delete(name: str, store: StoreDep, _: WriteKey) -> Response:
     """Delete a dataset with its samples and jobs."""
     store.delete_dataset(name)
     return Response(status_code=204)
+
+
+@router.get("/{name}/quality/history")
+def quality_history(
+    name: str, store: StoreDep, _: ReadKey, threshold: Annotated[float, Query(gt=0, le=1)] = 0.1
+) -> list[dict[str, Any]]:
+    """Each quality run's summary (reject rate by check, label balance, judge agreement, mean
+    score), its change from the run before, and what moved beyond ``threshold``."""
+    from sentiforge.quality.history import quality_history as history
+
+    return history(store, name, threshold)

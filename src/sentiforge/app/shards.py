@@ -1,0 +1,98 @@
+"""Sharded jobs: a job's steps split into slot ranges that worker processes run in parallel.
+
+:func:`split` makes the shards of a job (each step's plan cut into ranges of ``size`` slots);
+:func:`run_shard` claims one (counting the delivery) and runs the engine over its range only.
+A shard is idempotent: slots stored already are skipped and responses come from the shared
+cache, so a redelivered shard neither repeats samples nor pays twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+from sentiforge.engine import Engine, prompt_library, seed_pool
+from sentiforge.errors import SentiforgeError
+from sentiforge.recipe import Recipe
+from sentiforge.store import Store
+from sentiforge.store.jobs import this_process
+from sentiforge.store.shards import ShardPublic
+from sentiforge.strategies.base import StepContext, build_strategy
+
+if TYPE_CHECKING:
+    from sentiforge.backends.base import Backend
+    from sentiforge.config import Settings
+
+MAX_DELIVERIES = 3
+
+
+def wants_workers(store: Store, job_id: int, settings: Settings) -> bool:
+    """Whether a job goes to the workers: a broker is configured and the job is a generation
+    job (run by the engine) larger than one shard. Others run in-process as before."""
+    from sentiforge.app import tasks
+
+    if not settings.broker_url:
+        return False
+    job = store.job(job_id)
+    return job.kind not in tasks.KINDS and job.target > settings.shard_size
+
+
+def step_sizes(store: Store, recipe: Recipe) -> list[int]:
+    """How many slots each step of a recipe plans (as ``create_job`` counts them)."""
+    pool = seed_pool(store, recipe)
+    ctx = StepContext(client=None, scheme=recipe.label_scheme(), prompts=prompt_library(recipe), pool=pool)  # type: ignore[arg-type]
+    sizes = []
+    for i, spec in enumerate(recipe.steps):
+        ctx.step = i
+        sizes.append(build_strategy(spec.strategy, spec.params).size(ctx))
+    return sizes
+
+
+def split(store: Store, job_id: int, size: int) -> list[int]:
+    """Cut a queued (or resumable) job into shards of at most ``size`` slots; their ids."""
+    from sentiforge.app.jobs import check_resumable
+
+    job = check_resumable(store, job_id)
+    if existing := [s for s in store.shards(job_id) if s.status != "completed"]:
+        store.requeue_shards(job_id, [s.id for s in existing])  # resuming: its unfinished shards again
+        return [s.id for s in existing]
+    sizes = step_sizes(store, Recipe.model_validate(job.recipe))
+    ranges = [(step, a, min(a + size, n)) for step, n in enumerate(sizes) for a in range(0, n, max(size, 1))]
+    return store.create_shards(job_id, ranges)
+
+
+async def run_shard(
+    store: Store,
+    shard_id: int,
+    *,
+    backend: Backend | None = None,
+    max_deliveries: int = MAX_DELIVERIES,
+    **engine_options: Any,
+) -> ShardPublic:
+    """Claim a shard (JobConflictError while a live process holds it) and run its slots; the
+    job's totals and status are rolled up after. A shard past its delivery cap only fails."""
+    from sentiforge.backends import from_spec
+
+    shard = await asyncio.to_thread(store.claim_shard, shard_id, this_process(), max_deliveries)
+    if shard.status != "running":
+        return shard
+    job = store.job(shard.job_id)
+    owned = backend is None
+    backend = backend or from_spec(Recipe.model_validate(job.recipe).backend)
+    status, error = "failed", "interrupted"  # stays so only when the run raised past the engine
+    try:
+        result = await Engine(store, backend, **engine_options).run(job.id, shard)
+        status, error = result.status, result.error or ""
+    except SentiforgeError as exc:
+        error = str(exc)
+        raise
+    finally:
+        if owned:
+            await backend.aclose()
+        if status != "failed" or error != "interrupted":
+            await asyncio.to_thread(store.finish_shard, shard_id, status, error or None)
+    return store.shard(shard_id)
+
+
+def run_shard_sync(store: Store, shard_id: int, **options: Any) -> ShardPublic:
+    return asyncio.run(run_shard(store, shard_id, **options))

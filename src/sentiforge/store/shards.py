@@ -1,0 +1,216 @@
+"""Job shards: a job's step split into slot ranges that workers run in parallel.
+
+A shard is claimed like a job (one conditional UPDATE; a stale claim, one whose process is
+gone or silent, is taken over), and every claim counts a delivery: a shard delivered more
+than the cap (it keeps killing its worker) ends ``failed`` with that reason instead of
+looping. A shard writes its own counters; :meth:`ShardTables.roll_up` sums them into the job
+row and settles the job's status once no shard is left to run.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import func, insert, select, update
+
+from sentiforge.errors import JobConflictError, NotFoundError
+from sentiforge.store.jobs import STALE_AFTER, Beat, _owner_gone
+from sentiforge.store.models import JobEventRow, JobRow, JobShardRow, utcnow
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from sqlalchemy import Engine
+    from sqlalchemy.orm import Session
+
+COUNTERS = ("done", "rejected", "requests", "cache_hits", "prompt_tokens", "completion_tokens", "cost")
+SHARDED = "shards"  # the job row's claimed_by while its shards run
+
+
+class ShardPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    job_id: int
+    step: int
+    start: int
+    stop: int
+    status: str
+    deliveries: int
+    claimed_by: str | None = None
+    done: int = 0
+    rejected: int = 0
+    requests: int = 0
+    cache_hits: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost: float = 0.0
+    error: str | None = None
+
+
+class ShardTables:
+    """Shard operations of the :class:`~sentiforge.store.Store` (a mixin: it needs ``engine``)."""
+
+    engine: Engine
+    session: Callable[[], Session]
+
+    def create_shards(self, job_id: int, ranges: list[tuple[int, int, int]]) -> list[int]:
+        """Shards (step, start, stop) for a job, which turns running under the shards' claims."""
+        now = utcnow()
+        with self.engine.begin() as conn:
+            rows = [
+                {"job_id": job_id, "step": st, "start": a, "stop": b, "status": "queued", "deliveries": 0,
+                 "cancel_requested": False, "updated_at": now, **dict.fromkeys(COUNTERS, 0)}
+                for st, a, b in ranges
+            ]  # fmt: skip
+            conn.execute(insert(JobShardRow), rows)
+            conn.execute(
+                update(JobRow)
+                .where(JobRow.id == job_id)
+                .values(status="running", claimed_by=SHARDED, heartbeat_at=now, updated_at=now, error=None)
+            )
+            conn.execute(
+                insert(JobEventRow).values(job_id=job_id, kind="sharded", data={"shards": len(rows)}, created_at=now)
+            )
+            q = select(JobShardRow.id).where(JobShardRow.job_id == job_id).order_by(JobShardRow.id)
+            return list(conn.execute(q).scalars())
+
+    def requeue_shards(self, job_id: int, ids: list[int]) -> None:
+        """Unfinished shards queued again (deliveries start afresh), their job running again."""
+        now = utcnow()
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(JobShardRow)
+                .where(JobShardRow.id.in_(ids), JobShardRow.status != "running")
+                .values(status="queued", deliveries=0, error=None)
+            )
+            conn.execute(
+                update(JobRow)
+                .where(JobRow.id == job_id)
+                .values(status="running", claimed_by=SHARDED, heartbeat_at=now, updated_at=now, error=None)
+            )
+
+    def shard(self, shard_id: int) -> ShardPublic:
+        with self.session() as s:
+            row = s.get(JobShardRow, shard_id)
+        if row is None:
+            raise NotFoundError(f"no shard {shard_id}")
+        return ShardPublic.model_validate(row)
+
+    def shards(self, job_id: int) -> list[ShardPublic]:
+        with self.session() as s:
+            q = select(JobShardRow).where(JobShardRow.job_id == job_id).order_by(JobShardRow.id)
+            return [ShardPublic.model_validate(r) for r in s.scalars(q)]
+
+    def claim_shard(self, shard_id: int, owner: str, max_deliveries: int) -> ShardPublic:
+        """Claim a shard for ``owner`` and count the delivery. JobConflictError if a live
+        process holds it; a shard past ``max_deliveries`` is failed (and says so) instead."""
+        row = self.shard(shard_id)
+        now = utcnow()
+        S = JobShardRow
+        free = S.status != "running"
+        if row.status == "running":
+            with self.session() as s:
+                last = s.scalar(select(S.heartbeat_at).where(S.id == shard_id))
+            stale = last is None or now - last > timedelta(seconds=STALE_AFTER) or _owner_gone(row.claimed_by)
+            if not stale:
+                raise JobConflictError(f"shard {shard_id} is running (by {row.claimed_by})")
+            free = (S.status == "running") & (S.claimed_by == row.claimed_by)
+        with self.engine.begin() as conn:
+            won = conn.execute(
+                update(S)
+                .where(S.id == shard_id, free, S.status.notin_(("completed", "failed", "cancelled")))
+                .values(status="running", claimed_by=owner, heartbeat_at=now, deliveries=S.deliveries + 1)
+            ).rowcount
+        shard = self.shard(shard_id)
+        if not won and shard.status == "running":
+            raise JobConflictError(f"shard {shard_id} is running (by {shard.claimed_by})")
+        if won and shard.deliveries > max_deliveries:
+            why = f"shard {shard_id} was delivered {shard.deliveries} times (cap {max_deliveries}): it stops its worker"
+            self.finish_shard(shard_id, "failed", why)
+            return self.shard(shard_id)
+        return shard
+
+    def reclaim_dead_shards(self, *, stale_after: float = STALE_AFTER) -> list[int]:
+        """Queue again running shards whose process is gone (silent for ``stale_after`` seconds,
+        or a dead pid on this host); their ids, for the caller to send again. Covers a shard
+        killed at its hard time limit, which Celery acknowledges instead of redelivering; a copy
+        Redis redelivers as well finds it claimed or finished and does nothing."""
+        now = utcnow()
+        with self.session() as s:
+            running = (
+                s.execute(
+                    select(JobShardRow.id, JobShardRow.claimed_by, JobShardRow.heartbeat_at).where(
+                        JobShardRow.status == "running"
+                    )
+                )
+                .tuples()
+                .all()
+            )
+        dead = [
+            (i, owner) for i, owner, beat in running
+            if beat is None or now - beat > timedelta(seconds=stale_after) or _owner_gone(owner)
+        ]  # fmt: skip
+        for shard_id, owner in dead:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    update(JobShardRow)
+                    .where(JobShardRow.id == shard_id, JobShardRow.status == "running", JobShardRow.claimed_by == owner)
+                    .values(status="queued", error=f"the process running it ({owner}) stopped; queued again")
+                )
+        return [i for i, _ in dead]
+
+    def heartbeat_shard(self, shard_id: int, job_id: int, owner: str) -> Beat:
+        """Keep a shard's claim (and its job's) alive and roll its counters up; says whether the
+        job was asked to cancel."""
+        now = utcnow()
+        with self.engine.begin() as conn:
+            kept = conn.execute(
+                update(JobShardRow)
+                .where(JobShardRow.id == shard_id, JobShardRow.claimed_by == owner, JobShardRow.status == "running")
+                .values(heartbeat_at=now)
+            ).rowcount
+            conn.execute(update(JobRow).where(JobRow.id == job_id, JobRow.status == "running").values(heartbeat_at=now))
+            if kept:
+                _roll_up(conn, job_id)  # the job's progress moves with its shards' flushes
+            cancel = conn.execute(select(JobRow.cancel_requested).where(JobRow.id == job_id)).scalar()
+        if not kept:
+            return "lost"
+        return "cancel" if cancel else "ok"
+
+    def finish_shard(self, shard_id: int, status: str, error: str | None = None) -> None:
+        """A shard's end and its job's roll-up, in one transaction."""
+        job_id = self.shard(shard_id).job_id
+        with self.engine.begin() as conn:
+            conn.execute(update(JobShardRow).where(JobShardRow.id == shard_id).values(status=status, error=error))
+            _roll_up(conn, job_id)
+
+    def roll_up(self, job_id: int) -> str:
+        """Sum the shards' counters into the job; settle its status once none runs or waits."""
+        with self.engine.begin() as conn:
+            return _roll_up(conn, job_id)
+
+
+def _roll_up(conn: Any, job_id: int) -> str:
+    sums = [func.coalesce(func.sum(getattr(JobShardRow, c)), 0) for c in COUNTERS]
+    found = conn.execute(select(*sums).where(JobShardRow.job_id == job_id)).one()
+    totals = dict(zip(COUNTERS, found, strict=True))
+    states = conn.execute(select(JobShardRow.status, JobShardRow.error).where(JobShardRow.job_id == job_id)).all()
+    values: dict[str, Any] = {**totals, "updated_at": utcnow()}
+    status = _job_status([st for st, _ in states])
+    if status != "running":
+        errors = sorted({e for st, e in states if e and st != "completed"})
+        values.update(status=status, error="; ".join(errors) or None, cancel_requested=False)
+    conn.execute(update(JobRow).where(JobRow.id == job_id).values(**values))
+    return status
+
+
+def _job_status(states: list[str]) -> str:
+    if any(s in ("queued", "running") for s in states):
+        return "running"
+    for status in ("failed", "budget_stopped", "cancelled", "incomplete"):
+        if status in states:
+            return status
+    return "completed"

@@ -1,0 +1,59 @@
+"""The workers' tasks: run one shard of a job, through the application layer.
+
+``dispatch`` (called where a broker is configured) cuts a job into shards and queues one task
+per shard. A task that finds its shard claimed by a live process (Redis redelivered it while it
+still runs) retries later instead of running it twice; one that finds it finished does nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from celery import signals
+
+from sentiforge.app.shards import run_shard_sync, split
+from sentiforge.config import get_settings
+from sentiforge.errors import JobConflictError
+from sentiforge.store import Store
+from sentiforge.worker.app import celery_app
+
+app = celery_app()
+log = logging.getLogger(__name__)
+RETRY_SECONDS = 5
+
+
+@app.task(bind=True, name="sentiforge.run_shard", max_retries=None)
+def run_shard(self: object, shard_id: int) -> str:
+    settings = get_settings()
+    with Store(settings.database_url) as store:
+        try:
+            shard = run_shard_sync(store, shard_id, max_deliveries=settings.shard_max_deliveries)
+        except JobConflictError as exc:
+            raise self.retry(countdown=RETRY_SECONDS, exc=exc) from exc  # type: ignore[attr-defined]
+        except Exception as exc:
+            log.exception("shard %s stopped", shard_id)
+            now = store.shard(shard_id)  # the engine marks a run it stops incomplete; else it failed here
+            status = "failed" if now.status == "running" else now.status
+            store.finish_shard(shard_id, status, now.error or f"{type(exc).__name__}: {exc}")
+            return status
+    return shard.status
+
+
+@signals.worker_ready.connect
+def _settle_dead_shards(**_: object) -> None:
+    """A starting worker settles shards whose worker died unseen (see Store.reclaim_dead_shards)."""
+    settings = get_settings()
+    with Store(settings.database_url) as store:
+        if found := store.reclaim_dead_shards():
+            log.warning("shards %s were left running by a stopped worker: queued again", found)
+        for shard_id in found:
+            run_shard.apply_async((shard_id,), queue=settings.worker_queue)
+
+
+def dispatch(store: Store, job_id: int, shard_size: int | None = None, queue: str | None = None) -> list[int]:
+    """Cut a job into shards and queue them for the workers; the shard ids."""
+    settings = get_settings()
+    ids = split(store, job_id, shard_size or settings.shard_size)
+    for shard_id in ids:
+        run_shard.apply_async((shard_id,), queue=queue or settings.worker_queue)
+    return ids

@@ -1,0 +1,88 @@
+"""Shards in-process: a job cut into slot ranges, each run on its own, ends with every slot
+filled once; a rerun shard pays nothing; the delivery cap fails a poison shard."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+
+from sentiforge.app import jobs
+from sentiforge.app.shards import run_shard, split
+from sentiforge.recipe import BackendSpec, Recipe, StepSpec
+from sentiforge.store import Store
+from sentiforge.testing.backend import FakeBackend
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    return Store(f"sqlite:///{tmp_path / 's.db'}")
+
+
+def _job(store: Store, count: int, steps: int = 1) -> int:
+    recipe = Recipe(backend=BackendSpec(kind="fake"), steps=[StepSpec(params={"count": count})] * steps)
+    return jobs.create_job(store, recipe, "sharded")
+
+
+async def test_shards_fill_every_slot_once_and_roll_up(store: Store) -> None:
+    job_id = _job(store, 45, steps=2)
+    ids = split(store, job_id, 20)
+    assert [(s.step, s.start, s.stop) for s in store.shards(job_id)] == [
+        (0, 0, 20), (0, 20, 40), (0, 40, 45), (1, 0, 20), (1, 20, 40), (1, 40, 45)
+    ]  # fmt: skip
+    assert store.job(job_id).status == "running"
+    fake = FakeBackend()
+    for shard_id in ids[:-1]:
+        assert (await run_shard(store, shard_id, backend=fake)).status == "completed"
+    assert store.job(job_id).status == "running"
+    last = await run_shard(store, ids[-1], backend=fake)
+    assert (last.done, last.status) == (5, "completed")
+    job = store.job(job_id)
+    assert (job.status, job.done) == ("completed", 90)
+    samples = store.samples(job.dataset_id or 0)
+    assert len(samples) == 90 and len(fake.history) == job.requests
+    assert len({s.text for s in samples}) == 90
+
+
+async def test_a_redelivered_shard_repeats_nothing_and_a_poison_shard_fails(store: Store) -> None:
+    job_id = _job(store, 30)
+    first, second = split(store, job_id, 15)
+    fake = FakeBackend()
+    await run_shard(store, first, backend=fake)
+    paid = len(fake.history)
+    store.update_job(job_id, status="running")
+    from sentiforge.store.models import JobShardRow
+
+    with store.engine.begin() as conn:  # as if a worker died after writing: the shard runs again
+        conn.execute(JobShardRow.__table__.update().where(JobShardRow.id == first).values(status="queued"))
+    again = await run_shard(store, first, backend=fake)
+    assert again.done == 15 and len(fake.history) == paid and again.deliveries == 2
+    dead = f"{socket.gethostname()}:999999999"  # a pid that is gone: its claim is stale at once
+    for _ in range(3):  # claims whose worker died each time (a poison shard), then the cap
+        store.claim_shard(second, dead, max_deliveries=3)
+    capped = await run_shard(store, second, backend=fake, max_deliveries=3)
+    assert capped.status == "failed" and "delivered 4 times (cap 3)" in (capped.error or "")
+    job = store.job(job_id)
+    assert job.status == "failed" and "cap 3" in (job.error or "") and job.done == 15
+
+
+async def test_a_shard_whose_worker_died_unseen_is_queued_again_by_reclaim(store: Store) -> None:
+    job_id = _job(store, 20)
+    first, second = split(store, job_id, 10)
+    await run_shard(store, first, backend=FakeBackend())
+    store.claim_shard(second, f"{socket.gethostname()}:999999999", max_deliveries=3)  # killed at its time limit
+    assert jobs.reclaim(store) == []  # the job itself is not reclaimed: its shard is queued again
+    assert store.shard(second).status == "queued" and store.job(job_id).status == "running"
+    assert (await run_shard(store, second, backend=FakeBackend())).status == "completed"
+    assert (store.job(job_id).status, store.job(job_id).done) == ("completed", 20)
+
+
+async def test_resuming_a_sharded_job_queues_only_its_unfinished_shards(store: Store) -> None:
+    job_id = _job(store, 20)
+    first, second = split(store, job_id, 10)
+    await run_shard(store, first, backend=FakeBackend())
+    store.finish_shard(second, "incomplete", "interrupted")
+    assert store.job(job_id).status == "incomplete"
+    assert split(store, job_id, 10) == [second]
+    assert store.job(job_id).status == "running" and store.shard(second).status == "queued"
