@@ -87,3 +87,33 @@ async def test_the_provider_key_stays_out_of_responses_logs_and_database(
         for table in inspect(conn).get_table_names():
             rows = conn.execute(text(f"SELECT * FROM {table}")).all()
             assert SECRET not in repr(rows), table
+
+
+def _metric(text: str, name: str, kind: str) -> float:
+    """The value of ``name{kind="..."}`` in Prometheus exposition text (0 when absent)."""
+    for line in text.splitlines():
+        if line.startswith(f'{name}{{kind="{kind}"}}'):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+async def test_llm_rate_limit_waits_of_a_job_show_in_the_metrics(
+    make_client: Any, tokens: dict[str, str], settings: Settings
+) -> None:
+    """A job told its provider allows 120 requests/min (one every 0.5 s after a burst) waits in
+    its limiter; the server counts the waits and their seconds by kind."""
+    from sentiforge.testing.server import OpenAITestServer
+
+    with OpenAITestServer() as server:
+        allowed = settings.model_copy(update={"backend_urls": server.base_url})
+        async with make_client(tokens["admin"], app_settings=allowed) as client:
+            before = (await client.get("/metrics")).text
+            backend = {"kind": "openai", "model": "m", "base_url": server.base_url, "requests_per_minute": 120}
+            made = await client.post("/v1/jobs/generate", json={"dataset": "paced", "count": 4, "backend": backend})
+            job = await wait_job(client, made.json()["id"])
+            assert job["status"] == "completed", job["error"]
+            after = (await client.get("/metrics")).text
+    waits = "sentiforge_llm_rate_limit_waits_total"
+    seconds = "sentiforge_llm_rate_limit_wait_seconds_total"
+    assert _metric(after, waits, "limiter") - _metric(before, waits, "limiter") >= 2
+    assert _metric(after, seconds, "limiter") - _metric(before, seconds, "limiter") >= 0.5

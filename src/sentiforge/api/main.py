@@ -13,10 +13,11 @@ from fastapi import FastAPI
 
 from sentiforge.api import errors
 from sentiforge.api.limits import BodyLimit, RateLimiter
-from sentiforge.api.metrics import MetricsMiddleware
+from sentiforge.api.metrics import MetricsMiddleware, observe_llm_wait
 from sentiforge.api.routes import ROUTERS
 from sentiforge.api.runner import JobRunner
 from sentiforge.app.predict import ModelRegistry
+from sentiforge.backends.ratelimit import on_wait
 from sentiforge.config import Settings, get_settings
 from sentiforge.store import Store
 
@@ -43,6 +44,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="sentiforge", version="1", description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
+    on_wait(observe_llm_wait)  # rate-limit waits of the jobs this process runs, as metrics
     app.state.registry = ModelRegistry(settings.classifiers_dir, settings.default_classifier)
     app.state.limiter = RateLimiter(settings.rate_limit_per_minute, settings.redis_url)
     errors.install(app)

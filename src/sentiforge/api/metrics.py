@@ -33,6 +33,18 @@ LATENCY = Histogram(
 PREDICTIONS = Counter("sentiforge_predictions", "Texts classified by /v1/sentiment", ["model"])
 RATE_LIMITED = Counter("sentiforge_rate_limited", "Requests refused with 429 (per-key request limit)")
 SAMPLES = Counter("sentiforge_job_samples", "Samples accepted by jobs this server ran")
+LLM_WAITS = Counter(
+    "sentiforge_llm_rate_limit_waits", "LLM requests of this server's jobs that waited for a limit", ["kind"]
+)
+LLM_WAIT_SECONDS = Counter(
+    "sentiforge_llm_rate_limit_wait_seconds", "Seconds LLM requests of this server's jobs waited for limits", ["kind"]
+)
+
+
+def observe_llm_wait(kind: str, seconds: float) -> None:
+    """A request of a job this process runs waited for a provider limit (backends.ratelimit.on_wait)."""
+    LLM_WAITS.labels(kind).inc()
+    LLM_WAIT_SECONDS.labels(kind).inc(max(seconds, 0.0))
 
 
 class StoreCollector:

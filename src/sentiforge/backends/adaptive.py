@@ -28,6 +28,7 @@ import collections
 import time
 from collections.abc import Awaitable, Callable
 
+from sentiforge.backends.ratelimit import report_wait
 from sentiforge.errors import ConfigError
 
 Clock = Callable[[], float]
@@ -81,6 +82,7 @@ class AdaptiveRate:
                 self._last = now
                 self.in_flight += 1
                 return now
+            report_wait("adaptive", due - now)
             await self._sleep(due - now)
 
     def release(self, sent: float, *, limited: bool = False, ok: bool = True) -> None:

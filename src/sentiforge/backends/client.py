@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from sentiforge.backends.base import Backend, ChatRequest, Completion, Usage, estimate_tokens
-from sentiforge.errors import BudgetExceededError, TransientBackendError
+from sentiforge.backends.ratelimit import report_wait
+from sentiforge.errors import BudgetExceededError, RateLimitedError, TransientBackendError
 
 
 class ResponseCache(Protocol):
@@ -169,7 +170,10 @@ class LLMClient:
                 if attempt >= self.retry.max_attempts:
                     raise
                 self.retries += 1
-                await self._sleep(self.retry.delay(attempt - 1, exc.retry_after, self._rng))
+                delay = self.retry.delay(attempt - 1, exc.retry_after, self._rng)
+                if isinstance(exc, RateLimitedError):
+                    report_wait("retry_after", delay)
+                await self._sleep(delay)
 
     async def aclose(self) -> None:
         await self.backend.aclose()

@@ -33,6 +33,23 @@ _DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|h|m|s)")
 _UNIT = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9}
 
 
+WaitObserver = Callable[[str, float], None]
+_wait_observers: list[WaitObserver] = []
+
+
+def on_wait(observer: WaitObserver) -> None:
+    """Call ``observer(kind, seconds)`` whenever a request waits for a provider limit in this
+    process (kinds: ``limiter`` configured or header pacing, ``adaptive``, ``shared`` Redis
+    limits, ``retry_after`` a 429's backoff). The service's metrics register one; idempotent."""
+    if observer not in _wait_observers:
+        _wait_observers.append(observer)
+
+
+def report_wait(kind: str, seconds: float) -> None:
+    for observer in _wait_observers:
+        observer(kind, seconds)
+
+
 def parse_duration(value: str | None) -> float | None:
     """Seconds in a Go-style duration as providers send it ("1s", "6m0s", "20ms", "1h2m");
     a bare number counts as seconds. None when absent or unreadable."""
@@ -176,6 +193,7 @@ class RateLimiter:
             if delay <= 0:
                 return
             self.waited += delay
+            report_wait("limiter", delay)
             await self._sleep(delay)
 
     def _buckets(self, cost: int) -> list[tuple[TokenBucket, float]]:

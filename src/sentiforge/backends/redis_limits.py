@@ -16,7 +16,7 @@ import asyncio
 from collections.abc import Mapping
 from typing import Any
 
-from sentiforge.backends.ratelimit import _number, parse_duration
+from sentiforge.backends.ratelimit import _number, parse_duration, report_wait
 from sentiforge.errors import ConfigError, require
 
 # KEYS: bucket hashes (configured rpm, tpm, provider views) then the hold key.
@@ -126,6 +126,7 @@ class RedisLimiter:
         wait = float(await self._reserve(keys=[*keys, self._key("hold")], args=[len(keys), *args]))
         while wait > 0:
             self.waited += wait
+            report_wait("shared", wait)
             await asyncio.sleep(wait)
             hold = await self._async.get(self._key("hold"))
             remaining = float(hold or 0) - float(await self._now())
