@@ -187,3 +187,77 @@ async def test_a_job_killed_mid_batch_reattaches_and_pays_each_line_once(tmp_pat
     assert billed == 20 and twice == []
     assert result.requests == 20
     assert result.cost == pytest.approx(half_price(result.prompt_tokens, result.completion_tokens))
+
+
+def test_cli_generate_with_batch_api(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from sentiforge.cli import app
+
+    db = f"sqlite:///{tmp_path / 'cli.db'}"
+    runner = CliRunner()
+    with OpenAITestServer() as server:
+        args = ["generate", "-d", "d", "-n", "6", "--backend", "openai", "--base-url", server.base_url]
+        prices = ["--model", "test-model", "--input-price", str(IN), "--output-price", str(OUT), "--db", db]
+        done = runner.invoke(app, [*args, *prices, "--batch-api"])
+        assert done.exit_code == 0, done.output
+        assert len(server.batches.batches) == 1 and len(server.requests) == 0
+    job = Store(db).list_jobs()[0]
+    assert job.recipe["backend"]["batch_api"] is True and job.done == 6
+    assert job.cost == pytest.approx(half_price(job.prompt_tokens, job.completion_tokens))
+    refused = runner.invoke(app, ["generate", "-d", "e", "--backend", "fake", "--batch-api", "--db", db])
+    assert refused.exit_code != 0 and "batch_api needs backend kind 'openai'" in str(refused.exception)
+
+
+class Crash(BaseException):
+    """The process dies here (no handler catches a BaseException but the engine's final flush)."""
+
+
+@pytest.mark.parametrize("dies_before", ["batch_created", "batch_collected"])
+async def test_a_crash_between_provider_and_journal_neither_resubmits_nor_recounts(
+    store: Store, monkeypatch: pytest.MonkeyPatch, dies_before: str
+) -> None:
+    """batch_created: the batch exists at the provider but not in the job's events, so a resume
+    finds it by its input file. batch_collected: the answers are committed but the batch is
+    still open in the events, so a resume collects it again and skips what it has."""
+    from sentiforge.batching import Journal
+
+    real_write = Journal.write
+
+    async def write(self: Journal, kind: str, **data: Any) -> None:
+        if kind == dies_before:
+            monkeypatch.setattr(Journal, "write", real_write)
+            raise Crash
+        await real_write(self, kind, **data)
+
+    monkeypatch.setattr(Journal, "write", write)
+    with OpenAITestServer() as server:
+        recipe = recipe_for(server, 12)
+        job = create_job(store, recipe, "synthetic")
+        with pytest.raises(Crash):
+            await run_job(store, job)
+        assert store.job(job).status == "incomplete"
+        result = await run_job(store, job)
+        billed, twice, batches = server.batches.lines_billed, server.batches.billed_twice(), server.batches.batches
+        assert len(batches) == 1 and len(server.requests) == 0
+    assert result.status == "completed" and result.done == 12, result.error
+    assert billed == 12 and twice == []
+    assert result.requests == 12  # each answer accounted once
+    assert result.cost == pytest.approx(half_price(result.prompt_tokens, result.completion_tokens))
+    kinds = [k for k, _ in batch_events(store, job)]
+    assert kinds == ["batch_file", "batch_created", "batch_collected"]
+
+
+async def test_the_budget_caps_what_is_batched(store: Store) -> None:
+    """Each batch holds the requests whose most possible cost fits what is left of the budget;
+    the job stops cleanly once none fits, having sent nothing live."""
+    with OpenAITestServer() as server:
+        recipe = recipe_for(server, 30).model_copy(update={"max_cost": 0.004})
+        result = await run_recipe(recipe, store, "synthetic")
+        sizes = [b["request_counts"]["total"] for b in server.batches.batches.values()]
+        live = len(server.requests)
+    assert result.status == "budget_stopped", result.error
+    assert result.error and "budget of $0.0040 would be exceeded" in result.error
+    assert 0 < result.done < 30 and 0 < sizes[0] < 30 and live == 0
+    assert 0 < result.cost <= 0.004
+    assert result.cost == pytest.approx(half_price(result.prompt_tokens, result.completion_tokens))

@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 ENDPOINT = "/v1/chat/completions"
 TERMINAL = frozenset({"completed", "failed", "expired", "cancelled"})
 _TRANSIENT = {408, 409, 425, 429}
+POLL_FAILURES = 20  # looks at a batch failing in a row (each after its own retries) before giving up
 T = TypeVar("T")
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -163,12 +164,20 @@ class BatchAPI:
         """Poll until the batch ends (its last state), or None once ``stopped()`` says so.
         Waits grow from one second (or ``longest`` if shorter) to ``longest``."""
         delay = min(1.0, longest)
+        failures = 0
         while True:
-            batch = await self.get(batch_id)
+            try:
+                batch = await self.get(batch_id)
+                failures = 0
+            except TransientBackendError as exc:  # a provider blip must not end a day-long wait
+                failures += 1
+                if failures >= POLL_FAILURES:
+                    raise
+                log.warning("batch %s: could not look at it (%s); trying again", batch_id, exc)
+                batch = {}
             if batch.get("status") in TERMINAL:
                 return batch
-            counts = batch.get("request_counts") or {}
-            log.info("batch %s is %s (%s)", batch_id, batch.get("status"), counts)
+            log.info("batch %s is %s (%s)", batch_id, batch.get("status"), batch.get("request_counts"))
             slept = 0.0
             while slept < delay:  # in short naps, to see a cancel soon
                 if stopped():

@@ -10,6 +10,7 @@ with :meth:`BatchService.script` and used up as they strike:
 - ``invalid``: the next batch fails at validation (no line is run);
 - ``expire_after``: the next batch expires after K lines (the rest go to its error file).
 
+(``POST /_batch_script`` with those keywords as JSON, for a server in another process.)
 Every line answered is billed once per body: ``billed_twice()`` lists bodies billed more than
 once, what a client that re-submits work would pay twice for.
 """
@@ -89,7 +90,13 @@ class BatchService:
             Route("/v1/batches", self._list, methods=["GET"]),
             Route("/v1/batches/{batch_id}", self._get, methods=["GET"]),
             Route("/v1/batches/{batch_id}/cancel", self._cancel, methods=["POST"]),
+            Route("/_batch_script", self._script_endpoint, methods=["POST"]),
         ]
+
+    async def _script_endpoint(self, request: Any) -> Any:
+        """``script`` for a server in another process: a JSON body of its keyword arguments."""
+        self.script(**await request.json())
+        return _ok({"ok": True})
 
     # -- endpoints --------------------------------------------------------------------------
     def _refused(self, request: Any) -> Any:
@@ -196,12 +203,13 @@ class BatchService:
             if self.line_seconds:
                 await asyncio.sleep(self.line_seconds)
             self._run_line(raw, number, output, errors, batch["request_counts"])
+        cancelled = batch["status"] == "cancelling"
         batch["status"] = "finalizing"
         for name, rows in (("output_file_id", output), ("error_file_id", errors)):
             if rows:
                 batch[name] = self._add_file("".join(r + "\n" for r in rows).encode(), f"batch_{name[:-8]}")["id"]
         expired = script.expire_after is not None and script.expire_after < len(lines)
-        batch["status"] = "cancelled" if batch["status"] == "cancelling" else "expired" if expired else "completed"
+        batch["status"] = "cancelled" if cancelled else "expired" if expired else "completed"
 
     def _run_line(self, raw: str, number: int, output: list[str], errors: list[str], counts: dict[str, int]) -> None:
         line = json.loads(raw)
