@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from sentiforge.backends.base import ChatRequest, Completion
 from sentiforge.backends.client import Accounting, LLMClient, Pricing
-from sentiforge.backends.openai_batch import BatchAPI, LineOutcome, request_line
+from sentiforge.backends.openai_batch import BatchAPI, LineOutcome, chunks, request_line
 from sentiforge.errors import BudgetExceededError, DeferredRequestError, InvalidOutputError, TransientBackendError
 from sentiforge.strategies.base import build_strategy
 
@@ -78,18 +78,25 @@ class Journal:
 
     @property
     def rounds(self) -> int:
-        """Batches created since the last fallback (a resume after ``stop`` gets fresh rounds)."""
-        count = 0
-        for kind, _ in self.events:
-            count = 0 if kind == "batch_fallback" else count + (kind == "batch_created")
-        return count
+        """Rounds of batches since the last fallback (a resume after ``stop`` gets fresh rounds);
+        a round is one batch, or several when the requests pass a provider's file limits."""
+        rounds: set[Any] = set()
+        for kind, data in self.events:
+            if kind == "batch_fallback":
+                rounds.clear()
+            elif kind == "batch_created":
+                rounds.add(data.get("round"))
+        return len(rounds)
 
-    def open(self) -> dict[str, Any] | None:
-        """The batch submitted and not collected yet (its file id, and batch id once created)."""
-        last = next(
-            (e for e in reversed(self.events) if e[0] in {"batch_file", "batch_created", "batch_collected"}), None
-        )
-        return last[1] if last is not None and last[0] != "batch_collected" else None
+    def open(self) -> list[dict[str, Any]]:
+        """The batches submitted and not collected yet: their file ids, and batch ids once created."""
+        pending: dict[Any, dict[str, Any]] = {}
+        for kind, data in self.events:
+            if kind in {"batch_file", "batch_created"}:
+                pending[data.get("file_id")] = data
+            elif kind == "batch_collected":
+                pending = {f: d for f, d in pending.items() if d.get("batch_id") != data.get("batch_id")}
+        return list(pending.values())
 
     async def write(self, kind: str, **data: Any) -> None:
         data = {**self.scope, **data}
@@ -106,20 +113,21 @@ async def prefetch_step(job: JobRun, run: _StepRun) -> None:
     try:
         while not job.stop:
             missing = await collect_missing(job, run)
-            batch_id = await _attach(api, journal)
-            if batch_id is None:
+            batch_ids = await _reattach(api, journal)
+            if not batch_ids:
                 if not missing:
                     return
                 if journal.rounds >= spec.batch_rounds:
                     await _give_up(job, journal, len(missing))
                     return
-                batch_id = await _submit(api, job, journal, missing)
-                if batch_id is None:
+                batch_ids = await _submit(api, job, journal, missing)
+            for batch_id in batch_ids:  # they run side by side at the provider
+                batch = await api.wait(batch_id, longest=spec.batch_poll_seconds, stopped=lambda: job.stop is not None)
+                if batch is None:  # cancelled or taken over: the batch runs on, a resume re-attaches to it
                     return
-            batch = await api.wait(batch_id, longest=spec.batch_poll_seconds, stopped=lambda: job.stop is not None)
-            if batch is None:  # cancelled or taken over: the batch runs on, a resume re-attaches to it
+                await _collect(api, job, journal, batch, missing)
+            if not batch_ids:  # the budget pays for none
                 return
-            await _collect(api, job, journal, batch, missing)
     finally:
         await api.aclose()
 
@@ -146,18 +154,19 @@ async def collect_missing(job: JobRun, run: _StepRun) -> dict[str, ChatRequest]:
     return recorder.missing
 
 
-async def _attach(api: BatchAPI, journal: Journal) -> str | None:
-    """The id of the step's batch still running from an earlier run, if any."""
-    entry = journal.open()
-    if entry is None:
-        return None
-    if entry.get("batch_id"):
-        return str(entry["batch_id"])
-    found = await api.find(str(entry["file_id"]))  # uploaded, then cut off around the create call
-    if found is None:
-        return None
-    await journal.write("batch_created", batch_id=found["id"], file_id=entry["file_id"], lines=entry.get("lines"))
-    return str(found["id"])
+async def _reattach(api: BatchAPI, journal: Journal) -> list[str]:
+    """The ids of the step's batches still open from an earlier run, if any."""
+    ids = []
+    for entry in journal.open():
+        if entry.get("batch_id"):
+            ids.append(str(entry["batch_id"]))
+            continue
+        found = await api.find(str(entry["file_id"]))  # uploaded, then cut off around the create call
+        if found is not None:
+            data = {k: entry.get(k) for k in ("file_id", "lines", "round")}
+            await journal.write("batch_created", batch_id=found["id"], **data)
+            ids.append(str(found["id"]))
+    return ids
 
 
 def _backend(job: JobRun) -> OpenAICompatBackend:
@@ -188,8 +197,9 @@ def _within_budget(accounting: Accounting, missing: dict[str, ChatRequest], pric
     return chosen
 
 
-async def _submit(api: BatchAPI, job: JobRun, journal: Journal, missing: dict[str, ChatRequest]) -> str | None:
-    """Upload the requests and create their batch, each step journalled before the next."""
+async def _submit(api: BatchAPI, job: JobRun, journal: Journal, missing: dict[str, ChatRequest]) -> list[str]:
+    """Upload the requests and create their batches (several if the provider's file limits
+    ask for it), each step journalled before the next."""
     chosen = _within_budget(job.client.accounting, missing, batch_pricing(job))
     if not chosen:
         job.stop = "budget_stopped"
@@ -197,17 +207,19 @@ async def _submit(api: BatchAPI, job: JobRun, journal: Journal, missing: dict[st
             "the job's budget cannot pay for one more request at the batch price "
             f"(spent ${job.client.accounting.cost:.4f}); raise --max-cost and resume the job"
         )
-        return None
+        return []
     backend = _backend(job)
-    lines = [request_line(key, backend.body(request)) for key, request in chosen.items()]
-    file_id = await api.upload(lines)
     number = journal.rounds + 1
-    await journal.write("batch_file", file_id=file_id, lines=len(lines), round=number)
-    metadata = {"sentiforge_job": str(job.job.id), "step": str(journal.scope["step"]), "round": str(number)}
-    batch = await api.create(file_id, metadata)
-    await journal.write("batch_created", batch_id=batch["id"], file_id=file_id, lines=len(lines), round=number)
-    log.info("job %s step %s: batch %s of %d requests", job.job.id, journal.scope["step"], batch["id"], len(lines))
-    return str(batch["id"])
+    ids = []
+    for lines in chunks([request_line(key, backend.body(request)) for key, request in chosen.items()]):
+        file_id = await api.upload(lines)
+        await journal.write("batch_file", file_id=file_id, lines=len(lines), round=number)
+        metadata = {"sentiforge_job": str(job.job.id), "step": str(journal.scope["step"]), "round": str(number)}
+        batch = await api.create(file_id, metadata)
+        await journal.write("batch_created", batch_id=batch["id"], file_id=file_id, lines=len(lines), round=number)
+        log.info("job %s step %s: batch %s of %d requests", job.job.id, journal.scope["step"], batch["id"], len(lines))
+        ids.append(str(batch["id"]))
+    return ids
 
 
 async def _collect(
@@ -236,6 +248,7 @@ async def _collect(
     await journal.write(
         "batch_collected",
         batch_id=batch.get("id"),
+        file_id=batch.get("input_file_id"),
         status=batch.get("status"),
         answered=answered,
         failed=len(errors),

@@ -261,3 +261,33 @@ async def test_the_budget_caps_what_is_batched(store: Store) -> None:
     assert 0 < result.done < 30 and 0 < sizes[0] < 30 and live == 0
     assert 0 < result.cost <= 0.004
     assert result.cost == pytest.approx(half_price(result.prompt_tokens, result.completion_tokens))
+
+
+async def test_requests_past_the_file_limits_make_several_batches_a_round(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sentiforge.backends.openai_batch as openai_batch
+
+    monkeypatch.setattr(openai_batch, "MAX_LINES", 5)
+    with OpenAITestServer() as server:
+        server.batches.script(fail_lines=2)
+        result = await run_recipe(recipe_for(server, 12, batch_rounds=2), store, "synthetic")
+        sizes = [b["request_counts"]["total"] for b in server.batches.batches.values()]
+        billed, twice, live = server.batches.lines_billed, server.batches.billed_twice(), len(server.requests)
+    assert result.status == "completed" and result.done == 12, result.error
+    assert sizes == [5, 5, 2, 2]  # round 1 in three batches, round 2 the two failed lines
+    created = [d["round"] for k, d in batch_events(store, result.job_id) if k == "batch_created"]
+    assert created == [1, 1, 1, 2]
+    assert billed == 12 and twice == [] and live == 0
+
+
+def test_chunks_keep_to_the_line_and_byte_limits(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sentiforge.backends.openai_batch as openai_batch
+
+    lines = [{"custom_id": str(n), "body": {"x": "y" * 50}} for n in range(7)]
+    assert [len(c) for c in openai_batch.chunks(lines)] == [7]
+    monkeypatch.setattr(openai_batch, "MAX_LINES", 3)
+    assert [len(c) for c in openai_batch.chunks(lines)] == [3, 3, 1]
+    monkeypatch.setattr(openai_batch, "MAX_BYTES", 200)  # about 80 bytes a line
+    assert [len(c) for c in openai_batch.chunks(lines)] == [2, 2, 2, 1]
+    assert openai_batch.chunks([]) == []

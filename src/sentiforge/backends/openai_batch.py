@@ -36,6 +36,9 @@ log = logging.getLogger(__name__)
 ENDPOINT = "/v1/chat/completions"
 TERMINAL = frozenset({"completed", "failed", "expired", "cancelled"})
 _TRANSIENT = {408, 409, 425, 429}
+# OpenAI's limits on one batch's input file: 50,000 requests, 200 MB (some margin kept)
+MAX_LINES = 50_000
+MAX_BYTES = 190_000_000
 POLL_FAILURES = 20  # looks at a batch failing in a row (each after its own retries) before giving up
 T = TypeVar("T")
 Sleep = Callable[[float], Awaitable[None]]
@@ -52,6 +55,20 @@ class LineOutcome:
 
 def request_line(custom_id: str, body: dict[str, Any]) -> dict[str, Any]:
     return {"custom_id": custom_id, "method": "POST", "url": ENDPOINT, "body": body}
+
+
+def chunks(lines: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Request lines cut into batches within the provider's limits (MAX_LINES, MAX_BYTES)."""
+    out: list[list[dict[str, Any]]] = [[]]
+    size = 0
+    for line in lines:
+        length = len(json.dumps(line, ensure_ascii=False).encode("utf-8")) + 1
+        if out[-1] and (len(out[-1]) >= MAX_LINES or size + length > MAX_BYTES):
+            out.append([])
+            size = 0
+        out[-1].append(line)
+        size += length
+    return [chunk for chunk in out if chunk]
 
 
 def parse_lines(text: str, source: str) -> tuple[list[LineOutcome], list[str]]:
@@ -248,4 +265,14 @@ class BatchAPI:
         return (await self._send("GET", path)).text
 
 
-__all__ = ["ENDPOINT", "TERMINAL", "BatchAPI", "LineOutcome", "parse_lines", "request_line"]
+__all__ = [
+    "ENDPOINT",
+    "MAX_BYTES",
+    "MAX_LINES",
+    "TERMINAL",
+    "BatchAPI",
+    "LineOutcome",
+    "chunks",
+    "parse_lines",
+    "request_line",
+]
