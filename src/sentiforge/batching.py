@@ -32,6 +32,7 @@ from sentiforge.backends.base import ChatRequest, Completion
 from sentiforge.backends.client import Accounting, LLMClient, Pricing
 from sentiforge.backends.openai_batch import BatchAPI, LineOutcome, chunks, request_line
 from sentiforge.errors import BudgetExceededError, DeferredRequestError, InvalidOutputError, TransientBackendError
+from sentiforge.samples import text_hash
 from sentiforge.strategies.base import build_strategy
 
 if TYPE_CHECKING:
@@ -139,6 +140,7 @@ async def collect_missing(job: JobRun, run: _StepRun) -> dict[str, ChatRequest]:
     strategy = build_strategy(spec.strategy, spec.params)  # a fresh one: the dry run leaves no state behind
     ctx = dataclasses.replace(run.ctx, client=recorder)
     step = run.ctx.step
+    seen = set(job.hashes)  # as the engine does, a repeated text is rejected: the next attempt asks again
     indices = range(job.shard.start, job.shard.stop) if job.shard is not None else range(run.size)
     for index in indices:
         if f"{step}:{index}" in job.done_slots or job.stop:
@@ -149,7 +151,8 @@ async def collect_missing(job: JobRun, run: _StepRun) -> dict[str, ChatRequest]:
                 sample = await strategy.run(task, attempt, ctx)
             except DeferredRequestError:
                 break
-            if sample.status == "accepted":
+            if sample.status == "accepted" and text_hash(sample.text) not in seen:
+                seen.add(text_hash(sample.text))
                 break
     return recorder.missing
 

@@ -291,3 +291,39 @@ def test_chunks_keep_to_the_line_and_byte_limits(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(openai_batch, "MAX_BYTES", 200)  # about 80 bytes a line
     assert [len(c) for c in openai_batch.chunks(lines)] == [2, 2, 2, 1]
     assert openai_batch.chunks([]) == []
+
+
+async def test_each_shard_of_a_worker_job_batches_its_own_slots(store: Store) -> None:
+    from sentiforge.app.shards import run_shard, split
+
+    with OpenAITestServer() as server:
+        job = create_job(store, recipe_for(server, 18), "synthetic")
+        shards = split(store, job, 10)
+        for shard_id in shards:
+            assert (await run_shard(store, shard_id)).status == "completed"
+        sizes = [b["request_counts"]["total"] for b in server.batches.batches.values()]
+        billed, twice, live = server.batches.lines_billed, server.batches.billed_twice(), len(server.requests)
+    done = store.job(job)
+    assert (done.status, done.done) == ("completed", 18)
+    assert sizes == [10, 8] and billed == 18 and twice == [] and live == 0
+    assert done.cost == pytest.approx(half_price(done.prompt_tokens, done.completion_tokens))
+    scopes = [d["shard"] for k, d in batch_events(store, job) if k == "batch_created"]
+    assert scopes == shards
+
+
+async def test_a_job_cancelled_while_its_batch_runs_resumes_onto_the_same_batch(store: Store) -> None:
+    import asyncio
+
+    with OpenAITestServer(batch_line_seconds=0.05) as server:
+        job = create_job(store, recipe_for(server, 20), "synthetic")
+        running = asyncio.create_task(run_job(store, job, heartbeat_seconds=0.05))
+        while not any(b["request_counts"]["completed"] for b in list(server.batches.batches.values())):
+            await asyncio.sleep(0.02)
+        store.request_cancel(job)
+        cancelled = await running
+        (batch,) = server.batches.batches.values()
+        assert cancelled.status == "cancelled" and batch["status"] == "in_progress"
+        resumed = await run_job(store, job)
+        assert len(server.batches.batches) == 1 and server.batches.billed_twice() == []
+    assert resumed.status == "completed" and resumed.done == 20
+    assert [d.get("batch_id") for k, d in batch_events(store, job) if k == "batch_collected"] == [batch["id"]]
