@@ -225,6 +225,10 @@ class JobRun:
             if self.shard is not None:
                 self.step_size, run.size = run.size, self.shard.stop - self.shard.start
                 self.done, self.rejected = run.accepted, sum(self._mine(s, self.step_size) for s in self.reject_slots)
+            if self.recipe.backend.batch_api:  # answers come from provider batches first
+                from sentiforge.batching import prefetch_step
+
+                await prefetch_step(self, run)
             per_step.append(await self._run_step(run))
             if self.stop:
                 break
@@ -372,6 +376,10 @@ class JobRun:
                 self.writer.settle(batch, written=False)
                 raise
             self.writer.settle(batch, written=True)
+
+    async def checkpoint(self) -> None:
+        """Commit what is buffered (samples, cached responses) with the job's counters now."""
+        await self._flush()
 
     async def _final_flush(self, *, status: str, error: str | None) -> None:
         await self._flush(status=status, error=error, cancel_requested=False)

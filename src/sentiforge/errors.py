@@ -14,7 +14,8 @@
     │   ├── TransientBackendError        worth retrying: 429, 5xx, timeout, connection reset
     │   │   └── RateLimitedError         429, carries retry_after seconds when the server said so
     │   ├── PermanentBackendError        not worth retrying: 400, 401, 404
-    │   └── InvalidOutputError           the model answered, but not with what we asked for
+    │   ├── InvalidOutputError           the model answered, but not with what we asked for
+    │   └── DeferredRequestError         not answered yet: the request goes into a provider batch
     ├── BudgetExceededError              the job's cost cap would be passed; the job stops cleanly
     └── QualityError                     a quality check could not run (not: a sample failed it)
 
@@ -96,6 +97,11 @@ class InvalidOutputError(BackendError):
     def __init__(self, message: str, *, raw: str = "") -> None:
         super().__init__(message)
         self.raw = raw
+
+
+class DeferredRequestError(BackendError):
+    """Raised only inside a batch job's collection pass (sentiforge/batching.py): the request is
+    not in the response cache, so it is written into the next provider batch instead of sent."""
 
 
 class BudgetExceededError(SentiforgeError):

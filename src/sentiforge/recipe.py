@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sentiforge.config import DEFAULT_API_KEY_ENV, DEFAULT_MODEL
 from sentiforge.errors import ConfigError
@@ -46,6 +46,21 @@ class BackendSpec(BaseModel):
     # openai: how to ask for JSON output. auto = OpenAI's json_schema, falling back to json_object
     # ({"type": "json_object", "schema": ...}) once if the server rejects it (llama-cpp-python's server)
     json_mode: JsonMode = "auto"
+    # openai: send the job's requests through the provider's batch API (/v1/files + /v1/batches),
+    # billed at ``batch_discount`` times the prices above; see sentiforge/batching.py
+    batch_api: bool = False
+    batch_discount: float = Field(default=0.5, gt=0, le=1)
+    batch_rounds: int = Field(default=3, ge=1, le=20)  # batches per step: failed lines go in the next one
+    batch_poll_seconds: float = Field(default=30.0, gt=0)  # the longest wait between two looks at a batch
+    # what runs the requests still unanswered after the last round: "live" (normal requests, full
+    # price) or "stop" (the job stops incomplete, resumable; nothing is paid at full price)
+    batch_fallback: Literal["live", "stop"] = "live"
+
+    @model_validator(mode="after")
+    def _batch_needs_openai(self) -> BackendSpec:
+        if self.batch_api and self.kind != "openai":
+            raise ValueError("batch_api needs backend kind 'openai' (a provider with /v1/files and /v1/batches)")
+        return self
 
 
 class StepSpec(BaseModel):

@@ -51,6 +51,10 @@ class Pricing:
     def cost(self, usage: Usage) -> float:
         return (usage.prompt_tokens * self.input_per_mtok + usage.completion_tokens * self.output_per_mtok) / 1e6
 
+    def scaled(self, factor: float) -> Pricing:
+        """These prices times ``factor`` (a provider batch's discount)."""
+        return Pricing(self.input_per_mtok * factor, self.output_per_mtok * factor)
+
 
 @dataclass
 class Accounting:
@@ -67,10 +71,13 @@ class Accounting:
     _reserved_cost: float = 0.0
     _reserved_tokens: int = 0
 
-    def reserve(self, request: ChatRequest) -> tuple[float, int]:
-        """Claim the most this request can cost, or raise BudgetExceededError."""
+    def reserve(self, request: ChatRequest, pricing: Pricing | None = None) -> tuple[float, int]:
+        """Claim the most this request can cost (at ``pricing``, default the job's), or raise
+        BudgetExceededError."""
         tokens = estimate_tokens(request.prompt_chars()) + request.max_tokens
-        cost = self.pricing.cost(Usage(prompt_tokens=tokens - request.max_tokens, completion_tokens=request.max_tokens))
+        cost = (pricing or self.pricing).cost(
+            Usage(prompt_tokens=tokens - request.max_tokens, completion_tokens=request.max_tokens)
+        )
         if self.max_cost is not None and self.cost + self._reserved_cost + cost > self.max_cost:
             raise BudgetExceededError(
                 f"the job's budget of ${self.max_cost:.4f} would be exceeded (spent ${self.cost:.4f}); "
@@ -90,11 +97,12 @@ class Accounting:
         self._reserved_cost -= reservation[0]
         self._reserved_tokens -= reservation[1]
 
-    def record(self, usage: Usage) -> float:
+    def record(self, usage: Usage, pricing: Pricing | None = None) -> float:
+        """Count one paid answer, at ``pricing`` (a provider batch's discount) or the job's prices."""
         self.requests += 1
         self.prompt_tokens += usage.prompt_tokens
         self.completion_tokens += usage.completion_tokens
-        spent = self.pricing.cost(usage)
+        spent = (pricing or self.pricing).cost(usage)
         self.cost += spent
         return spent
 

@@ -227,20 +227,9 @@ class OpenAICompatBackend:
                 f"{self.base_url} answered 200 with a body that is not JSON: {self._snippet(response)}"
             ) from exc
         try:
-            choice = data["choices"][0]
-            text = (choice.get("message") or {}).get("content") or ""
-        except (KeyError, IndexError, TypeError, AttributeError) as exc:
-            raise TransientBackendError(
-                f"{self.base_url} answered 200 without choices: {self._snippet(response)}"
-            ) from exc
-        if not isinstance(text, str):
-            raise TransientBackendError(f"{self.base_url} answered with non-text content: {self._snippet(response)}")
-        return Completion(
-            text=text,
-            usage=_usage(data.get("usage"), request, text),
-            model=str(data.get("model") or self.model),
-            finish_reason=choice.get("finish_reason"),
-        )
+            return completion_from_body(data, request, self.model)
+        except TransientBackendError as exc:
+            raise TransientBackendError(f"{self.base_url} answered 200 {exc}: {self._snippet(response)}") from exc
 
     def _error(self, response: httpx.Response, retry_after: float | None) -> Exception:
         status = response.status_code
@@ -401,6 +390,24 @@ def _reset_from_headers(headers: Mapping[str, str]) -> float | None:
     return min(known) if known else None
 
 
+def completion_from_body(data: Any, request: ChatRequest, model: str) -> Completion:
+    """The completion in a chat-completions JSON body (an HTTP answer or a batch output line);
+    TransientBackendError ("without choices", "with non-text content") when it holds none."""
+    try:
+        choice = data["choices"][0]
+        text = (choice.get("message") or {}).get("content") or ""
+    except (KeyError, IndexError, TypeError, AttributeError) as exc:
+        raise TransientBackendError("without choices") from exc
+    if not isinstance(text, str):
+        raise TransientBackendError("with non-text content")
+    return Completion(
+        text=text,
+        usage=_usage(data.get("usage"), request, text),
+        model=str(data.get("model") or model),
+        finish_reason=choice.get("finish_reason"),
+    )
+
+
 def _usage(raw: Any, request: ChatRequest, text: str) -> Usage:
     prompt = raw.get("prompt_tokens") if isinstance(raw, dict) else None
     completion = raw.get("completion_tokens") if isinstance(raw, dict) else None
@@ -430,6 +437,7 @@ def _rejects_json_schema(request: ChatRequest, response: httpx.Response) -> bool
 __all__ = [
     "OpenAICompatBackend",
     "choices_schema",
+    "completion_from_body",
     "response_format",
     "retry_after_seconds",
     "schema_from_response_format",

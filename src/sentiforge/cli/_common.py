@@ -143,6 +143,18 @@ BACKEND_OPTIONS: dict[str, tuple[Any, Any, str]] = {
         1,
         "copies",
     ),
+    "batch_api": (
+        Annotated[
+            bool,
+            typer.Option(
+                "--batch-api",
+                help="openai: send the requests as provider batches (/v1/batches): half price, answered "
+                "within 24 h; a resumed job re-attaches to its running batch",
+            ),
+        ],
+        False,
+        "batch_api",
+    ),
     "json_mode": (
         Annotated[
             str, typer.Option(help="auto, json_schema, json_object or none (embedded: none skips the JSON grammar)")

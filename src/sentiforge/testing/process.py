@@ -39,6 +39,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--fault", action="append", default=[], metavar="KIND=P", help=f"fault probability; KIND in {', '.join(FAULTS)}"
     )
+    parser.add_argument("--batch-line-seconds", type=float, default=0.0, help="seconds a batch takes per line")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--model", default="sentiforge-test")
     parser.add_argument("--no-bodies", action="store_true", help="record only body hashes (long runs)")
@@ -61,6 +62,7 @@ def main(argv: list[str] | None = None) -> None:
         model=args.model,
         record_bodies=not args.no_bodies,
         limit_headers=not args.no_limit_headers,
+        batch_line_seconds=args.batch_line_seconds,
         host=args.host,
         port=args.port,
     )

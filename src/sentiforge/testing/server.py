@@ -14,6 +14,8 @@ then from a server-enforced requests/min limit, then at random with the given (s
 probabilities. Every request is recorded (body hash, outcome, timing) with the maximum
 number in flight, so tests can assert "nothing answered twice" and concurrency bounds.
 Admin endpoints for out-of-process use: ``GET /_stats``, ``POST /_reset``, ``POST /_script``.
+The batch API (``/v1/files``, ``/v1/batches``, with its own faults) is ``server.batches``
+(:mod:`sentiforge.testing.batches`).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from sentiforge.backends.openai_compat import schema_from_response_format
 from sentiforge.backends.ratelimit import TokenBucket
 from sentiforge.errors import ConfigError, SentiforgeError, require
 from sentiforge.testing.backend import FakeBackend
+from sentiforge.testing.batches import BatchService
 from sentiforge.testing.faults import (
     FAULTS,
     LOW_HEADERS,
@@ -68,6 +71,7 @@ class OpenAITestServer:
         json_modes: Iterable[str] = ("json_schema", "json_object"),
         record_bodies: bool = True,
         api_key: str | None = None,
+        batch_line_seconds: float = 0.0,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
@@ -90,6 +94,8 @@ class OpenAITestServer:
         self._fake = FakeBackend(model=model, seed=seed)
         self._lock = threading.Lock()
         self.reset()
+        # /v1/files and /v1/batches (testing/batches.py): batches answer a line every batch_line_seconds
+        self.batches = BatchService(self, line_seconds=batch_line_seconds)
         self._thread: threading.Thread | None = None
         self._server: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -135,6 +141,8 @@ class OpenAITestServer:
                 "max_in_flight": self.max_in_flight,
             }
         data["answered_twice"] = len(self.answered_twice())
+        data["batch_lines_billed"] = self.batches.lines_billed
+        data["batch_lines_billed_twice"] = len(self.batches.billed_twice())
         if times:
             data["times"] = [[r.started, r.finished, r.outcome] for r in reqs]
         return data
@@ -216,6 +224,7 @@ class OpenAITestServer:
             routes=[
                 Route("/v1/chat/completions", self._chat, methods=["POST"]),
                 Route("/v1/models", self._models, methods=["GET"]),
+                *self.batches.routes(),
                 Route("/_stats", self._stats, methods=["GET"]),
                 Route("/_reset", self._reset, methods=["POST"]),
                 Route("/_script", self._script_endpoint, methods=["POST"]),
