@@ -8,7 +8,7 @@ passes in to write one. ``models.py`` (the tables) stays private to the store pa
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -40,6 +40,19 @@ class SamplePublic(Sample):
     created_at: datetime
     quality_score: float | None = None  # from the dataset's latest quality run (find_samples)
     review: str | None = None  # its review item's status, if it was queued (find_samples)
+
+
+class SampleFilter(BaseModel):
+    """Which samples of a dataset to list: the one spelling of the sample filter, shared by the
+    store (``find_samples``), the application (``browse_samples``) and the API's query string."""
+
+    status: Literal["accepted", "rejected", "any"] = "accepted"
+    label: str | None = None
+    strategy: str | None = None
+    split: str | None = None
+    min_score: float | None = Field(default=None, ge=0, le=1)  # the latest quality run's score
+    max_score: float | None = Field(default=None, ge=0, le=1)
+    review: Literal["pending", "approved", "rejected", "relabelled", "edited"] | None = None  # review state
 
 
 # -- jobs -----------------------------------------------------------------------------------
