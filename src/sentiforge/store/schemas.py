@@ -183,6 +183,9 @@ class ReviewItemPublic(BaseModel):
     parent_text: str | None = None
     quality_reason: str | None = None
     checks: dict[str, Any] = Field(default_factory=dict)
+    # the sample as it was queued, before the decision changed it (what a blind second review shows)
+    queued_text: str | None = None
+    queued_label: str | None = None
 
 
 class ReviewFilter(BaseModel):
@@ -196,6 +199,8 @@ class ReviewFilter(BaseModel):
     min_score: float | None = None
     max_score: float | None = None
     reason: str | None = None
+    # items waiting for this reviewer's second opinion: decided by someone else, not yet by them
+    second_for: str | None = None
     limit: int = 100
 
 
