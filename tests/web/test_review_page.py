@@ -1,6 +1,7 @@
 """The review page in a real browser (Playwright driving Debian's Chromium) against the real
 app under Uvicorn: ten samples reviewed by keyboard, one undone, a filtered set bulk-rejected,
-every stored decision checked. ``REVIEW_SCREENSHOT=PATH`` keeps a screenshot of the page."""
+every stored decision checked; a second reviewer's blind review and the kappa it shows.
+``REVIEW_SCREENSHOT=PATH`` keeps screenshots of the page (PATH and PATH-second)."""
 
 from __future__ import annotations
 
@@ -199,6 +200,8 @@ def _second_reviews(page: Any, n: int) -> dict[int, str]:
 
 @pytest.mark.browser
 def test_a_second_reviewer_reviews_blind_and_the_page_shows_the_kappa(served: tuple[str, str, str]) -> None:
+    """Alice decides eight items; Bob, in the page's second review, sees them as queued with her
+    decisions hidden, gives his by keyboard, then sees hers; the header's kappa is the API's."""
     from playwright.sync_api import sync_playwright
 
     from sentiforge.quality.review import cohen_kappa
@@ -220,6 +223,9 @@ def test_a_second_reviewer_reviews_blind_and_the_page_shows_the_kappa(served: tu
         mine = _second_reviews(page, 8)
         page.wait_for_selector("#kappa:has-text('over 8 pairs')")
         shown = page.locator("#kappa").inner_text()
+        if os.environ.get("REVIEW_SCREENSHOT"):  # beside the first one: NAME-second.png
+            target = Path(os.environ["REVIEW_SCREENSHOT"])
+            page.screenshot(path=str(target.with_name(f"{target.stem}-second{target.suffix}")), full_page=True)
         page.click("#apply")  # reopened: nothing is left for bob to second
         page.wait_for_selector("#detail:has-text('Nothing to review')")
         browser.close()

@@ -209,6 +209,7 @@ document.addEventListener("keydown", (ev) => {
 });
 
 $("open").addEventListener("click", () => openQueue().catch((e) => say(e.message)));
+$("f-second").addEventListener("change", () => { $("f-status").disabled = $("f-second").checked; });
 $("filters").addEventListener("submit", (ev) => { ev.preventDefault(); state.pos = 0; openQueue().catch((e) => say(e.message)); });
 $("select-all").addEventListener("click", () => { state.items.forEach((it) => state.selected.add(it.id)); render(); });
 $("bulk-approve").addEventListener("click", () => bulk("approve").catch((e) => say(e.message)));
