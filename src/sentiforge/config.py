@@ -53,6 +53,8 @@ class Settings(BaseSettings):
     broker_visibility_timeout: int = 3600  # Redis redelivers an unacked task after this many seconds
     worker_queue: str = "sentiforge-shards"  # the Celery queue shards go to
     limits_url: str = ""  # Redis holding the provider's RPM/TPM buckets shared by every worker
+    cache_url: str = ""  # Redis holding the response cache (redis://...; default: the database's cache)
+    cache_ttl: float = 0.0  # seconds a response stays in the Redis cache (0: until Redis evicts it)
 
     def model_post_init(self, _context: object) -> None:
         if not self.database_url:

@@ -24,6 +24,7 @@ from typing import Any
 
 from sentiforge.backends.base import Backend
 from sentiforge.backends.client import Accounting, LLMClient, Pricing
+from sentiforge.backends.redis_cache import RedisCache, shared_cache
 from sentiforge.errors import BudgetExceededError, PermanentBackendError, SentiforgeError, TransientBackendError
 from sentiforge.prompts import PromptLibrary
 from sentiforge.recipe import Recipe
@@ -150,7 +151,7 @@ class JobRun:
         assert job.dataset_id is not None, "a recipe job always fills a dataset"
         self.dataset_id: int = job.dataset_id
         self.writer = self.store.writer(self.dataset_id, job.id, engine.backend.key, shard.id if shard else None)
-        self.writer.cache.load_index()
+        self.shared_cache: RedisCache | None = None  # SENTIFORGE_CACHE_URL's, opened when the run starts
         self.client = LLMClient(
             engine.backend,
             cache=self.writer.cache,
@@ -182,6 +183,7 @@ class JobRun:
         watcher = asyncio.create_task(self._watch())
         per_step: list[int] = []
         try:
+            await self._open_cache()
             per_step = await self._steps()
         except SentiforgeError as exc:
             self.error, self.stop = str(exc), "failed"
@@ -190,6 +192,8 @@ class JobRun:
             raise
         finally:
             watcher.cancel()
+            if self.shared_cache is not None:
+                self.shared_cache.close()
         target = self.shard.stop - self.shard.start if self.shard else self.job.target
         status = self.stop or ("completed" if self.done >= target else "incomplete")
         await self._final_flush(status=status, error=self.error)
@@ -203,6 +207,15 @@ class JobRun:
             per_step=per_step,
             **self._counts(),
         )
+
+    async def _open_cache(self) -> None:
+        """The response cache: Redis where SENTIFORGE_CACHE_URL names one (unreachable: the run
+        fails here, saying so), else the store's, whose key index is read first."""
+        self.shared_cache = await asyncio.to_thread(shared_cache)
+        if self.shared_cache is None:
+            await asyncio.to_thread(self.writer.cache.load_index)
+        else:
+            self.client.cache = self.shared_cache
 
     async def _steps(self) -> list[int]:
         scheme = self.recipe.label_scheme()
@@ -324,8 +337,7 @@ class JobRun:
         """Store an attempt's sample: accepted (True) unless it repeats one, else as a reject."""
         if sample.status == "accepted":
             h = text_hash(sample.text)
-            if h not in self.hashes:
-                self.hashes.add(h)
+            if h not in self.hashes and await self._claim(h, task.slot):
                 self.writer.add(sample, task.slot)
                 self.done += 1
                 await self._after_write()
@@ -338,6 +350,15 @@ class JobRun:
             self.rejected += 1
             await self._after_write()
         return False
+
+    async def _claim(self, h: str, slot: str) -> bool:
+        """Take a text for a slot. A shard also claims it in the store, as other shards of the
+        job run at once in other processes: only one of them accepts a text; the loser's slot
+        tries again as on a duplicate within the run."""
+        self.hashes.add(h)  # before the claim's await: no other slot of this run takes it meanwhile
+        if self.shard is None:
+            return True
+        return await asyncio.to_thread(self.store.claim_text, self.dataset_id, h, self.job.id, slot)
 
     async def _after_write(self) -> None:
         if self.engine.progress:
@@ -382,7 +403,10 @@ class JobRun:
         await self._flush()
 
     async def _final_flush(self, *, status: str, error: str | None) -> None:
-        await self._flush(status=status, error=error, cancel_requested=False)
+        # a job's cancel request is settled on its row; a shard's row has no such flag (the
+        # shards' roll-up clears the job's when the last one ends)
+        settle: dict[str, object] = {} if self.shard is not None else {"cancel_requested": False}
+        await self._flush(status=status, error=error, **settle)
 
 
 async def run_job(store: Store, job_id: int, *, backend: Backend | None = None, **engine_options: Any) -> JobResult:

@@ -26,6 +26,17 @@ async def test_ready_is_503_when_redis_is_down(make_client: Callable[..., Any], 
     assert ready.status_code == 503 and ready.json()["checks"]["redis"].startswith("down")
 
 
+@pytest.mark.redis
+async def test_ready_checks_the_redis_response_cache(make_client: Callable[..., Any], settings: Settings) -> None:
+    for url, code, state in (
+        ("redis://127.0.0.1:1/0", 503, "down: StoreError"),
+        ("redis://127.0.0.1:6379/7", 200, "ok"),
+    ):
+        async with make_client(app_settings=settings.model_copy(update={"cache_url": url})) as client:
+            ready = await client.get("/ready")
+        assert (ready.status_code, ready.json()["checks"]["cache"]) == (code, state)
+
+
 @pytest.mark.parametrize("path", ["/v1/jobs", "/v1/datasets", "/v1/models", "/metrics", "/v1/keys"])
 async def test_every_route_but_health_needs_a_key(make_client: Callable[..., Any], path: str) -> None:
     async with make_client() as client:

@@ -47,3 +47,27 @@ async def test_review_flow_records_the_key_name(
         assert (await other.get("/v1/review/rq")).json()["agreement"] == {"pairs": 4, "kappa": 1.0}
         assert (await other.get("/review")).text.startswith("<!doctype html>")
         assert "keydown" in (await other.get("/static/review.js")).text
+
+
+async def test_second_opinions_list_what_others_decided_as_it_was_queued(
+    make_client: Callable[..., Any], tokens: dict[str, str], store: Store
+) -> None:
+    build_queue(store, "rq", copies=1)
+    async with make_client(tokens["review"]) as first:
+        items = (await first.get("/v1/review/rq/items")).json()
+        a, b, c = items[0], items[1], items[2]
+        other = next(lb for lb in ("negative", "neutral", "positive") if lb != b["label"])
+        await first.post(f"/v1/review/items/{a['id']}/decision", json={"action": "approve"})
+        await first.post(f"/v1/review/items/{b['id']}/decision", json={"action": "relabel", "label": other})
+        await first.post(f"/v1/review/items/{c['id']}/decision", json={"action": "edit", "text": "Changed."})
+        assert (await first.get("/v1/review/rq/items", params={"second": True})).json() == []  # all its own
+    async with make_client(tokens["admin"]) as second:
+        waiting = {i["id"]: i for i in (await second.get("/v1/review/rq/items", params={"second": True})).json()}
+        assert set(waiting) == {a["id"], b["id"], c["id"]}
+        assert (waiting[b["id"]]["label"], waiting[b["id"]]["queued_label"]) == (other, b["label"])
+        assert (waiting[c["id"]]["text"], waiting[c["id"]]["queued_text"]) == ("Changed.", c["text"])
+        # approving as queued disagrees with the first reviewer's relabel
+        assert (await second.post(f"/v1/review/items/{b['id']}/second", json={"status": "approved"})).status_code == 204
+        left = (await second.get("/v1/review/rq/items", params={"second": True})).json()
+        assert {i["id"] for i in left} == {a["id"], c["id"]}
+    assert store.review_decisions(store.dataset_id("rq"))[-1][1:] == ("admin-user", "approved", b["label"])

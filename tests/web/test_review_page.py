@@ -1,6 +1,7 @@
 """The review page in a real browser (Playwright driving Debian's Chromium) against the real
 app under Uvicorn: ten samples reviewed by keyboard, one undone, a filtered set bulk-rejected,
-every stored decision checked. ``REVIEW_SCREENSHOT=PATH`` keeps a screenshot of the page."""
+every stored decision checked; a second reviewer's blind review and the kappa it shows.
+``REVIEW_SCREENSHOT=PATH`` keeps screenshots of the page (PATH and PATH-second)."""
 
 from __future__ import annotations
 
@@ -157,3 +158,81 @@ def _check_store(db: str, expected: dict[int, tuple[str, str | None]], bulk: lis
         assert len(standing) == len(expected) + len(bulk) and {r for _, r, _, _ in standing} == {"alice"}
         pending = [i for i in items.values() if i.status == "pending"]
         assert len(pending) == 18 - len(expected) - len(bulk)
+
+
+def _first_reviews(base: str, token: str) -> dict[int, tuple[str, str | None]]:
+    """Alice decides eight items over the API: approvals, relabels and rejects; their verdicts."""
+    headers = {"X-API-Key": token}
+    items = httpx.get(f"{base}/v1/review/rq/items", headers=headers, params={"limit": 8}).json()
+    labels = ["negative", "neutral", "positive"]
+    verdicts: dict[int, tuple[str, str | None]] = {}
+    for n, it in enumerate(items):
+        other = next(lb for lb in labels if lb != it["label"])
+        body = [{"action": "approve"}, {"action": "relabel", "label": other}, {"action": "reject"}][n % 3]
+        done = httpx.post(f"{base}/v1/review/items/{it['id']}/decision", headers=headers, json=body).json()
+        verdicts[it["id"]] = ("rejected", None) if done["status"] == "rejected" else (done["status"], done["label"])
+    return verdicts
+
+
+def _second_reviews(page: Any, n: int) -> dict[int, str]:
+    """Bob's blind opinions by keyboard: the queued label, a reject, another label; his verdicts."""
+    labels = ["negative", "neutral", "positive"]
+    mine: dict[int, str] = {}
+    for i in range(n):
+        item_id, queued = _current(page)
+        decision = page.locator("#decision").inner_text()
+        assert "hidden until you give yours" in decision and "alice" not in decision  # blind
+        other = next(lb for lb in labels if lb != queued)
+        if i % 3 == 0:
+            key, mine[item_id] = str(labels.index(other) + 1), other  # relabel
+        elif i % 3 == 1:
+            key, mine[item_id] = str(labels.index(queued) + 1), queued  # the queued label: approve
+        else:
+            key, mine[item_id] = "r", "rejected"
+        page.keyboard.press(key)
+        row = f"#list tr[data-id='{item_id}']"
+        page.wait_for_selector(f"{row} td.state-agree, {row} td.state-disagree")
+        page.keyboard.press("k")  # back to it: the first decision is shown now
+        assert "first:" in page.locator("#decision").inner_text() and "alice" in page.locator("#decision").inner_text()
+        page.keyboard.press("j")
+    return mine
+
+
+@pytest.mark.browser
+def test_a_second_reviewer_reviews_blind_and_the_page_shows_the_kappa(served: tuple[str, str, str]) -> None:
+    """Alice decides eight items; Bob, in the page's second review, sees them as queued with her
+    decisions hidden, gives his by keyboard, then sees hers; the header's kappa is the API's."""
+    from playwright.sync_api import sync_playwright
+
+    from sentiforge.quality.review import cohen_kappa
+
+    base, alice, db = served
+    with Store(db) as store:
+        bob = store.create_key("bob", ["review"])[1]
+    first = _first_reviews(base, alice)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.goto(f"{base}/review?dataset=rq")
+        page.fill("#key", bob)
+        page.check("#f-second")
+        page.click("#open")
+        page.wait_for_selector("#list tr[data-pos='7']")
+        assert page.locator("#list tbody tr").count() == 8 and page.locator("td.state-blind").count() == 8
+        assert page.locator("#kappa").inner_text() == "kappa: no double reviews yet"
+        mine = _second_reviews(page, 8)
+        page.wait_for_selector("#kappa:has-text('over 8 pairs')")
+        shown = page.locator("#kappa").inner_text()
+        if os.environ.get("REVIEW_SCREENSHOT"):  # beside the first one: NAME-second.png
+            target = Path(os.environ["REVIEW_SCREENSHOT"])
+            page.screenshot(path=str(target.with_name(f"{target.stem}-second{target.suffix}")), full_page=True)
+        page.click("#apply")  # reopened: nothing is left for bob to second
+        page.wait_for_selector("#detail:has-text('Nothing to review')")
+        browser.close()
+    api = httpx.get(f"{base}/v1/review/rq", headers={"X-API-Key": bob}).json()["agreement"]
+    pairs = [("rejected" if s == "rejected" else str(lb), mine[i]) for i, (s, lb) in first.items()]
+    assert api == {"pairs": 8, "kappa": cohen_kappa(pairs)} and 0 < abs(api["kappa"]) < 1, (pairs, api)
+    assert float(shown.split()[1]) == api["kappa"] and shown.endswith("over 8 pairs")
+    with Store(db) as store:
+        seconds = [d for d in store.review_decisions(store.dataset_id("rq")) if d[1] == "bob"]
+        assert len(seconds) == 8

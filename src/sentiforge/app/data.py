@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from sentiforge.io.exporters import ExportResult
     from sentiforge.io.importers import ColumnMap, ImportResult
     from sentiforge.store import Store
-    from sentiforge.store.schemas import SamplePublic
+    from sentiforge.store.schemas import SampleFilter, SamplePublic
 
 
 def import_data(
@@ -81,35 +81,14 @@ def export_archive(
 
 
 def browse_samples(
-    store: Store,
-    dataset: str,
-    *,
-    status: str | None = "accepted",
-    label: str | None = None,
-    strategy: str | None = None,
-    split: str | None = None,
-    min_score: float | None = None,
-    max_score: float | None = None,
-    review: str | None = None,
-    after: int = 0,
-    limit: int = 100,
+    store: Store, dataset: str, where: SampleFilter | None = None, *, after: int = 0, limit: int = 100
 ) -> list[SamplePublic]:
     """A page of a dataset's samples (ids above ``after``), filtered; each with its latest
     quality score and review state."""
     row = store.dataset(dataset)
+    label = where.label if where is not None else None
     if label is not None and label not in row.scheme.labels:
         raise ConfigError(
             f"unknown label {label!r} for scheme '{row.scheme.name}'; its labels: {list(row.scheme.labels)}"
         )
-    return store.find_samples(
-        row.id,
-        status=status,
-        label=label,
-        strategy=strategy,
-        split=split,
-        min_score=min_score,
-        max_score=max_score,
-        review=review,
-        after=after,
-        limit=limit,
-    )
+    return store.find_samples(row.id, where, after=after, limit=limit)

@@ -12,14 +12,16 @@ if TYPE_CHECKING:
 
 
 def judge_client(store: Store, kind: str, model: str) -> Any:
-    """An LLMClient for the judge whose answers are cached in the store (reruns ask nothing twice)."""
+    """An LLMClient for the judge whose answers are cached (reruns ask nothing twice): in Redis
+    where SENTIFORGE_CACHE_URL names one, else in the store."""
     if kind == "none":
         return None
     from sentiforge.backends import LLMClient, from_spec
+    from sentiforge.backends.redis_cache import shared_cache
     from sentiforge.recipe import BackendSpec
 
     backend = from_spec(BackendSpec(kind=kind, model=model, n_ctx=2048))  # type: ignore[arg-type]
-    return LLMClient(backend, cache=store.cache(backend.key))
+    return LLMClient(backend, cache=shared_cache() or store.cache(backend.key))
 
 
 def run_quality(store: Store, request: QualityRequest, *, progress: Progress | None = None) -> RunSummary:

@@ -20,7 +20,9 @@ from sentiforge.errors import BudgetExceededError, RateLimitedError, TransientBa
 
 
 class ResponseCache(Protocol):
-    """Stores completions by request content hash. The SQL store and Redis implement it."""
+    """Stores completions by request content hash: the store's ``SqlCache`` (the default),
+    ``RedisCache`` (backends/redis_cache.py, SENTIFORGE_CACHE_URL) and, in memory,
+    :class:`MemoryCache`."""
 
     def get(self, key: str) -> Completion | None: ...
 

@@ -81,7 +81,8 @@ class ReviewQueue:
         item = self.get(item_id)
         if status not in STATUSES[1:]:
             raise ConfigError(f"unknown decision {status!r}; choose one of {list(STATUSES[1:])}")
-        final = self.store.scheme(item.dataset_id).normalize(label) if label else item.label
+        # no label: the one the item was queued with (a first relabel does not speak for the second)
+        final = self.store.scheme(item.dataset_id).normalize(label) if label else item.queued_label
         self.store.second_review(item_id, _who(by), status, final)
 
     def agreement(self, dataset: str) -> dict[str, Any]:

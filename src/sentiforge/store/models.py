@@ -90,8 +90,7 @@ class JobShardRow(Base):
     prompt_tokens: Mapped[int] = mapped_column(Integer, default=0)
     completion_tokens: Mapped[int] = mapped_column(Integer, default=0)
     cost: Mapped[float] = mapped_column(Float, default=0.0)
-    error: Mapped[str | None] = mapped_column(Text, default=None)
-    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)  # unused: the job's flag rules
+    error: Mapped[str | None] = mapped_column(Text, default=None)  # a cancel is asked on the job's row
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
@@ -135,6 +134,19 @@ class SampleRow(Base):
     completion_tokens: Mapped[int] = mapped_column(Integer, default=0)
     cost: Mapped[float] = mapped_column(Float, default=0.0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TextClaimRow(Base):
+    """An accepted text's normalized hash claimed for a dataset by one job slot. Shards running
+    at once insert their claim before accepting a sample: the primary key makes acceptance of an
+    exact duplicate atomic across processes (the losing slot tries again, as on a duplicate)."""
+
+    __tablename__ = "text_claims"
+
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"), primary_key=True)
+    text_hash: Mapped[str] = mapped_column(String(32), primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
+    slot: Mapped[str] = mapped_column(String(64))
 
 
 class CacheRow(Base):

@@ -41,6 +41,8 @@ def _public(
         parent_text=parent,
         quality_reason=record.reason if record else None,
         checks=record.checks if record else {},
+        queued_text=item.old_text if item.status == "edited" else sample.text,
+        queued_label=item.old_label if item.status == "relabelled" else sample.label,
     )
 
 
@@ -58,6 +60,10 @@ def _filters(dataset_id: int, f: ReviewFilter) -> list[Any]:
         where.append(ReviewItemRow.score <= f.max_score)
     if f.reason:
         where.append(ReviewItemRow.queued_reason.contains(f.reason, autoescape=True))
+    if f.second_for:
+        D = ReviewDecisionRow
+        mine = select(D.id).where(D.item_id == ReviewItemRow.id, D.reviewer == f.second_for, D.undone_at.is_(None))
+        where += [ReviewItemRow.status != "pending", ReviewItemRow.decided_by != f.second_for, ~mine.exists()]
     return where
 
 

@@ -16,7 +16,7 @@ from sentiforge.errors import NotFoundError, StoreError
 from sentiforge.samples import Provenance, Sample, text_hash
 from sentiforge.store.base import StoreBase
 from sentiforge.store.models import QualityRecordRow, QualityRunRow, ReviewItemRow, SampleRow, utcnow
-from sentiforge.store.schemas import SamplePublic
+from sentiforge.store.schemas import SampleFilter, SamplePublic
 
 COUNT_BY = {"label", "split", "status", "strategy", "reason", "language", "model", "backend", "job_id"}
 
@@ -145,21 +145,11 @@ class SampleTables(StoreBase):
         return [_public(r) for r in rows]
 
     def find_samples(
-        self,
-        dataset_id: int,
-        *,
-        status: str | None = "accepted",
-        label: str | None = None,
-        strategy: str | None = None,
-        split: str | None = None,
-        min_score: float | None = None,
-        max_score: float | None = None,
-        review: str | None = None,
-        after: int = 0,
-        limit: int = 100,
+        self, dataset_id: int, where: SampleFilter | None = None, *, after: int = 0, limit: int = 100
     ) -> list[SamplePublic]:
         """A filtered page of samples (ids above ``after``), each with the score of the
         dataset's latest quality run and its review item's status."""
+        f = where or SampleFilter()
         latest = select(func.max(QualityRunRow.id)).where(QualityRunRow.dataset_id == dataset_id).scalar_subquery()
         q = (
             select(SampleRow, QualityRecordRow.score, ReviewItemRow.status)
@@ -171,18 +161,18 @@ class SampleTables(StoreBase):
             .where(SampleRow.dataset_id == dataset_id, SampleRow.id > after)
         )
         for column, value in (
-            (SampleRow.status, status),
-            (SampleRow.label, label),
-            (SampleRow.strategy, strategy),
-            (SampleRow.split, split),
-            (ReviewItemRow.status, review),
+            (SampleRow.status, None if f.status == "any" else f.status),
+            (SampleRow.label, f.label),
+            (SampleRow.strategy, f.strategy),
+            (SampleRow.split, f.split),
+            (ReviewItemRow.status, f.review),
         ):
             if value is not None:
                 q = q.where(column == value)
-        if min_score is not None:
-            q = q.where(QualityRecordRow.score >= min_score)
-        if max_score is not None:
-            q = q.where(QualityRecordRow.score <= max_score)
+        if f.min_score is not None:
+            q = q.where(QualityRecordRow.score >= f.min_score)
+        if f.max_score is not None:
+            q = q.where(QualityRecordRow.score <= f.max_score)
         with self.session() as s:
             rows = s.execute(q.order_by(SampleRow.id).limit(limit)).all()
         return [_public(r, quality_score=score, review=state) for r, score, state in rows]

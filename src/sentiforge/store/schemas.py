@@ -8,7 +8,7 @@ passes in to write one. ``models.py`` (the tables) stays private to the store pa
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -40,6 +40,19 @@ class SamplePublic(Sample):
     created_at: datetime
     quality_score: float | None = None  # from the dataset's latest quality run (find_samples)
     review: str | None = None  # its review item's status, if it was queued (find_samples)
+
+
+class SampleFilter(BaseModel):
+    """Which samples of a dataset to list: the one spelling of the sample filter, shared by the
+    store (``find_samples``), the application (``browse_samples``) and the API's query string."""
+
+    status: Literal["accepted", "rejected", "any"] = "accepted"
+    label: str | None = None
+    strategy: str | None = None
+    split: str | None = None
+    min_score: float | None = Field(default=None, ge=0, le=1)  # the latest quality run's score
+    max_score: float | None = Field(default=None, ge=0, le=1)
+    review: Literal["pending", "approved", "rejected", "relabelled", "edited"] | None = None  # review state
 
 
 # -- jobs -----------------------------------------------------------------------------------
@@ -170,6 +183,9 @@ class ReviewItemPublic(BaseModel):
     parent_text: str | None = None
     quality_reason: str | None = None
     checks: dict[str, Any] = Field(default_factory=dict)
+    # the sample as it was queued, before the decision changed it (what a blind second review shows)
+    queued_text: str | None = None
+    queued_label: str | None = None
 
 
 class ReviewFilter(BaseModel):
@@ -183,6 +199,8 @@ class ReviewFilter(BaseModel):
     min_score: float | None = None
     max_score: float | None = None
     reason: str | None = None
+    # items waiting for this reviewer's second opinion: decided by someone else, not yet by them
+    second_for: str | None = None
     limit: int = 100
 
 

@@ -13,11 +13,11 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, select, text, update
 
 from sentiforge.errors import JobConflictError, NotFoundError
 from sentiforge.store.jobs import STALE_AFTER, Beat, _owner_gone
-from sentiforge.store.models import JobEventRow, JobRow, JobShardRow, utcnow
+from sentiforge.store.models import JobEventRow, JobRow, JobShardRow, TextClaimRow, utcnow
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -62,7 +62,7 @@ class ShardTables:
         with self.engine.begin() as conn:
             rows = [
                 {"job_id": job_id, "step": st, "start": a, "stop": b, "status": "queued", "deliveries": 0,
-                 "cancel_requested": False, "updated_at": now, **dict.fromkeys(COUNTERS, 0)}
+                 "updated_at": now, **dict.fromkeys(COUNTERS, 0)}
                 for st, a, b in ranges
             ]  # fmt: skip
             conn.execute(insert(JobShardRow), rows)
@@ -187,6 +187,26 @@ class ShardTables:
             conn.execute(update(JobShardRow).where(JobShardRow.id == shard_id).values(status=status, error=error))
             _roll_up(conn, job_id)
 
+    def claim_text(self, dataset_id: int, text_hash: str, job_id: int, slot: str) -> bool:
+        """Claim an accepted text's hash in a dataset for a job's slot: True when this slot holds
+        the claim (just taken, or taken by the same slot before: a rerun of a shard whose worker
+        died), False when another slot accepted the text first. One insert-if-absent on the
+        primary key, so two shards accepting the same text at once cannot both win."""
+        values = {"dataset_id": dataset_id, "text_hash": text_hash, "job_id": job_id, "slot": slot}
+        C = TextClaimRow
+        with self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                # no wait for the WAL flush (3 ms of a claim's 4): the claim's sample commits
+                # after it, synchronously, and WAL is flushed in order, so a stored sample's
+                # claim is as durable as the sample; a claim lost in a crash costs nothing
+                conn.execute(text("SET LOCAL synchronous_commit TO OFF"))
+            if _insert_if_absent(conn, values):
+                return True
+            holder = conn.execute(
+                select(C.job_id, C.slot).where(C.dataset_id == dataset_id, C.text_hash == text_hash)
+            ).first()
+        return holder is not None and tuple(holder) == (job_id, slot)
+
     def roll_up(self, job_id: int) -> str:
         """Sum the shards' counters into the job; settle its status once none runs or waits."""
         with self.engine.begin() as conn:
@@ -205,6 +225,20 @@ def _roll_up(conn: Any, job_id: int) -> str:
         values.update(status=status, error="; ".join(errors) or None, cancel_requested=False)
     conn.execute(update(JobRow).where(JobRow.id == job_id).values(**values))
     return status
+
+
+def _insert_if_absent(conn: Any, values: dict[str, Any]) -> bool:
+    """Insert a claim unless its key exists (ON CONFLICT DO NOTHING); whether it was inserted."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
+        stmt: Any = postgresql.insert(TextClaimRow).on_conflict_do_nothing()
+    else:
+        from sqlalchemy.dialects import sqlite
+
+        stmt = sqlite.insert(TextClaimRow).on_conflict_do_nothing()
+    # RETURNING, not rowcount: psycopg reports no row count for an INSERT that did nothing
+    return conn.execute(stmt.returning(TextClaimRow.text_hash), values).first() is not None
 
 
 def _job_status(states: list[str]) -> str:

@@ -43,8 +43,11 @@ class FakeBackend:
         responder: Responder | None = None,
         max_concurrency: int = 64,
         history_limit: int | None = 10_000,
+        distinct_texts: int | None = None,
     ) -> None:
         self.model = model
+        # a model that repeats itself: every answer's text is one of this many (None: all differ)
+        self.distinct_texts = distinct_texts
         self.seed = seed
         self.latency = latency
         self.responder = responder
@@ -94,8 +97,17 @@ class FakeBackend:
         if request.grammar_choices:
             return rng.choice(request.grammar_choices)
         if request.json_schema is not None:
-            return json.dumps(_fill(request.json_schema, rng), ensure_ascii=False)
-        return _sentence(rng)
+            value = _fill(request.json_schema, rng)
+            if self.distinct_texts and isinstance(value, dict) and "text" in value:
+                value["text"] = self._repeated(digest)
+            return json.dumps(value, ensure_ascii=False)
+        return self._repeated(digest) if self.distinct_texts else _sentence(rng)
+
+    def _repeated(self, digest: bytes) -> str:
+        """One of ``distinct_texts`` sentences, chosen by the request: different requests often
+        get the same text (as near-identical prompts to a real model do)."""
+        n = int.from_bytes(digest[:8], "big") % (self.distinct_texts or 1)
+        return f"{_sentence(random.Random(f'{self.seed}|{n}'), 6)} ({n})"
 
 
 def _sentence(rng: random.Random, n: int | None = None) -> str:

@@ -70,6 +70,7 @@ class OpenAITestServer:
         model: str = "sentiforge-test",
         json_modes: Iterable[str] = ("json_schema", "json_object"),
         record_bodies: bool = True,
+        distinct_texts: int | None = None,
         api_key: str | None = None,
         batch_line_seconds: float = 0.0,
         host: str = "127.0.0.1",
@@ -91,7 +92,7 @@ class OpenAITestServer:
         self.limit_headers = limit_headers  # False: the limit is undisclosed, only 429s tell it
         self._rpm_burst = max(1.0, (rpm_limit or 0) / 60.0 * rpm_burst_seconds)
         self._seed = seed
-        self._fake = FakeBackend(model=model, seed=seed)
+        self._fake = FakeBackend(model=model, seed=seed, distinct_texts=distinct_texts)  # repeats: a text pool
         self._lock = threading.Lock()
         self.reset()
         # /v1/files and /v1/batches (testing/batches.py): batches answer a line every batch_line_seconds

@@ -21,7 +21,7 @@ def health() -> dict[str, str]:
 
 @router.get("/ready", responses={503: {"description": "A dependency is down"}})
 def ready(store: StoreDep, settings: SettingsDep) -> Any:
-    """The database answers, and Redis when one is configured."""
+    """The database answers, and Redis when one is configured (rate limits, response cache)."""
     checks: dict[str, str] = {}
     try:
         with store.engine.connect() as conn:
@@ -37,5 +37,13 @@ def ready(store: StoreDep, settings: SettingsDep) -> Any:
             checks["redis"] = "ok"
         except Exception as exc:
             checks["redis"] = f"down: {type(exc).__name__}"
+    if settings.cache_url:  # the response cache in Redis: jobs fail at their start without it
+        from sentiforge.backends.redis_cache import RedisCache
+
+        try:
+            RedisCache(settings.cache_url).ping().close()
+            checks["cache"] = "ok"
+        except Exception as exc:
+            checks["cache"] = f"down: {type(exc).__name__}"
     ok = all(v == "ok" for v in checks.values())
     return JSONResponse({"status": "ready" if ok else "not ready", "checks": checks}, status_code=200 if ok else 503)

@@ -88,18 +88,28 @@ def queue_summary(dataset: str, store: StoreDep, _: ReviewKey) -> QueueOut:
 def list_items(
     dataset: str,
     store: StoreDep,
-    _: ReviewKey,
+    key: ReviewKey,
     status: Literal["pending", "approved", "rejected", "relabelled", "edited"] | None = None,
     label: str | None = None,
     strategy: str | None = None,
     min_score: Annotated[float | None, Query(ge=0, le=1)] = None,
     max_score: Annotated[float | None, Query(ge=0, le=1)] = None,
     reason: str | None = None,
+    second: bool = False,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[ReviewItemPublic]:
-    """Items with their sample, provenance, the gate's reasons and checks; lowest score first."""
-    scores = {"min_score": min_score, "max_score": max_score}
-    f = ReviewFilter(status=status, label=label, strategy=strategy, reason=reason, limit=limit, **scores)
+    """Items with their sample, provenance, the gate's reasons and checks; lowest score first.
+    ``second``: only items decided by someone else and not yet by the caller (second opinions)."""
+    f = ReviewFilter(
+        status=status,
+        label=label,
+        strategy=strategy,
+        reason=reason,
+        min_score=min_score,
+        max_score=max_score,
+        second_for=key.name if second else None,
+        limit=limit,
+    )
     return ReviewQueue(store).filter(dataset, f)
 
 

@@ -1,7 +1,9 @@
 // The review page: keyboard-first decisions over /v1/review (the key's name is the reviewer).
+// Second review (blind): items someone else decided, shown as they were queued; the first
+// decision is revealed only once this reviewer's opinion is recorded (POST .../second).
 "use strict";
 const $ = (id) => document.getElementById(id);
-const state = { items: [], pos: 0, selected: new Set(), labels: [], undo: [], editing: false };
+const state = { items: [], pos: 0, selected: new Set(), labels: [], undo: [], editing: false, second: false };
 
 function esc(s) {
   return String(s ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
@@ -25,23 +27,30 @@ function say(text) {
 function filterQuery() {
   const q = new URLSearchParams({ limit: "500" });
   const add = (k, id) => { if ($(id).value !== "") q.set(k, $(id).value); };
-  add("status", "f-status"); add("label", "f-label"); add("strategy", "f-strategy");
+  if (state.second) q.set("second", "true"); else add("status", "f-status");
+  add("label", "f-label"); add("strategy", "f-strategy");
   add("min_score", "f-min"); add("max_score", "f-max"); add("reason", "f-reason");
   return q;
+}
+
+async function summarize() {
+  const summary = await api("GET", `/v1/review/${encodeURIComponent($("dataset").value)}`);
+  $("counts").textContent = Object.entries(summary.counts).map(([k, v]) => `${k} ${v}`).join(" · ");
+  const k = summary.agreement;
+  $("kappa").textContent = k.pairs ? `kappa ${k.kappa} over ${k.pairs} pairs` : "kappa: no double reviews yet";
+  return summary;
 }
 
 async function openQueue() {
   const ds = encodeURIComponent($("dataset").value);
   sessionStorage.setItem("sentiforge-key", $("key").value);
-  const summary = await api("GET", `/v1/review/${ds}`);
+  state.second = $("f-second").checked;
+  const summary = await summarize();
   state.labels = summary.labels;
   const sel = $("f-label");
   if (sel.options.length === 1) {
     for (const l of summary.labels) sel.add(new Option(l, l));
   }
-  $("counts").textContent = Object.entries(summary.counts).map(([k, v]) => `${k} ${v}`).join(" · ");
-  const k = summary.agreement;
-  $("kappa").textContent = k.pairs ? `kappa ${k.kappa} over ${k.pairs} pairs` : "kappa: no double reviews yet";
   $("guidelines").innerHTML = "<h3>Guidelines</h3>" + summary.labels
     .map((l, i) => `<div><kbd>${i + 1}</kbd> <b>${esc(l)}</b>: ${esc(summary.guidelines[l])}</div>`).join("");
   state.items = await api("GET", `/v1/review/${ds}/items?${filterQuery()}`);
@@ -50,12 +59,26 @@ async function openQueue() {
   render();
 }
 
+// What a reviewer sees of an item: in a second review, the sample as queued and no decision.
+function shown(it) {
+  if (!state.second) return { label: it.label, text: it.text, cls: `state-${it.status}`, st: it.status };
+  if (!it.mine) return { label: it.queued_label, text: it.queued_text, cls: "state-blind", st: "yours?" };
+  const agree = verdict(it.mine.status, it.mine.label || it.queued_label) === verdict(it.status, it.label);
+  return { label: it.queued_label, text: it.queued_text, cls: agree ? "state-agree" : "state-disagree",
+    st: `${it.mine.status} (${agree ? "agree" : "disagree"})` };
+}
+
+function verdict(status, label) {
+  return status === "rejected" ? "rejected" : label;
+}
+
 function render() {
   const rows = state.items.map((it, i) => {
     const cls = [i === state.pos ? "current" : "", state.selected.has(it.id) ? "selected" : ""].join(" ");
+    const v = shown(it);
     return `<tr class="${cls}" data-pos="${i}" data-id="${it.id}"><td></td><td>${it.id}</td>` +
-      `<td>${it.score === null ? "" : it.score.toFixed(2)}</td><td>${esc(it.label)}</td><td>${esc(it.strategy)}</td>` +
-      `<td class="state-${it.status}">${it.status}</td><td class="text">${esc(it.text)}</td></tr>`;
+      `<td>${it.score === null ? "" : it.score.toFixed(2)}</td><td>${esc(v.label)}</td><td>${esc(it.strategy)}</td>` +
+      `<td class="${v.cls}">${esc(v.st)}</td><td class="text">${esc(v.text)}</td></tr>`;
   });
   $("list").tBodies[0].innerHTML = rows.join("");
   const cur = $("list").querySelector("tr.current");
@@ -75,9 +98,15 @@ function checksHtml(checks) {
 function renderDetail(it) {
   if (!it) { $("detail").innerHTML = "<p>Nothing to review with these filters.</p>"; return; }
   const attrs = Object.entries(it.attributes || {}).map(([k, v]) => `${esc(k)}=${esc(JSON.stringify(v))}`).join(", ");
-  const decided = it.decided_by ? `${it.status} by ${esc(it.decided_by)} at ${esc(it.decided_at)}` : "pending";
-  $("detail").innerHTML = `<div class="text" id="text">${esc(it.text)}</div>
-    <dl><dt>Label</dt><dd id="label">${esc(it.label)}</dd>
+  const v = shown(it);
+  let decided = it.decided_by ? `${it.status} by ${esc(it.decided_by)} at ${esc(it.decided_at)}` : "pending";
+  if (state.second) {
+    decided = !it.mine ? "hidden until you give yours (second review)"
+      : `<span class="first">first: ${esc(it.status)} (${esc(it.label)}) by ${esc(it.decided_by)} at ` +
+        `${esc(it.decided_at)}</span> · yours: ${esc(v.st)}`;
+  }
+  $("detail").innerHTML = `<div class="text" id="text">${esc(v.text)}</div>
+    <dl><dt>Label</dt><dd id="label">${esc(v.label)}</dd>
     <dt>Decision</dt><dd id="decision">${decided}</dd>
     <dt>Queued because</dt><dd>${esc(it.queued_reason)} (score ${it.score})</dd>
     <dt>Quality reasons</dt><dd>${esc(it.quality_reason || "none")}</dd>
@@ -87,9 +116,25 @@ function renderDetail(it) {
     <dt>Prompt attributes</dt><dd>${attrs || "none"}</dd></dl>`;
 }
 
+const SECOND = { approve: "approved", reject: "rejected", relabel: "relabelled" };
+
+async function decideSecond(it, body) {
+  if (it.mine) { say(`#${it.id}: your second opinion is recorded already`); return; }
+  if (!SECOND[body.action]) { say("a second review approves, rejects or relabels (1–9, a, r)"); return; }
+  const mine = { status: SECOND[body.action], label: body.label || null };
+  try {
+    await api("POST", `/v1/review/items/${it.id}/second`, mine);
+    it.mine = mine;
+    say(`#${it.id} second opinion: ${mine.status}`);
+    await summarize();
+    move(1);
+  } catch (e) { say(e.message); }
+}
+
 async function decide(body) {
   const it = state.items[state.pos];
   if (!it) return;
+  if (state.second) { await decideSecond(it, body); return; }
   try {
     const done = await api("POST", `/v1/review/items/${it.id}/decision`, body);
     state.items[state.pos] = { ...it, ...done };
@@ -100,6 +145,7 @@ async function decide(body) {
 }
 
 async function undo() {
+  if (state.second) { say("a second opinion stays (it only counts for agreement)"); return; }
   const pos = state.undo.pop();
   if (pos === undefined) { say("nothing to undo"); return; }
   const it = state.items[pos];
@@ -112,6 +158,7 @@ async function undo() {
 }
 
 async function bulk(action) {
+  if (state.second) { say("bulk decisions are first reviews; a second review goes item by item"); return; }
   const ids = [...state.selected];
   if (!ids.length) { say("select items first (x, or Select all)"); return; }
   const out = await api("POST", "/v1/review/bulk", { ids, action });
@@ -121,7 +168,7 @@ async function bulk(action) {
 
 function edit() {
   const it = state.items[state.pos];
-  if (!it) return;
+  if (!it || state.second) return;
   state.editing = true;
   $("text").innerHTML = `<textarea id="edit-text">${esc(it.text)}</textarea>`;
   const box = $("edit-text");
@@ -142,7 +189,8 @@ function pick(n) {
   const label = state.labels[n - 1];
   const it = state.items[state.pos];
   if (!label || !it) return;
-  decide(label === it.label ? { action: "approve" } : { action: "relabel", label });
+  const own = state.second ? it.queued_label : it.label;
+  decide(label === own ? { action: "approve" } : { action: "relabel", label });
 }
 
 const KEYS = {
@@ -161,6 +209,7 @@ document.addEventListener("keydown", (ev) => {
 });
 
 $("open").addEventListener("click", () => openQueue().catch((e) => say(e.message)));
+$("f-second").addEventListener("change", () => { $("f-status").disabled = $("f-second").checked; });
 $("filters").addEventListener("submit", (ev) => { ev.preventDefault(); state.pos = 0; openQueue().catch((e) => say(e.message)); });
 $("select-all").addEventListener("click", () => { state.items.forEach((it) => state.selected.add(it.id)); render(); });
 $("bulk-approve").addEventListener("click", () => bulk("approve").catch((e) => say(e.message)));
