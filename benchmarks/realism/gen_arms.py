@@ -240,6 +240,17 @@ async def generate(args: argparse.Namespace) -> None:
     db.unlink(missing_ok=True)
 
 
+def minutes_until(until: str, args: argparse.Namespace) -> float:
+    """Minutes per generation job so that every arm ends by ``until`` (UTC, today)."""
+    from datetime import UTC, datetime
+
+    now = datetime.now(UTC)
+    hour, minute = (int(x) for x in until.split(":"))
+    left = (now.replace(hour=hour, minute=minute, second=0) - now).total_seconds() / 60 - 2  # grounding
+    shares = sum(1.0 if arm != "evolved" else args.evolve / args.count for arm in args.arms.split(","))
+    return max(1.0, left / shares)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="command", required=True)
@@ -252,6 +263,7 @@ def main() -> None:
     g.add_argument("--evolve", type=int, default=60)
     g.add_argument("--arms", default="today,grounded,evolved")
     g.add_argument("--minutes", type=float, default=20.0, help="a job still running after this is cancelled")
+    g.add_argument("--until", help="HH:MM UTC: --minutes chosen so the arms end by then (evolution gets half)")
     e = sub.add_parser("evaluate")
     e.add_argument("--datasets", default="tweets,uci")
     e.add_argument("--draws", type=int, default=3)
@@ -259,6 +271,8 @@ def main() -> None:
     e.add_argument("--fake", action="store_true", help="evaluate the fake backend's sets (pipeline check)")
     e.add_argument("--out", default=str(HERE / "results_generation.json"))
     args = ap.parse_args()
+    if args.command == "generate" and args.until:
+        args.minutes = minutes_until(args.until, args)
     if args.command == "generate":
         asyncio.run(generate(args))
     else:
