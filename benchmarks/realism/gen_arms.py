@@ -270,11 +270,17 @@ def main() -> None:
     e.add_argument("--classifiers", default="tfidf,embedding")
     e.add_argument("--fake", action="store_true", help="evaluate the fake backend's sets (pipeline check)")
     e.add_argument("--out", default=str(HERE / "results_generation.json"))
+    t = sub.add_parser("table", help="print the README's tables from a results file")
+    t.add_argument("--results", default=str(HERE / "results_generation.json"))
     args = ap.parse_args()
     if args.command == "generate" and args.until:
         args.minutes = minutes_until(args.until, args)
     if args.command == "generate":
         asyncio.run(generate(args))
+    elif args.command == "table":
+        from gen_eval import tables
+
+        print(tables(args.results))
     else:
         from gen_eval import evaluate
 

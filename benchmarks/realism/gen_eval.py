@@ -163,3 +163,55 @@ def evaluate(args: Any) -> None:
         report[name] = dataset_report(name, args, kinds)
         print(json.dumps({name: report[name].get("summary", report[name])}, indent=1), flush=True)
     Path(args.out).write_text(json.dumps(report, indent=1))
+
+
+def fmt(block: dict[str, Any], scale: float = 1.0) -> str:
+    return (
+        f"{block['mean'] * scale:.3f} +- {block['std'] * scale:.3f}"
+        if scale == 1.0
+        else (f"{block['mean'] * scale:+.1f} [{block['ci95'][0] * scale:+.1f}, {block['ci95'][1] * scale:+.1f}]")
+    )
+
+
+def tables(path: str) -> str:
+    """The README's tables from a results file."""
+    report = json.loads(Path(path).read_text())
+    lines: list[str] = []
+    for name in ("tweets", "uci"):
+        data = report.get(name, {})
+        if "summary" not in data:
+            continue
+        arms = data["generation"]["arms"]
+        lines += [
+            f"### {name}",
+            "",
+            "| source | n | labels | seconds per accepted | KS words | distinct-2 (real) | discriminator acc. |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for source, r in data["realism"].items():
+            job = arms.get("evolutions" if source == "evolved" else source, {})
+            sec = job.get("seconds_per_accepted", "")
+            lines.append(
+                f"| {source} | {r['n']} | {r['labels']} | {sec} | {r['ks_words']} | "
+                f"{r['distinct_2_other']} ({r['distinct_2_real']}) | {r['discriminator_accuracy']} |"
+            )
+        for kind, block in data["summary"].items():
+            lines += [
+                "",
+                f"{name}, {kind}: macro-F1 on the real test split (mean +- std over draws; gain in "
+                "points, 95% t-interval)",
+                "",
+                "| source | alone | / full train | seeds + source | gain over seeds |",
+                "|---|---|---|---|---|",
+            ]
+            lines.append(f"| seeds alone | {fmt(block['seeds'])} | | | |")
+            lines.append(f"| full real train | {fmt(block['full_train'])} | 1 | | |")
+            for source in data["realism"]:
+                if f"seeds+{source}" not in block:
+                    continue
+                alone = fmt(block[source]) if source in block else ""
+                ratio = block.get(f"{source}_over_full_train", "")
+                gain = fmt(block[f"gain_seeds+{source}_over_seeds"], 100)
+                lines.append(f"| {source} | {alone} | {ratio} | {fmt(block[f'seeds+{source}'])} | {gain} |")
+        lines.append("")
+    return "\n".join(lines)
