@@ -71,7 +71,11 @@ def train(request: TrainRequest, *, db: str | None = None) -> Trained:
     )
     clf.info.training_data.update(source=request.dataset, fingerprint=fingerprint(samples))
     clf.info.metrics = {**clf.info.metrics, **scores}  # keeps what training recorded (loss, time)
-    return Trained(clf.save(Path(request.out_dir)), request.classifier, n, scores)
+    folder = clf.save(Path(request.out_dir))
+    from sentiforge.app.drift import write_reference
+
+    write_reference(folder, samples, seed=request.seed)  # what served texts are compared with (input drift)
+    return Trained(folder, request.classifier, n, scores)
 
 
 def with_rationales(samples: list[Sample], spec: Any) -> list[Sample]:
