@@ -40,8 +40,13 @@ def label_key(target: Any) -> str | None:
     return str(target)
 
 
-def write_reference(folder: Path, samples: Sequence[Sample], *, seed: int = 0) -> Path:
-    """Keep a profile of the training texts in the model's folder."""
+def write_reference(
+    folder: Path, samples: Sequence[Sample], held_out_answers: Sequence[Any] | None = None, *, seed: int = 0
+) -> Path:
+    """Keep a profile of the training texts in the model's folder. The label mix served
+    predictions are compared with is the model's own answers on its held-out texts when
+    training held some out (a model answers its training texts better than new ones, so their
+    true labels would make every imperfect model look drifted), else the training labels."""
     picked = list(samples)
     if len(picked) > REFERENCE_LIMIT:
         picked = random.Random(seed).sample(picked, REFERENCE_LIMIT)
@@ -51,6 +56,8 @@ def write_reference(folder: Path, samples: Sequence[Sample], *, seed: int = 0) -
         "label_counts": dict(Counter(label_key(s.target()) for s in samples)),
         "texts": [s.text for s in picked],
         "labels": [label_key(s.target()) for s in picked],
+        "label_source": "held-out predictions" if held_out_answers else "training labels",
+        "label_reference": [label_key(x) for x in held_out_answers] if held_out_answers else None,
     }
     path = Path(folder) / REFERENCE
     path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
@@ -93,6 +100,8 @@ class DriftWatch:
                         factor=self.factor,
                         floor=self.floor,
                         embedder=self._embedder(),
+                        label_reference=data.get("label_reference"),
+                        label_source=data.get("label_source", "training labels"),
                     )
                 known = (mtime, tracker)
                 self._trackers[name] = known
@@ -110,7 +119,8 @@ class DriftWatch:
         if tracker is None:
             return {"model": name, "reference": False, "detail": NO_REFERENCE, "window": 0, "flagged": []}
         embedder = tracker.embedder.name if tracker.embedder is not None else "none"
-        return {"model": name, "reference": True, "embedder": embedder, **tracker.report()}
+        out = {"model": name, "reference": True, "embedder": embedder, "label_source": tracker.label_source}
+        return {**out, **tracker.report()}
 
     def watched(self) -> list[str]:
         """The models this process has a window for (those it served, or was asked about)."""

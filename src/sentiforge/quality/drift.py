@@ -7,7 +7,8 @@ the training texts, so "how different is normal" comes from the data, not a gues
 - length: the Kolmogorov-Smirnov distance of the length distributions (in words, 0..1);
 - vocabulary: the Jensen-Shannon divergence of the word distributions, and the share of
   window words the training texts never used;
-- label mix: the total variation distance of predicted labels to the training labels.
+- label mix: the total variation distance of predicted labels to the reference labels (the
+  model's answers on held-out texts when given as ``label_reference``, else the training labels).
 
 A shift is flagged when it exceeds ``factor`` times its baseline plus a small ``floor``.
 With an embedder, the distance between the centres of the window's and the training texts'
@@ -115,6 +116,8 @@ class InputDrift:
     floor: float = 0.05
     min_window: int = 30
     embedder: Any = None
+    label_reference: Sequence[str | None] | None = None
+    label_source: str = "training labels"
     _texts: deque[list[Any]] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -122,6 +125,9 @@ class InputDrift:
         order = random.Random(0).sample(range(len(self.train_texts)), len(self.train_texts))
         self._train = [(self.train_texts[i], self.train_labels[i]) for i in order]  # halves need no sort order
         self.ref = _Profile.of(self.train_texts, self.train_labels)
+        labels = list(self.label_reference) if self.label_reference else list(self.train_labels)
+        self._labels = random.Random(1).sample(labels, len(labels))
+        self.ref.labels = Counter(x for x in labels if x)
         self._baselines: dict[int, dict[str, float]] = {}
         self._ref_vectors: Any = None
         self.measures = MEASURES + (("embedding",) if self.embedder is not None else ())
@@ -140,6 +146,10 @@ class InputDrift:
             pa = _Profile.of((t for t, _ in a), (x for _, x in a))
             pb = _Profile.of((t for t, _ in b), (x for _, x in b))
             out = _shifts(pa, pb)
+            m = max(1, min(size, len(self._labels) // 2))
+            out["label_mix"] = _tv(
+                Counter(x for x in self._labels[:-m] if x), Counter(x for x in self._labels[-m:] if x)
+            )
             if self.embedder is not None:
                 vectors = self._reference_vectors()
                 out["embedding"] = centroid_distance(vectors[:-n], vectors[-n:])
