@@ -51,7 +51,8 @@ function el(name, attrs, text) {
 
 function frame(runs, lo, hi) {
   const svg = el("svg", { viewBox: `0 0 ${W} ${H}`, width: W, height: H, role: "img" });
-  const x = (i) => PAD.l + (runs.length === 1 ? (W - PAD.l - PAD.r) / 2 : (i * (W - PAD.l - PAD.r)) / (runs.length - 1));
+  const left = PAD.l + 22, span = W - PAD.r - 18 - left;  // room for a bar's half-width at each end
+  const x = (i) => left + (runs.length === 1 ? span / 2 : (i * span) / (runs.length - 1));
   const y = (v) => H - PAD.b - ((v - lo) / (hi - lo || 1)) * (H - PAD.t - PAD.b);
   svg.append(el("line", { class: "axis", x1: PAD.l, x2: W - PAD.r, y1: H - PAD.b, y2: H - PAD.b }));
   svg.append(el("line", { class: "axis", x1: PAD.l, x2: PAD.l, y1: PAD.t, y2: H - PAD.b }));
