@@ -128,3 +128,14 @@ def test_a_quality_run_keeps_diversity_and_distance_to_its_seeds(
     assert 0 < with_seeds["seed_distance"] < 0.5  # tweets against tweets
     assert without["seed_distance"] is None and "seed_distance" not in without["change"]
     assert without["change"]["distinct_2"] < 0.05 and without["flagged"] == []
+
+
+async def test_judge_agreement_where_the_judge_read_labels(tmp_path: Path) -> None:
+    with Store(f"sqlite:///{tmp_path / 'j.db'}") as store:
+        step = StepSpec(params={"count": 30, "check_label": "judge"})
+        job_id = create_job(store, Recipe(name="judged", backend=BackendSpec(kind="fake"), steps=[step]), "judged")
+        await run(store, job_id, backend=FakeBackend())  # a judge answering at random
+        summary = store.job(job_id).result["summary"]  # type: ignore[index]
+        disagreed = summary["rejects_by_reason"].get("label not held", 0)
+        assert disagreed > 0 and summary["accepted"] == 30
+        assert summary["judge_agreement"] == round(30 / (30 + disagreed), 4) < 1

@@ -115,21 +115,33 @@ def recipe_key(recipe: dict[str, Any]) -> dict[str, str]:
 
 
 def _judged(recipe: dict[str, Any]) -> bool:
-    """Whether a step of the recipe asks the judge to read each sample's polarity."""
-    return any((s.get("params") or {}).get("check_polarity") == "judge" for s in recipe.get("steps", []))
+    """Whether a step of the recipe has the judge read each sample's label or polarity (the
+    strategies' own defaults count: ``check_label: auto`` judges with the embedded model)."""
+    from sentiforge.strategies.base import build_strategy
+
+    embedded = (recipe.get("backend") or {}).get("kind") == "embedded"
+    for spec in recipe.get("steps", []):
+        options = getattr(build_strategy(spec.get("strategy", "generate"), spec.get("params") or {}), "options", None)
+        label = getattr(options, "check_label", None)
+        if getattr(options, "check_polarity", None) == "judge" or label == "judge" or (label == "auto" and embedded):
+            return True
+    return False
+
+
+JUDGE_REJECTS = ("polarity", "label not held")  # reasons (before ':') of samples the judge read otherwise
 
 
 def job_summary(store: Store, job_id: int, embedder: Embedder | None) -> dict[str, Any]:
     """What a generation/augment job produced: accepted and rejected counts, the reject rate
-    by reason, the label balance, judge agreement (when a step had the judge check polarity:
-    the share of judged samples it read as their label, rejects for polarity being the
-    disagreements), diversity and distance to the recipe's seeds."""
+    by reason, the label balance, judge agreement (when a step had the judge check labels or
+    polarity: accepted over accepted plus the samples rejected because the judge read another
+    label), diversity and distance to the recipe's seeds."""
     job = store.job(job_id)
     digest = store.job_sample_digest(job_id, LIMIT)
     accepted, rejected = digest["accepted"], digest["rejected"]
     total = accepted + rejected
     reasons: dict[str, int] = digest["reasons"]
-    polarity = reasons.get("polarity", 0)
+    disagreed = sum(reasons.get(r, 0) for r in JUDGE_REJECTS)
     seeds = None
     if job.recipe.get("seeds"):
         seeds = store.some_texts(str(job.recipe["seeds"]), job.recipe.get("seed_split"), LIMIT)
@@ -142,8 +154,8 @@ def job_summary(store: Store, job_id: int, embedder: Embedder | None) -> dict[st
         "reject_rate": round(rejected / total, 4) if total else 0.0,
         "rejects_by_reason": reasons,
         "labels": digest["labels"],
-        "judge_agreement": round(1 - polarity / (accepted + polarity), 4)
-        if _judged(job.recipe) and accepted + polarity
+        "judge_agreement": round(1 - disagreed / (accepted + disagreed), 4)
+        if _judged(job.recipe) and accepted + disagreed
         else None,
         **text_measures(digest["texts"], seeds, embedder, seed=job_id),
     }
