@@ -133,8 +133,8 @@ function render(runs) {
     say(`${runs.length} runs, nothing moved beyond the threshold`, "ok");
   }
   $("runs").tBodies[0].innerHTML = runs.map((r) => {
-    const facts = ["reject_rate", "distinct_2", "seed_distance"].filter((k) => typeof r[k] === "number")
-      .map((k) => `${k} ${r[k].toFixed(3)}`).join(" · ");
+    const facts = (r.dataset ? [`dataset ${r.dataset}`] : []).concat(["reject_rate", "distinct_2", "seed_distance"]
+      .filter((k) => typeof r[k] === "number").map((k) => `${k} ${r[k].toFixed(3)}`)).join(" · ");
     return `<tr data-run="${runId(r)}"><td>#${runId(r)}</td><td>${esc(String(r.created_at).slice(0, 19))}</td>` +
       `<td>${esc(facts)}</td><td class="${r.flagged.length ? "flagged" : ""}">${esc(r.flagged.join(", "))}</td></tr>`;
   }).join("");
