@@ -41,6 +41,8 @@ def sentiforge_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator
         "SENTIFORGE_MODEL_DIR", os.environ.get("SENTIFORGE_MODEL_DIR", str(Path.home() / ".sentiforge" / "models"))
     )
     monkeypatch.delenv("SENTIFORGE_DATABASE_URL", raising=False)
+    # job summaries and served input drift use n-gram measures unless a test picks an embedder
+    monkeypatch.setenv("SENTIFORGE_DRIFT_EMBEDDER", "none")
     get_settings.cache_clear()
     yield home
     get_settings.cache_clear()

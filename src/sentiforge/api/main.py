@@ -45,7 +45,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="sentiforge", version="1", description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
     on_wait(observe_llm_wait)  # rate-limit waits of the jobs this process runs, as metrics
-    app.state.registry = ModelRegistry(settings.classifiers_dir, settings.default_classifier)
+    from sentiforge.app.drift import DriftWatch
+
+    watch = DriftWatch(settings.drift_window, settings.drift_embedder)
+    app.state.registry = ModelRegistry(settings.classifiers_dir, settings.default_classifier, watch)
     app.state.limiter = RateLimiter(settings.rate_limit_per_minute, settings.redis_url)
     errors.install(app)
     for router in ROUTERS:

@@ -21,6 +21,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 if TYPE_CHECKING:
+    from sentiforge.app.predict import ModelRegistry
     from sentiforge.store import Store
 
 REQUESTS = Counter("sentiforge_http_requests", "HTTP requests answered", ["method", "route", "status"])
@@ -78,8 +79,37 @@ class StoreCollector:
         )
 
 
-def render(store: Store) -> bytes:
-    """The exposition text: this process's (or every worker's) metrics and the store's."""
+class DriftCollector:
+    """Input drift of the models this process served, computed at each scrape (per worker
+    process: each Gunicorn worker reports the window of the texts it answered)."""
+
+    def __init__(self, registry: ModelRegistry) -> None:
+        self.registry = registry
+
+    def collect(self) -> Iterator[Any]:
+        shift = GaugeMetricFamily(
+            "sentiforge_input_drift", "Shift of served texts from the training texts", labels=["model", "measure"]
+        )
+        limit = GaugeMetricFamily(
+            "sentiforge_input_drift_limit", "Shift beyond which a measure is flagged", labels=["model", "measure"]
+        )
+        flagged = GaugeMetricFamily(
+            "sentiforge_input_drift_flagged", "Measures flagged for input drift", labels=["model"]
+        )
+        window = GaugeMetricFamily("sentiforge_input_drift_window", "Served texts in the window", labels=["model"])
+        for name in self.registry.watch.watched():
+            report = self.registry.watch.report(name, self.registry.folder / name)
+            for measure, value in report["shift"].items():
+                shift.add_metric([name, measure], value)
+                limit.add_metric([name, measure], report["limit"][measure])
+            flagged.add_metric([name], len(report["flagged"]))
+            window.add_metric([name], report["window"])
+        yield from (shift, limit, flagged, window)
+
+
+def render(store: Store, models: ModelRegistry | None = None) -> bytes:
+    """The exposition text: this process's (or every worker's) metrics, the store's, and the
+    input drift of the models this process served."""
     registry = CollectorRegistry()
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess
@@ -92,6 +122,8 @@ def render(store: Store) -> bytes:
     out = generate_latest(registry)
     extra = CollectorRegistry(auto_describe=False)
     extra.register(StoreCollector(store))
+    if models is not None:
+        extra.register(DriftCollector(models))
     return out + generate_latest(extra)
 
 

@@ -134,8 +134,13 @@ async def run(
     **engine_options: Any,
 ) -> JobResult:
     """Claim the job and run it from where it stopped (JobConflictError if it runs elsewhere).
-    The backend is rebuilt from the job's recipe unless one is given."""
-    return await run_job(store, job_id, backend=backend, progress=progress, **engine_options)
+    The backend is rebuilt from the job's recipe unless one is given. The finished job gets
+    its summary (app/summaries.py)."""
+    from sentiforge.app.summaries import summarise_job
+
+    result = await run_job(store, job_id, backend=backend, progress=progress, **engine_options)
+    await asyncio.to_thread(summarise_job, store, job_id)
+    return result
 
 
 async def run_recipe(

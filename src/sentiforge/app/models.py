@@ -26,15 +26,16 @@ def fingerprint(samples: Sequence[Sample]) -> str:
 
 def train_and_score(
     samples: list[Sample], scheme: Any, kind: str, params: dict[str, Any], *, evaluate: bool, seed: int
-) -> tuple[Any, dict[str, Any], int]:
-    """Train on the train split (or 80% when unsplit) and score the held-out part."""
+) -> tuple[Any, dict[str, Any], int, list[Any] | None]:
+    """Train on the train split (or 80% when unsplit) and score the held-out part; also the
+    model's answers on the held-out texts (None without evaluation)."""
     from sentiforge.classifiers import train
     from sentiforge.classifiers.base import encode_targets, predict_all, targets_of
     from sentiforge.evaluation import metrics
     from sentiforge.io.splits import presplit, split_real
 
     if not evaluate:
-        return train(samples, scheme, kind, **params), {}, len(samples)
+        return train(samples, scheme, kind, **params), {}, len(samples), None
     parts = presplit(samples)
     fit_on, test = parts if parts else split_real(samples, holdout=0.2, seed=seed)
     clf = train(fit_on, scheme, kind, **params)
@@ -42,7 +43,7 @@ def train_and_score(
     y_true = encode_targets(targets_of(test, scheme), scheme)
     labels, proba, _ = predict_all(clf, texts)
     scores = metrics.scores(y_true, encode_targets(labels, scheme), proba, scheme)
-    return clf, {"holdout": scores}, len(fit_on)
+    return clf, {"holdout": scores}, len(fit_on), list(labels)
 
 
 @dataclass
@@ -66,12 +67,16 @@ def train(request: TrainRequest, *, db: str | None = None) -> Trained:
         params.update(epochs=request.epochs, max_len=request.max_len)
     if request.classifier == "reasoner":
         params.update(epochs=request.epochs, base_model=request.base_model, lora=not request.full_finetune)
-    clf, scores, n = train_and_score(
+    clf, scores, n, answers = train_and_score(
         samples, scheme, request.classifier, params, evaluate=request.evaluate, seed=request.seed
     )
     clf.info.training_data.update(source=request.dataset, fingerprint=fingerprint(samples))
     clf.info.metrics = {**clf.info.metrics, **scores}  # keeps what training recorded (loss, time)
-    return Trained(clf.save(Path(request.out_dir)), request.classifier, n, scores)
+    folder = clf.save(Path(request.out_dir))
+    from sentiforge.app.drift import write_reference
+
+    write_reference(folder, samples, answers, seed=request.seed)  # what served texts are compared with
+    return Trained(folder, request.classifier, n, scores)
 
 
 def with_rationales(samples: list[Sample], spec: Any) -> list[Sample]:

@@ -3,7 +3,8 @@
 The folder is scanned on every listing (a ``stat`` per model), and a loaded model is kept
 until its ``model.json`` changes, so a model trained while the service runs (a train job
 saves into the same folder) is listed and served without a restart, and a retrained one
-replaces the old one at its next request.
+replaces the old one at its next request. Every text answered also goes into the model's
+input-drift window (app/drift.py).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from sentiforge.app.drift import DriftWatch
 from sentiforge.errors import ConfigError, NotFoundError, SentiforgeError
 
 
@@ -48,9 +50,10 @@ class _Loaded:
 class ModelRegistry:
     """The classifiers in one folder (each a sub-folder saved by ``train``), loaded on demand."""
 
-    def __init__(self, folder: Path, default: str = "") -> None:
+    def __init__(self, folder: Path, default: str = "", watch: DriftWatch | None = None) -> None:
         self.folder = Path(folder)
         self.default = default
+        self.watch = watch or DriftWatch()
         self._loaded: dict[str, _Loaded] = {}
         self._lock = threading.Lock()
 
@@ -144,4 +147,11 @@ class ModelRegistry:
             Prediction(label=label, scores={lab: round(float(p), 4) for lab, p in zip(labels, row, strict=True)})
             for label, row in zip(answers, proba, strict=True)
         ]
+        self.watch.observe(name, self.folder / name, texts, list(answers))
         return name, out
+
+    def drift(self, model: str) -> dict[str, Any]:
+        """The input drift of a model's served texts in this process (404 for an unknown model)."""
+        if self._mtime(model) is None:
+            raise NotFoundError(f"no model named '{model}'; GET /v1/models lists them")
+        return self.watch.report(model, self.folder / model)

@@ -26,6 +26,7 @@ def judge_client(store: Store, kind: str, model: str) -> Any:
 
 def run_quality(store: Store, request: QualityRequest, *, progress: Progress | None = None) -> RunSummary:
     """Run every check over the dataset; each sample gets a record, rejects keep their reason."""
+    from sentiforge.app.summaries import configured_embedder
     from sentiforge.errors import ConfigError
     from sentiforge.quality.config import QualityConfig
     from sentiforge.quality.runner import run_quality as gate
@@ -52,4 +53,5 @@ def run_quality(store: Store, request: QualityRequest, *, progress: Progress | N
         judge_client=client,
         embedder=embedder,
         progress=progress,
+        summary_embedder=configured_embedder(),
     )

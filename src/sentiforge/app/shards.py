@@ -15,7 +15,7 @@ from sentiforge.engine import Engine, prompt_library, seed_pool
 from sentiforge.errors import SentiforgeError
 from sentiforge.recipe import Recipe
 from sentiforge.store import Store
-from sentiforge.store.jobs import this_process
+from sentiforge.store.jobs import FINISHED, this_process
 from sentiforge.store.shards import ShardPublic
 from sentiforge.strategies.base import StepContext, build_strategy
 
@@ -91,6 +91,10 @@ async def run_shard(
             await backend.aclose()
         if status != "failed" or error != "interrupted":
             await asyncio.to_thread(store.finish_shard, shard_id, status, error or None)
+    if store.job(job.id).status in FINISHED:  # the last shard: the job is done, summarise it
+        from sentiforge.app.summaries import summarise_job
+
+        await asyncio.to_thread(summarise_job, store, job.id)
     return store.shard(shard_id)
 
 

@@ -4,22 +4,27 @@ compared with the texts it was trained on.
 Three shifts, each next to a real-vs-real baseline (the same measure between two halves of
 the training texts, so "how different is normal" comes from the data, not a guess):
 
-- length: the difference of median lengths in words, over the training texts' spread (IQR);
+- length: the Kolmogorov-Smirnov distance of the length distributions (in words, 0..1);
 - vocabulary: the Jensen-Shannon divergence of the word distributions, and the share of
   window words the training texts never used;
-- label mix: the total variation distance of predicted labels to the training labels.
+- label mix: the total variation distance of predicted labels to the reference labels (the
+  model's answers on held-out texts when given as ``label_reference``, else the training labels).
 
 A shift is flagged when it exceeds ``factor`` times its baseline plus a small ``floor``.
-Embedding distance is not measured here (it needs an embedder per served model).
+With an embedder, the distance between the centres of the window's and the training texts'
+embeddings is a fifth shift (its baseline likewise from the two halves). Baselines are taken
+at the window's current size, so a window that is still filling is not flagged for its noise.
 """
 
 from __future__ import annotations
 
 import math
+import random
 import re
 from collections import Counter, deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 _WORD = re.compile(r"[\w']+")
 MEASURES = ("length", "vocabulary", "unseen_words", "label_mix")
@@ -29,18 +34,23 @@ def _words(text: str) -> list[str]:
     return _WORD.findall(text.lower())
 
 
-def _median(values: Sequence[float]) -> float:
-    s = sorted(values)
-    n = len(s)
-    return 0.0 if n == 0 else (s[n // 2] if n % 2 else (s[n // 2 - 1] + s[n // 2]) / 2)
+def _ks(a: Sequence[float], b: Sequence[float]) -> float:
+    """The largest gap between the two empirical distribution functions (0 when one is empty)."""
+    if not a or not b:
+        return 0.0
+    sa, sb = sorted(a), sorted(b)
+    i = j = 0
+    gap = 0.0
+    for x in sorted(set(sa) | set(sb)):
+        while i < len(sa) and sa[i] <= x:
+            i += 1
+        while j < len(sb) and sb[j] <= x:
+            j += 1
+        gap = max(gap, abs(i / len(sa) - j / len(sb)))
+    return gap
 
 
-def _iqr(values: Sequence[float]) -> float:
-    s = sorted(values)
-    return max(1.0, s[(3 * len(s)) // 4] - s[len(s) // 4]) if s else 1.0
-
-
-def _js(a: Counter[str], b: Counter[str]) -> float:
+def js_divergence(a: Counter[str], b: Counter[str]) -> float:
     """Jensen-Shannon divergence (base 2, 0..1) of two word counts."""
     ta, tb = sum(a.values()) or 1, sum(b.values()) or 1
     out = 0.0
@@ -69,55 +79,116 @@ class _Profile:
         return cls([float(len(ws)) for ws in tokens], words, Counter(x for x in labels if x))
 
 
-def _shifts(ref: _Profile, win: _Profile, spread: float) -> dict[str, float]:
+def _shifts(ref: _Profile, win: _Profile) -> dict[str, float]:
     total = sum(win.words.values()) or 1
     return {
-        "length": abs(_median(win.lengths) - _median(ref.lengths)) / spread,
-        "vocabulary": _js(ref.words, win.words),
+        "length": _ks(ref.lengths, win.lengths),
+        "vocabulary": js_divergence(ref.words, win.words),
         "unseen_words": sum(n for w, n in win.words.items() if w not in ref.words) / total,
         "label_mix": _tv(ref.labels, win.labels) if win.labels and ref.labels else 0.0,
     }
 
 
+def centroid_distance(a: Any, b: Any) -> float:
+    """1 - the cosine of the two clouds' mean vectors (0: same centre)."""
+    import numpy as np
+
+    if len(a) == 0 or len(b) == 0:
+        return 0.0
+    ca, cb = a.mean(axis=0), b.mean(axis=0)
+    return float(1.0 - ca @ cb / ((np.linalg.norm(ca) * np.linalg.norm(cb)) or 1.0))
+
+
 @dataclass
 class InputDrift:
-    """Watches served texts against the training texts; ``report()`` says what shifted."""
+    """Watches served texts against the training texts; ``report()`` says what shifted.
+
+    With an ``embedder`` a fifth measure, ``embedding``, is the distance between the centres
+    of the window's and the training texts' embeddings. Served texts are embedded at report
+    time, each once, so the prediction path never waits for the embedder. Nothing is flagged
+    before the window holds ``min_window`` texts.
+    """
 
     train_texts: Sequence[str]
     train_labels: Sequence[str | None]
     window: int = 500
     factor: float = 1.5
     floor: float = 0.05
-    _texts: deque[tuple[str, str | None]] = field(init=False)
+    min_window: int = 30
+    embedder: Any = None
+    label_reference: Sequence[str | None] | None = None
+    label_source: str = "training labels"
+    _texts: deque[list[Any]] = field(init=False)
 
     def __post_init__(self) -> None:
         self._texts = deque(maxlen=self.window)
+        order = random.Random(0).sample(range(len(self.train_texts)), len(self.train_texts))
+        self._train = [(self.train_texts[i], self.train_labels[i]) for i in order]  # halves need no sort order
         self.ref = _Profile.of(self.train_texts, self.train_labels)
-        self.spread = _iqr(self.ref.lengths)
-        self.baseline = self._baseline()
+        labels = list(self.label_reference) if self.label_reference else list(self.train_labels)
+        self._labels = random.Random(1).sample(labels, len(labels))
+        self.ref.labels = Counter(x for x in labels if x)
+        self._baselines: dict[int, dict[str, float]] = {}
+        self._ref_vectors: Any = None
+        self.measures = MEASURES + (("embedding",) if self.embedder is not None else ())
 
-    def _baseline(self) -> dict[str, float]:
-        """The shifts between two halves of the training data (each as large as the window)."""
-        texts, labels = list(self.train_texts), list(self.train_labels)
-        n = min(self.window, len(texts) // 2)
-        a = _Profile.of(texts[:-n] if n else texts, labels[:-n] if n else labels)
-        b = _Profile.of(texts[-n:] if n else [], labels[-n:] if n else [])
-        return _shifts(a, b, self.spread)
+    def _reference_vectors(self) -> Any:
+        if self._ref_vectors is None:
+            self._ref_vectors = self.embedder.encode([t for t, _ in self._train])
+        return self._ref_vectors
+
+    def _baseline(self, size: int) -> dict[str, float]:
+        """The shifts between two parts of the training data, the smaller as large as the
+        window now is (small windows vary more, so their baseline is larger)."""
+        n = max(1, min(size, len(self._train) // 2))
+        if n not in self._baselines:
+            a, b = self._train[:-n], self._train[-n:]
+            pa = _Profile.of((t for t, _ in a), (x for _, x in a))
+            pb = _Profile.of((t for t, _ in b), (x for _, x in b))
+            out = _shifts(pa, pb)
+            m = max(1, min(size, len(self._labels) // 2))
+            out["label_mix"] = _tv(
+                Counter(x for x in self._labels[:-m] if x), Counter(x for x in self._labels[-m:] if x)
+            )
+            if self.embedder is not None:
+                vectors = self._reference_vectors()
+                out["embedding"] = centroid_distance(vectors[:-n], vectors[-n:])
+            self._baselines[n] = out
+        return self._baselines[n]
+
+    @property
+    def baseline(self) -> dict[str, float]:
+        return self._baseline(self.window)
 
     def observe(self, texts: Iterable[str], labels: Iterable[str | None] | None = None) -> None:
         texts = list(texts)
         for text, label in zip(texts, labels if labels is not None else [None] * len(texts), strict=True):
-            self._texts.append((text, label))
+            self._texts.append([text, label, None])
+
+    def _window_vectors(self) -> Any:
+        """The window's embeddings; texts not embedded yet are embedded now, once."""
+        import numpy as np
+
+        items = list(self._texts)
+        todo = [item for item in items if item[2] is None]
+        if todo:
+            for item, vector in zip(todo, self.embedder.encode([item[0] for item in todo]), strict=True):
+                item[2] = vector
+        return np.stack([item[2] for item in items]) if items else np.zeros((0, 1))
 
     def report(self) -> dict[str, object]:
-        win = _Profile.of((t for t, _ in self._texts), (x for _, x in self._texts))
-        now = _shifts(self.ref, win, self.spread)
-        limits = {k: self.factor * self.baseline[k] + self.floor for k in MEASURES}
-        flagged = sorted(k for k in MEASURES if now[k] > limits[k]) if self._texts else []
+        items = list(self._texts)
+        win = _Profile.of((t for t, _, _ in items), (x for _, x, _ in items))
+        now = _shifts(self.ref, win)
+        if self.embedder is not None:
+            now["embedding"] = centroid_distance(self._reference_vectors(), self._window_vectors()) if items else 0.0
+        base = self._baseline(len(items) or self.window)
+        limits = {k: self.factor * base[k] + self.floor for k in self.measures}
+        ready = len(items) >= min(self.min_window, self.window)
         return {
-            "window": len(self._texts),
+            "window": len(items),
             "shift": {k: round(v, 4) for k, v in now.items()},
-            "baseline": {k: round(v, 4) for k, v in self.baseline.items()},
+            "baseline": {k: round(v, 4) for k, v in base.items()},
             "limit": {k: round(v, 4) for k, v in limits.items()},
-            "flagged": flagged,
+            "flagged": sorted(k for k in self.measures if now[k] > limits[k]) if ready else [],
         }

@@ -11,6 +11,7 @@ from sentiforge.errors import StoreError
 from sentiforge.quality import records
 from sentiforge.quality.config import QualityConfig
 from sentiforge.quality.gate import Gate, build_gate
+from sentiforge.quality.summary import LIMIT, text_measures
 from sentiforge.samples import Sample
 from sentiforge.store import Store
 
@@ -72,17 +73,17 @@ def run_quality(
     judge_client: Any = None,
     embedder: Any = None,
     progress: Progress | None = None,
+    summary_embedder: Any = None,
 ) -> RunSummary:
-    """Gate every sample of ``dataset``; records, statuses and review items go to the store."""
+    """Gate every sample of ``dataset``; records, statuses and review items go to the store.
+    The counts keep ``texts`` (:func:`_texts`)."""
     row = store.dataset(dataset)
-    scheme = row.scheme
-    language = dataset_language(store, row)
     held = load_reference(store, holdout, holdout_split) if holdout else None
     seed_samples = load_reference(store, seeds, seed_split) if seeds else None
     gate = build_gate(
         config,
-        scheme,
-        language=language,
+        row.scheme,
+        language=dataset_language(store, row),
         holdout=held,
         holdout_name=holdout or "holdout",
         seeds=seed_samples,
@@ -105,11 +106,17 @@ def run_quality(
         store.finish_quality_run(run_id, _counts(gate, progress_box["examined"]), status="failed", error=error)
         raise
     examined = progress_box["examined"]
-    counts = _counts(gate, examined)
+    counts = {**_counts(gate, examined), "texts": _texts(store, dataset, seed_samples, summary_embedder)}
     store.finish_quality_run(run_id, counts)
     return RunSummary(
         run_id, dataset, examined, dict(gate.counts), gate.leaks(), {k: round(v, 2) for k, v in gate.seconds.items()}
     )
+
+
+def _texts(store: Store, dataset: str, seeds: list[Sample] | None, embedder: Any) -> dict[str, Any]:
+    """Diversity of the accepted texts after the run and their distance to the run's seeds
+    (quality/summary.py; ``embedder`` None: the n-gram measures)."""
+    return text_measures(store.some_texts(dataset, None, LIMIT), [s.text for s in seeds] if seeds else None, embedder)
 
 
 def _stream(

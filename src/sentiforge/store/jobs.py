@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from sqlalchemy import func, insert, select, update
 
 from sentiforge.errors import JobConflictError, NotFoundError
-from sentiforge.store.models import JobEventRow, JobRow, SampleRow, utcnow
+from sentiforge.store.models import DatasetRow, JobEventRow, JobRow, SampleRow, utcnow
 from sentiforge.store.schemas import JobEventPublic, JobPublic
 
 if TYPE_CHECKING:
@@ -253,3 +253,67 @@ class JobTables:
                 else:
                     rejected.add(slot)
         return slots, hashes, rejected
+
+    def job_sample_digest(self, job_id: int, limit: int) -> dict[str, Any]:
+        """What a job wrote, for its summary: accepted and rejected counts, rejects by reason (the
+        part of each reason before its first ':'), accepted labels, and up to ``limit`` accepted
+        texts (in text-hash order, a fixed draw)."""
+        from collections import Counter
+
+        mine = SampleRow.job_id == job_id
+        counts = select(SampleRow.status, SampleRow.reason, SampleRow.label, func.count()).where(mine)
+        texts = select(SampleRow.text).where(mine, SampleRow.status == "accepted").order_by(SampleRow.text_hash)
+        status: Counter[str] = Counter()
+        reasons: Counter[str] = Counter()
+        labels: Counter[str] = Counter()
+        with self.session() as s:
+            for st, reason, label, n in s.execute(counts.group_by(SampleRow.status, SampleRow.reason, SampleRow.label)):
+                status[st] += n
+                if st == "accepted":
+                    labels[str(label)] += n
+                else:
+                    reasons[(reason or "unknown").split(":", 1)[0].strip()[:60]] += n
+            found = list(s.scalars(texts.limit(limit)))
+        return {
+            "accepted": status["accepted"],
+            "rejected": sum(n for st, n in status.items() if st != "accepted"),
+            "reasons": dict(reasons),
+            "labels": dict(labels),
+            "texts": found,
+        }
+
+    def some_texts(self, dataset: str, split: str | None, limit: int) -> list[str]:
+        """Up to ``limit`` accepted texts of a stored dataset (one split when it has that split),
+        in text-hash order: a fixed draw that does not follow the order rows were added in."""
+        with self.session() as s:
+            dataset_id = s.scalar(select(DatasetRow.id).where(DatasetRow.name == dataset))
+            if dataset_id is None:
+                return []
+            q = select(SampleRow.text).where(SampleRow.dataset_id == dataset_id, SampleRow.status == "accepted")
+            in_split = select(func.count()).where(SampleRow.dataset_id == dataset_id, SampleRow.split == split)
+            if split is not None and s.scalar(in_split):
+                q = q.where(SampleRow.split == split)
+            return list(s.scalars(q.order_by(SampleRow.text_hash).limit(limit)))
+
+    def set_job_summary(self, job_id: int, summary: dict[str, Any]) -> None:
+        """Keep a summary in the job's result (beside what the job answered, if anything)."""
+        with self.engine.begin() as conn:
+            result = conn.scalar(select(JobRow.result).where(JobRow.id == job_id))
+            values = {"result": {**(result or {}), "summary": summary}, "updated_at": utcnow()}
+            conn.execute(update(JobRow).where(JobRow.id == job_id).values(**values))
+
+    def job_summaries(self, dataset_id: int | None = None) -> list[dict[str, Any]]:
+        """Every job with a summary, oldest first (of one dataset when given): id, dataset,
+        kind, when it was made, and the summary."""
+        q = select(JobRow.id, DatasetRow.name, JobRow.kind, JobRow.created_at, JobRow.result).join(
+            DatasetRow, DatasetRow.id == JobRow.dataset_id
+        )
+        if dataset_id is not None:
+            q = q.where(JobRow.dataset_id == dataset_id)
+        with self.session() as s:
+            rows = s.execute(q.order_by(JobRow.id)).tuples().all()
+        return [
+            {"job_id": i, "dataset": name, "kind": kind, "created_at": created, **result["summary"]}
+            for i, name, kind, created, result in rows
+            if result and isinstance(result.get("summary"), dict)
+        ]

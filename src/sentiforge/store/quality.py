@@ -58,17 +58,21 @@ class QualityTables(StoreBase):
 
     def quality_run_summaries(self, dataset_id: int) -> list[dict[str, Any]]:
         """Per completed-or-not run, oldest first: records by status, rejects by check, accepted
-        labels, judge agreement (records whose judge named the sample's label) and mean score."""
-        runs = select(QualityRunRow.id, QualityRunRow.created_at).where(QualityRunRow.dataset_id == dataset_id)
+        labels, judge agreement (records whose judge named the sample's label), mean score, and
+        the text measures the run kept (diversity, distance to seeds) when it kept them."""
+        runs = select(QualityRunRow.id, QualityRunRow.created_at, QualityRunRow.counts).where(
+            QualityRunRow.dataset_id == dataset_id
+        )
         out = []
         with self.session() as s:
-            for run_id, created in s.execute(runs.order_by(QualityRunRow.id)).tuples():
+            for run_id, created, counts in s.execute(runs.order_by(QualityRunRow.id)).tuples():
                 rows = s.execute(
                     select(Q.status, Q.rejected_by, Q.score, Q.checks, SampleRow.label)
                     .join(SampleRow, SampleRow.id == Q.sample_id)
                     .where(Q.run_id == run_id)
                 ).tuples()
-                out.append(_summary(run_id, created, list(rows)))
+                texts = (counts or {}).get("texts") or {}  # diversity and seed distance (quality/summary.py)
+                out.append({**_summary(run_id, created, list(rows)), **texts})
         return out
 
     def quality_reject_counts(self) -> dict[str, int]:

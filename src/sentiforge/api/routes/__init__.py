@@ -14,6 +14,7 @@ from sentiforge.api.routes import (
     models,
     pages,
     predictions,
+    recipes,
     review,
     samples,
 )
@@ -22,6 +23,7 @@ ROUTERS: list[APIRouter] = [
     health.router,
     jobs.router,
     datasets.router,
+    recipes.router,
     samples.router,
     review.router,
     evaluations.router,

@@ -15,7 +15,7 @@ from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel
 from starlette.background import BackgroundTask
 
-from sentiforge.api.deps import ReadKey, StoreDep, WriteKey
+from sentiforge.api.deps import ReadKey, SettingsDep, StoreDep, WriteKey
 from sentiforge.api.routes.jobs import ERRORS
 from sentiforge.api.schemas import Page
 from sentiforge.app import data
@@ -24,6 +24,9 @@ from sentiforge.store.schemas import DatasetPublic
 
 router = APIRouter(prefix="/v1/datasets", tags=["datasets"], responses=ERRORS)
 CHUNK = 1 << 20
+Threshold = Annotated[
+    float | None, Query(gt=0, le=1, description="flag changes above this (default SENTIFORGE_DRIFT_THRESHOLD)")
+]
 
 
 class ImportOut(BaseModel):
@@ -141,10 +144,23 @@ def delete(name: str, store: StoreDep, _: WriteKey) -> Response:
 
 @router.get("/{name}/quality/history")
 def quality_history(
-    name: str, store: StoreDep, _: ReadKey, threshold: Annotated[float, Query(gt=0, le=1)] = 0.1
+    name: str, store: StoreDep, settings: SettingsDep, _: ReadKey, threshold: Threshold = None
 ) -> list[dict[str, Any]]:
     """Each quality run's summary (reject rate by check, label balance, judge agreement, mean
-    score), its change from the run before, and what moved beyond ``threshold``."""
+    score, diversity, distance to seeds), its change from the run before, and what moved beyond
+    ``threshold`` (default SENTIFORGE_DRIFT_THRESHOLD)."""
     from sentiforge.quality.history import quality_history as history
 
-    return history(store, name, threshold)
+    return history(store, name, threshold or settings.drift_threshold)
+
+
+@router.get("/{name}/jobs/history")
+def jobs_history(
+    name: str, store: StoreDep, settings: SettingsDep, _: ReadKey, threshold: Threshold = None
+) -> list[dict[str, Any]]:
+    """The summary of each finished generation/augment job that filled the dataset (counts,
+    reject rate by reason, label balance, judge agreement, diversity, distance to seeds), its
+    change from the job before, and what moved beyond ``threshold``."""
+    from sentiforge.quality.history import job_history
+
+    return job_history(store, dataset=name, threshold=threshold or settings.drift_threshold)

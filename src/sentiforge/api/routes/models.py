@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter
 
 from sentiforge.api.deps import ModelsKey, RegistryDep
@@ -16,3 +18,11 @@ def list_models(registry: RegistryDep, _: ModelsKey) -> list[ModelPublic]:
     """Every saved classifier with its scheme, training data fingerprint and metrics; ``default``
     marks the one /v1/sentiment uses when a request names none."""
     return registry.models()
+
+
+@router.get("/{model_id}/drift")
+def model_drift(model_id: str, registry: RegistryDep, _: ModelsKey) -> dict[str, Any]:
+    """Input drift of the texts this model was asked about (the answering worker's window):
+    each measure's shift from the training texts, its real-vs-real baseline and limit, and
+    which are flagged. A model saved without a reference answers ``reference: false``."""
+    return registry.drift(model_id)

@@ -1,0 +1,34 @@
+"""Summaries kept with each finished generation/augment job and each quality run, so quality
+can be charted across runs (quality/summary.py says what they hold, quality/history.py
+compares them). A summary that cannot be made is logged and left out: it never fails a job."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sentiforge.store import Store
+
+log = logging.getLogger(__name__)
+
+
+def configured_embedder() -> Any:
+    """The embedder ``SENTIFORGE_DRIFT_EMBEDDER`` names (None: the n-gram measures)."""
+    from sentiforge.config import get_settings
+    from sentiforge.quality.summary import summary_embedder
+
+    return summary_embedder(get_settings().drift_embedder)
+
+
+def summarise_job(store: Store, job_id: int, embedder: Any = None) -> dict[str, Any] | None:
+    """Make and keep the job's summary (in its result); the summary, or None if it failed."""
+    from sentiforge.quality.summary import job_summary
+
+    try:
+        summary = job_summary(store, job_id, embedder if embedder is not None else configured_embedder())
+        store.set_job_summary(job_id, summary)
+    except Exception:  # a summary is a by-product: the job's own outcome stands
+        log.exception("could not summarise job %s", job_id)
+        return None
+    return summary
