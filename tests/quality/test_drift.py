@@ -49,3 +49,28 @@ def test_minilm_embedding_shift_tells_off_domain_from_in_domain() -> None:
     for name in off:
         assert "embedding" in reports[name]["flagged"], (name, reports[name])  # type: ignore[operator]
         assert reports[name]["shift"]["embedding"] > 2 * tweets_report["shift"]["embedding"]  # type: ignore[index]
+
+
+def test_the_reference_is_embedded_in_the_background_when_a_model_is_first_served(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A serving process embeds a model's training texts on a thread when it first sees the
+    model, so the first report (a Prometheus scrape) only embeds the window's texts."""
+    from sentiforge.app.drift import DriftWatch, write_reference
+    from sentiforge.samples import Sample
+    from sentiforge.testing.embedder import FakeEmbedder
+
+    calls: list[int] = []
+
+    class Counting(FakeEmbedder):
+        def encode(self, texts: list[str]):  # type: ignore[no-untyped-def]
+            calls.append(len(texts))
+            return super().encode(texts)
+
+    tweets = load_vader("tweets", "three_class")[:400]
+    write_reference(tmp_path, [Sample(text=s.text, label=s.label) for s in tweets])
+    watch = DriftWatch(window=50)
+    watch._embedder = Counting  # type: ignore[method-assign]  # the seam: which embedder is made
+    watch.observe("m", tmp_path, [s.text for s in tweets[:40]], [s.label for s in tweets[:40]])
+    watch.warming["m"].join(timeout=30)
+    assert calls == [400]  # the reference, embedded on the warming thread before any report
+    report = watch.report("m", tmp_path)
+    assert report["window"] == 40 and calls == [400, 40]  # the report embedded the window only

@@ -73,6 +73,7 @@ class DriftWatch:
         self.factor = factor
         self.floor = floor
         self._trackers: dict[str, tuple[float, InputDrift | None]] = {}
+        self.warming: dict[str, threading.Thread] = {}  # the reference being embedded, per model
         self._lock = threading.Lock()
 
     def _embedder(self) -> Any:
@@ -105,6 +106,9 @@ class DriftWatch:
                     )
                 known = (mtime, tracker)
                 self._trackers[name] = known
+                if tracker is not None and tracker.embedder is not None:
+                    self.warming[name] = threading.Thread(target=tracker.warm, name=f"drift-warm-{name}", daemon=True)
+                    self.warming[name].start()
             return known[1]
 
     def observe(self, name: str, folder: Path, texts: Sequence[str], labels: Sequence[Any]) -> None:

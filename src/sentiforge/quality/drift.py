@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 import random
 import re
+import threading
 from collections import Counter, deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -130,12 +131,20 @@ class InputDrift:
         self.ref.labels = Counter(x for x in labels if x)
         self._baselines: dict[int, dict[str, float]] = {}
         self._ref_vectors: Any = None
+        self._ref_lock = threading.Lock()
         self.measures = MEASURES + (("embedding",) if self.embedder is not None else ())
 
     def _reference_vectors(self) -> Any:
-        if self._ref_vectors is None:
-            self._ref_vectors = self.embedder.encode([t for t, _ in self._train])
-        return self._ref_vectors
+        with self._ref_lock:
+            if self._ref_vectors is None:
+                self._ref_vectors = self.embedder.encode([t for t, _ in self._train])
+            return self._ref_vectors
+
+    def warm(self) -> None:
+        """Embed the training texts now (a serving process calls this on a background thread
+        when a model is first served, so the first report or scrape does not wait for it)."""
+        if self.embedder is not None:
+            self._reference_vectors()
 
     def _baseline(self, size: int) -> dict[str, float]:
         """The shifts between two parts of the training data, the smaller as large as the
