@@ -35,6 +35,7 @@ import httpx
 
 from sentiforge.backends.adaptive import AdaptiveRate
 from sentiforge.backends.base import ChatRequest, Completion, Usage, estimate_tokens
+from sentiforge.backends.http import Response, make_pool
 from sentiforge.backends.ratelimit import Limiter, RateLimiter, parse_duration
 from sentiforge.config import DEFAULT_API_KEY_ENV
 from sentiforge.errors import (
@@ -100,7 +101,7 @@ class OpenAICompatBackend:
         self.limiter: Limiter = limiter or RateLimiter()
         # without a configured limit, the sending rate adapts to 429s (backends/adaptive.py)
         self.adaptive = adaptive
-        self._pool = _ShardedPool(self.base_url + "/chat/completions", concurrency, timeout)
+        self._pool = make_pool(self.base_url + "/chat/completions", concurrency, timeout)
 
     @classmethod
     def from_spec(cls, spec: BackendSpec) -> OpenAICompatBackend:
@@ -196,7 +197,7 @@ class OpenAICompatBackend:
             completion = completion.model_copy(update={"text": unwrap_choice(completion.text, request.grammar_choices)})
         return completion
 
-    async def _post(self, request: ChatRequest, mode: str) -> httpx.Response:
+    async def _post(self, request: ChatRequest, mode: str) -> Response:
         """One HTTP call; transport failures become TransientBackendError."""
         started = time.monotonic()
         content = json.dumps(self.body(request, mode))
@@ -219,7 +220,7 @@ class OpenAICompatBackend:
         return response
 
     # -- response ---------------------------------------------------------------------------
-    def _parse(self, request: ChatRequest, response: httpx.Response) -> Completion:
+    def _parse(self, request: ChatRequest, response: Response) -> Completion:
         try:
             data = response.json()
         except (ValueError, UnicodeDecodeError) as exc:
@@ -231,7 +232,7 @@ class OpenAICompatBackend:
         except TransientBackendError as exc:
             raise TransientBackendError(f"{self.base_url} answered 200 {exc}: {self._snippet(response)}") from exc
 
-    def _error(self, response: httpx.Response, retry_after: float | None) -> Exception:
+    def _error(self, response: Response, retry_after: float | None) -> Exception:
         status = response.status_code
         where = f"{self.base_url} answered HTTP {status}"
         detail = self._snippet(response)
@@ -245,7 +246,7 @@ class OpenAICompatBackend:
         hint = _HINTS.get(status, "the server refused the request").format(env=self.api_key_env)
         return PermanentBackendError(f"{where}: {hint}. Server said: {detail}")
 
-    def _snippet(self, response: httpx.Response, limit: int = 300) -> str:
+    def _snippet(self, response: Response, limit: int = 300) -> str:
         """The start of a body for an error message, with the API key blanked out if echoed."""
         try:
             text = response.text
@@ -258,45 +259,6 @@ class OpenAICompatBackend:
             if len(key) > 8:
                 text = text.replace(key[:8], "***")
         return repr(text)
-
-
-class _ShardedPool:
-    """Connections sized to the concurrency, split into small httpx clients.
-
-    httpcore's pool re-checks every connection it holds on each request (with a socket
-    syscall each): with 32 busy connections in one pool that is ~4 ms of CPU per request,
-    more than the whole engine spends. Shards of eight connections, least busy first,
-    cut it to ~1 ms. Since LLMClient never has more than ``concurrency`` requests in
-    flight, the least busy shard always has a free connection.
-    """
-
-    SHARD = 8
-
-    def __init__(self, url: str, concurrency: int, timeout: float) -> None:
-        shards = max(1, math.ceil(concurrency / self.SHARD))
-        size = math.ceil(concurrency / shards)
-        self._url = httpx.URL(url)  # parsed once, not for every request
-        self._clients = [
-            httpx.AsyncClient(
-                timeout=httpx.Timeout(timeout),
-                limits=httpx.Limits(max_connections=size, max_keepalive_connections=size),
-                headers={"Content-Type": "application/json"},
-            )
-            for _ in range(shards)
-        ]
-        self._busy = [0] * shards
-
-    async def post(self, content: str, headers: dict[str, str]) -> httpx.Response:
-        shard = min(range(len(self._clients)), key=self._busy.__getitem__)
-        self._busy[shard] += 1
-        try:
-            return await self._clients[shard].post(self._url, content=content, headers=headers)
-        finally:
-            self._busy[shard] -= 1
-
-    async def aclose(self) -> None:
-        for client in self._clients:
-            await client.aclose()
 
 
 # -- helpers, pure functions -----------------------------------------------------------------
@@ -417,7 +379,7 @@ def _usage(raw: Any, request: ChatRequest, text: str) -> Usage:
     )
 
 
-def _error_code(response: httpx.Response) -> str | None:
+def _error_code(response: Response) -> str | None:
     try:
         error = response.json().get("error")
     except (ValueError, AttributeError):
@@ -425,7 +387,7 @@ def _error_code(response: httpx.Response) -> str | None:
     return str(error.get("code") or error.get("type")) if isinstance(error, dict) else None
 
 
-def _rejects_json_schema(request: ChatRequest, response: httpx.Response) -> bool:
+def _rejects_json_schema(request: ChatRequest, response: Response) -> bool:
     """A refusal naming response_format and json_schema (llama-cpp-python's server says so in a 500)."""
     asked = request.json_schema is not None or bool(request.grammar_choices)
     if not asked or response.status_code not in {400, 422, 500}:
