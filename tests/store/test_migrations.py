@@ -26,7 +26,7 @@ def test_migrated_schema_matches_models(empty_db_url: str) -> None:
         assert compare_metadata(ctx, Base.metadata) == []
         assert migrate.current(conn) == migrate.head()
         indexes = {ix["name"] for ix in inspect(conn).get_indexes("samples")}
-    assert {"ix_samples_dataset_status", "ix_samples_dataset_hash", "ix_samples_parent_id"} <= indexes
+    assert {"ix_samples_dataset_status_id", "ix_samples_dataset_hash", "ix_samples_parent_id"} <= indexes
     store.close()
 
 
