@@ -50,6 +50,19 @@ def test_training_lowers_the_loss_and_answers_with_labels_of_the_scheme(tiny_lm:
     assert clf.info.metrics["training"]["device"] == "cpu"
 
 
+def test_a_trained_model_writes_back_the_rationale_it_was_taught(tiny_lm: Path) -> None:
+    """Train and predict must agree on the prompt: after enough full fine-tuning steps the tiny
+    model writes the taught rationale (not an empty line, not the label line), ends it at the
+    newline and answers a label of the scheme. A non-empty check alone passes on ':::::'."""
+    scheme = get_scheme("three_class")
+    clf = train(samples(), scheme, "reasoner", **options(tiny_lm, lora=False, lr=1e-2, epochs=10, grad_accum=1))
+    assert clf.losses[-1] < 1.5 < clf.losses[0]
+    answers = clf.predict_with_rationale(["the tram 99 was great", "the tram 98 was awful"])
+    for a in answers:
+        assert a.rationale.startswith("the rider says"), a.rationale
+        assert "Label" not in a.rationale and "\n" not in a.rationale and a.label in scheme.labels
+
+
 def test_constrained_decoding_never_leaves_the_scheme_even_untrained(tiny_lm: Path) -> None:
     """With no training step (random weights) every answer is still one of the scheme's labels."""
     scheme = get_scheme("seven_level")
