@@ -8,6 +8,8 @@ gain of augmentation for each classifier with a t-interval over the draws.
 
     flock /tmp/sentiforge-model.lock env PYTHONPATH=src python benchmarks/contrastive/run.py \\
         --draws 3 --holdout 600 --out benchmarks/contrastive/results.json
+
+Draws already in draws.jsonl are read back, not rerun (a stopped run resumes with the next).
 """
 
 from __future__ import annotations
@@ -75,10 +77,23 @@ def fit_score(kind: str, data: list[Sample], holdout: list[Sample], scheme: Any)
     return {"macro_f1": s["macro_f1"], "accuracy": s["accuracy"], "train_minutes": round(minutes, 2), "n": len(data)}
 
 
+def load() -> float:
+    """The 1-minute load average when the draw started (the machine is shared)."""
+    return round(float(Path("/proc/loadavg").read_text().split()[0]), 2)
+
+
 def interval(values: list[float]) -> dict[str, float]:
     a = np.asarray(values, dtype=float)
     half = T95.get(len(a) - 1, 2.0) * a.std(ddof=1) / math.sqrt(len(a)) if len(a) > 1 else float("nan")
     return {"mean": float(a.mean()), "low": float(a.mean() - half), "high": float(a.mean() + half)}
+
+
+def finished_draws(name: str) -> dict[int, dict[str, Any]]:
+    """The draws of this dataset already in draws.jsonl (a rerun does only the missing ones)."""
+    if not DRAWS.is_file():
+        return {}
+    rows = [json.loads(line) for line in DRAWS.read_text().splitlines() if line.strip()]
+    return {r[name]["draw"]: r[name] for r in rows if name in r}
 
 
 def run_dataset(name: str, draws: int, n_seeds: int, n_hold: int) -> dict[str, Any]:
@@ -87,10 +102,14 @@ def run_dataset(name: str, draws: int, n_seeds: int, n_hold: int) -> dict[str, A
     pool, holdout = split_real(real, holdout=0.3, seed=101)
     holdout = holdout[:n_hold]
     runs = []
+    done = finished_draws(name)
     for d in range(draws):
+        if d in done:
+            runs.append(done[d])
+            continue
         seeds = draw_seeds(pool, n_seeds, scheme.labels, np.random.default_rng(1000 + d))
         extra = augmented(seeds)
-        row: dict[str, Any] = {"draw": d, "seeds": len(seeds), "augmented": len(extra)}
+        row: dict[str, Any] = {"draw": d, "seeds": len(seeds), "augmented": len(extra), "load": load()}
         for kind in ("embedding", "contrastive"):
             row[kind] = {"seeds": fit_score(kind, seeds, holdout, scheme)}
             row[kind]["seeds+aug"] = fit_score(kind, seeds + extra, holdout, scheme)
@@ -107,6 +126,10 @@ def run_dataset(name: str, draws: int, n_seeds: int, n_hold: int) -> dict[str, A
             )
         }
         for kind in ("embedding", "contrastive")
+    }
+    summary["contrastive - embedding"] = {
+        setting: interval([r["contrastive"][setting]["macro_f1"] - r["embedding"][setting]["macro_f1"] for r in runs])
+        for setting in ("seeds", "seeds+aug")
     }
     return {"scheme": scheme.name, "holdout": len(holdout), "runs": runs, "summary": summary}
 

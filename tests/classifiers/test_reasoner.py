@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from sentiforge.classifiers import causal_lm, load_classifier, train
-from sentiforge.classifiers.reasoner import Reasoned, ReasonerClassifier
+from sentiforge.classifiers.reasoner import Reasoned, ReasonerClassifier, first_sentence
 from sentiforge.errors import ConfigError
 from sentiforge.labels import get_scheme
 from sentiforge.samples import Sample
@@ -48,6 +48,35 @@ def test_training_lowers_the_loss_and_answers_with_labels_of_the_scheme(tiny_lm:
     proba = clf.predict_proba(["the tram 99 was great"])
     assert proba.shape == (1, 3) and abs(proba.sum() - 1) < 1e-5
     assert clf.info.metrics["training"]["device"] == "cpu"
+
+
+def test_a_trained_model_writes_back_the_rationale_it_was_taught(tiny_lm: Path) -> None:
+    """Train and predict must agree on the prompt: after enough full fine-tuning steps the tiny
+    model writes the taught rationale (not an empty line, not the label line), ends it at the
+    newline and answers a label of the scheme. A non-empty check alone passes on ':::::'."""
+    scheme = get_scheme("three_class")
+    clf = train(samples(), scheme, "reasoner", **options(tiny_lm, lora=False, lr=1e-2, epochs=10, grad_accum=1))
+    assert clf.losses[-1] < 1.5 < clf.losses[0]
+    answers = clf.predict_with_rationale(["the tram 99 was great", "the tram 98 was awful"])
+    for a in answers:
+        assert a.rationale.startswith("the rider says"), a.rationale
+        assert "Label" not in a.rationale and "\n" not in a.rationale and a.label in scheme.labels
+
+
+def test_a_rationale_is_one_sentence_and_never_loops_on_a_phrase(tiny_lm: Path) -> None:
+    """Gemma-270M after 16 LoRA steps wrote "I'm always looking for ways to make my life better."
+    three times over, up to the token cap (and 15 s a tweet): the rationale stops at the end of
+    its first sentence and greedy decoding may not repeat a 3-token phrase."""
+    looped = "I'm always looking for ways to make my life better. I'm always looking for ways to make"
+    assert first_sentence(looped) == "I'm always looking for ways to make my life better."
+    assert first_sentence("It says 3.5 stars, fine! And more\nLabel: positive") == "It says 3.5 stars, fine!"
+    assert first_sentence("no end in sight") == "no end in sight"
+    clf = train(samples(), get_scheme("three_class"), "reasoner", **options(tiny_lm, max_steps=0))
+    lead = clf._ids("Rationale:")
+    for ids in clf._continue([clf._prompt(f"the tram {i} was great") + lead for i in range(4)]):
+        ids = [i for i in ids if i != clf._tok.pad_token_id]
+        trigrams = [tuple(ids[i : i + 3]) for i in range(len(ids) - 2)]
+        assert ids and len(trigrams) == len(set(trigrams)), ids  # untrained, it wrote ':::...' before
 
 
 def test_constrained_decoding_never_leaves_the_scheme_even_untrained(tiny_lm: Path) -> None:

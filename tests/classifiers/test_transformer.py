@@ -57,3 +57,14 @@ def test_seven_level_scheme_trains_single_label() -> None:
     proba = clf.predict_proba(["the superb film, take 99"])
     assert proba.shape == (1, 7) and abs(proba.sum() - 1) < 1e-5
     assert clf.predict(["the superb film, take 99"])[0] in scheme.labels
+
+
+def test_cpu_preset_caps_the_training_texts_and_freezes_the_lower_layers(datasets_dir: Path) -> None:
+    scheme = get_scheme("binary")
+    train_set, holdout = split_real(load_uci("yelp", root=datasets_dir), holdout=0.2, seed=1)
+    clf = train(train_set[:300], scheme, "transformer", preset="cpu", max_train=120)
+    p, trained = clf.info.params, clf.info.metrics["training"]
+    assert (p["preset"], p["epochs"], p["max_len"], p["batch_size"], p["freeze_layers"]) == ("cpu", 1, 64, 32, 4)
+    assert (trained["texts"], trained["of"]) == (120, 300) and trained["frozen_parameters"] > 10_000_000
+    pred = clf.predict([s.text for s in holdout[:80]])
+    assert np.mean([a == s.label for a, s in zip(pred, holdout[:80], strict=True)]) > 0.7  # chance 0.5

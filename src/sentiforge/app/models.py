@@ -122,7 +122,10 @@ def evaluate(
         cv_folds=r.cv,
         on_leak=r.on_leak,
         embedder=None if r.embedder == "none" else r.embedder,
-        params={"transformer": {"epochs": r.epochs}, "reasoner": {"epochs": r.epochs, "base_model": r.base_model}},
+        params={
+            "transformer": {"preset": r.transformer_preset, **({"epochs": r.epochs} if r.epochs else {})},
+            "reasoner": {"epochs": r.epochs or 3, "base_model": r.base_model},
+        },
         progress=progress,
         sources={"real": r.real, "synthetic": r.synthetic, **({"holdout": r.holdout} if r.holdout else {})},
     )

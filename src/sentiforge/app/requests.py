@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from sentiforge.config import DEFAULT_MODEL, get_settings
 from sentiforge.errors import ConfigError
@@ -233,9 +233,21 @@ class EvaluateRequest(_Request):
     cv: int = Field(default=5, ge=0)
     embedder: str = "auto"
     on_leak: Literal["drop", "error"] = "drop"
-    epochs: int = Field(default=3, ge=1)
+    epochs: int | None = Field(default=None, ge=1)  # None: 3, or the transformer preset's
+    # transformer: auto (the cpu preset when no GPU trains it), cpu (minutes on a few thousand texts) or full
+    transformer_preset: Literal["auto", "cpu", "full"] = "auto"
     base_model: str = "gemma-3-270m"  # reasoner: packaged name, .gguf path or local HF folder
     seed: int = 0
+
+    @field_validator("classifiers", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        """``["tfidf,embedding", "transformer"]`` names three classifiers."""
+        if isinstance(value, str):
+            value = [value]
+        if isinstance(value, list):
+            return [name.strip() for item in value for name in str(item).split(",") if name.strip()]
+        return value
 
 
 class TrainRequest(_Request):

@@ -19,6 +19,7 @@ Single-label schemes only (the 7-level scale and French included).
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -57,6 +58,16 @@ DEFAULTS: dict[str, Any] = {
     "max_steps": None,  # stop after this many optimizer steps (tests, quick checks)
     "seed": 0,
 }
+
+
+SENTENCE_ENDS = (".", "!", "?")
+
+
+def first_sentence(text: str) -> str:
+    """The rationale: the first line, up to the end of its first sentence."""
+    line = text.split("\n")[0].strip()
+    cut = re.search(r"[.!?](\s|$)", line)
+    return line[: cut.start() + 1] if cut else line
 
 
 @dataclass(frozen=True)
@@ -237,6 +248,10 @@ class ReasonerClassifier:
         return out
 
     def _generate(self, prompts: list[list[int]]) -> list[str]:
+        return [first_sentence(self._tok.decode(row, skip_special_tokens=True)) for row in self._continue(prompts)]
+
+    def _continue(self, prompts: list[list[int]]) -> list[list[int]]:
+        """The token ids greedy decoding writes after each prompt (left-padded batch)."""
         torch = lm.torch_module()
         width = max(len(p) for p in prompts)
         pad = self._tok.pad_token_id
@@ -248,16 +263,19 @@ class ReasonerClassifier:
                 attention_mask=mask,
                 max_new_tokens=self.params["max_rationale_tokens"] + 4,
                 do_sample=False,
+                no_repeat_ngram_size=3,  # greedy decoding of a barely tuned base model loops on a phrase
                 pad_token_id=pad,
                 eos_token_id=self._stop_ids(),
             )
-        return [self._tok.decode(row, skip_special_tokens=True).split("\n")[0].strip() for row in gen[:, width:]]
+        return [row.tolist() for row in gen[:, width:]]
 
     def _stop_ids(self) -> list[int]:
-        """Token ids that end the rationale: any holding a newline, and end-of-sequence."""
+        """Token ids that end the rationale: any holding a newline or ending a sentence, and
+        end-of-sequence (the rationales it learns from are one sentence)."""
         if self._stops is None:
             pieces = self._tok.batch_decode([[i] for i in range(len(self._tok))])
-            self._stops = [i for i, piece in enumerate(pieces) if "\n" in piece] + [self._tok.eos_token_id]
+            ends = [i for i, piece in enumerate(pieces) if "\n" in piece or piece.rstrip().endswith(SENTENCE_ENDS)]
+            self._stops = [*ends, self._tok.eos_token_id]
         return self._stops
 
     def label_scores(self, texts: Sequence[str], rationales: Sequence[str], *, batch_size: int = 16) -> np.ndarray:

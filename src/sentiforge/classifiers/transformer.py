@@ -3,13 +3,20 @@
 Mean pooling over tokens, dropout, one linear layer: softmax cross-entropy for single-label
 schemes (the 7-level scale included), per-label sigmoids for multi-label ones, with
 thresholds tuned on a held-out slice of the training data. Runs on CPU; uses CUDA when
-present. Saved as safetensors (encoder and head), the encoder's config.json and the
+present.
+
+Presets: ``full`` (the defaults below) and ``cpu``, sized to finish in minutes on a few thousand
+texts on a small CPU: texts cut at 64 tokens, one epoch, batches of 32, the embeddings and the
+lower 4 of MiniLM's 6 layers frozen, and at most 2,000 training texts (a seeded random subset
+of larger sets). ``auto`` picks ``cpu`` when no GPU is used, else ``full``. Options given
+explicitly win over the preset's. Saved as safetensors (encoder and head), the encoder's config.json and the
 tokenizer's own files, and reloaded without the sentence-transformers package.
 """
 
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -45,7 +52,24 @@ DEFAULTS: dict[str, Any] = {
     "val_fraction": 0.15,  # multi-label: slice used to tune thresholds
     "probe_init": True,  # start the head from a logistic regression on the frozen encoder's features
     "seed": 0,
+    "preset": "full",  # full, cpu, or auto (cpu when training on the CPU)
+    "freeze_layers": 0,  # the embeddings and this many lower encoder layers stay frozen
+    "max_train": None,  # at most this many training texts (a seeded random subset)
 }
+PRESETS: dict[str, dict[str, Any]] = {
+    "full": {},
+    "cpu": {"max_len": 64, "epochs": 1, "batch_size": 32, "freeze_layers": 4, "max_train": 2000},
+}
+
+
+def resolve(params: dict[str, Any], device: str) -> dict[str, Any]:
+    """Every option: the defaults, then the preset's (``auto``: by device), then those given."""
+    preset = params.get("preset", DEFAULTS["preset"])
+    if preset == "auto":
+        preset = "full" if device.startswith("cuda") else "cpu"
+    if preset not in PRESETS:
+        raise ConfigError(f"unknown transformer preset {preset!r}; use auto, cpu or full")
+    return {**DEFAULTS, **PRESETS[preset], **params, "preset": preset}
 
 
 def _torch() -> Any:
@@ -87,6 +111,22 @@ def packaged_encoder() -> tuple[Any, Any]:
     return st[0].auto_model, st[0].tokenizer
 
 
+def freeze_lower(encoder: Any, layers: int) -> int:
+    """Freeze the embeddings and the lower ``layers`` encoder layers; the number of frozen weights."""
+    if layers <= 0:
+        return 0
+    blocks = getattr(getattr(encoder, "encoder", None), "layer", None)
+    embeddings = getattr(encoder, "embeddings", None)
+    if blocks is None or embeddings is None:
+        raise ConfigError("freeze_layers needs a BERT-shaped encoder (embeddings and encoder.layer)")
+    frozen = 0
+    for module in [embeddings, *list(blocks)[:layers]]:
+        for weight in module.parameters():
+            weight.requires_grad_(False)
+            frozen += weight.numel()
+    return frozen
+
+
 class TransformerClassifier:
     kind: ClassVar[str] = "transformer"
 
@@ -94,7 +134,10 @@ class TransformerClassifier:
         unknown = set(params) - set(DEFAULTS)
         if unknown:
             raise ConfigError(f"unknown transformer option(s) {sorted(unknown)}; allowed: {sorted(DEFAULTS)}")
+        if params.get("preset", "full") not in {"auto", *PRESETS}:
+            raise ConfigError(f"unknown transformer preset {params['preset']!r}; use auto, cpu or full")
         self.scheme = scheme
+        self._given = dict(params)
         self.params = {**DEFAULTS, **params}
         self.device = device
         self.info = ModelInfo(kind=self.kind, scheme=scheme.model_dump(mode="json"), params=dict(self.params))
@@ -108,13 +151,18 @@ class TransformerClassifier:
     ) -> TransformerClassifier:
         torch = _torch()
         y = check_training_data(texts, targets, self.scheme)
-        p = self.params
-        torch.manual_seed(p["seed"])
-        encoder, self._tokenizer = packaged_encoder()
         self.device = pick_device(self.device)
+        self.params = p = resolve(self._given, self.device)
+        self.info.params = dict(p)
+        torch.manual_seed(p["seed"])
+        started = time.perf_counter()
+        encoder, self._tokenizer = packaged_encoder()
         self._net = _net(encoder, len(self.scheme.labels), p["dropout"]).to(self.device)
+        frozen = freeze_lower(self._net.encoder, p["freeze_layers"])
         w = np.ones(len(texts), dtype=np.float32) if sample_weight is None else np.asarray(sample_weight, np.float32)
         train, val = self._train_val(len(texts))
+        if p["max_train"] is not None and len(train) > p["max_train"]:
+            train = train[: int(p["max_train"])]  # the order is already a seeded permutation
         if p["probe_init"]:
             self._probe_init([texts[i] for i in train], y[train], w[train])
         self._train_loop([texts[i] for i in train], y[train], w[train])
@@ -122,6 +170,13 @@ class TransformerClassifier:
             proba = self.predict_proba([texts[i] for i in val]) if len(val) else np.zeros((0, y.shape[1]))
             self.thresholds = tune_thresholds(proba, y[val]) if len(val) else [0.5] * y.shape[1]
             self.info.thresholds = self.thresholds
+        self.info.metrics["training"] = {
+            "texts": len(train),
+            "of": len(texts),
+            "frozen_parameters": frozen,
+            "device": self.device,
+            "seconds": round(time.perf_counter() - started, 1),
+        }
         return self
 
     def _probe_init(self, texts: list[str], y: np.ndarray, w: np.ndarray) -> None:
@@ -168,7 +223,7 @@ class TransformerClassifier:
         torch = _torch()
         p = self._net
         groups = [
-            {"params": list(p.encoder.parameters()), "lr": self.params["lr"]},
+            {"params": [w for w in p.encoder.parameters() if w.requires_grad], "lr": self.params["lr"]},
             {"params": list(p.head.parameters()), "lr": self.params["head_lr"]},
         ]
         opt = torch.optim.AdamW(groups, weight_decay=self.params["weight_decay"])

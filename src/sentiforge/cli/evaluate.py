@@ -14,6 +14,30 @@ if TYPE_CHECKING:
     from sentiforge.evaluation.tstr import TSTRResult
 
 
+Classifiers = Annotated[
+    list[str],
+    typer.Option(
+        "--classifier",
+        "--classifiers",
+        "-c",
+        help="tfidf, embedding, transformer, contrastive or reasoner (repeatable, or comma-separated).",
+    ),
+]
+Epochs = Annotated[
+    int | None,
+    typer.Option(
+        help="Transformer and reasoner: fine-tuning epochs (default 3; the transformer's cpu preset: 1).", min=1
+    ),
+]
+Preset = Annotated[
+    str,
+    typer.Option(
+        help="Transformer: auto (cpu without a GPU), cpu (64 tokens, 1 epoch, lower layers frozen, "
+        "at most 2,000 training texts: minutes on a CPU) or full."
+    ),
+]
+
+
 def evaluate(
     real: Annotated[
         str, typer.Option(help="Real data: vader:tweets, uci:yelp, a .csv/.jsonl/.parquet file or a dataset name.")
@@ -26,10 +50,7 @@ def evaluate(
         ),
     ] = None,
     scheme: Annotated[str | None, typer.Option(help="Label scheme (default: the dataset's own).")] = None,
-    classifier: Annotated[
-        list[str],
-        typer.Option("--classifier", "-c", help="tfidf, embedding, transformer, contrastive or reasoner (repeatable)."),
-    ] = ["tfidf"],  # noqa: B006
+    classifier: Classifiers = ["tfidf"],  # noqa: B006
     out_dir: Annotated[
         Path, typer.Option("--out", "-o", help="Folder for report.html, report.json, figures.json.")
     ] = Path("sentiforge-report"),
@@ -43,7 +64,8 @@ def evaluate(
     on_leak: Annotated[
         str, typer.Option(help="drop: remove training items that copy the holdout; error: refuse.")
     ] = "drop",
-    epochs: Annotated[int, typer.Option(help="Transformer and reasoner: fine-tuning epochs.", min=1)] = 3,
+    epochs: Epochs = None,
+    transformer_preset: Preset = "auto",
     base_model: Annotated[
         str, typer.Option(help="Reasoner: gemma-3-270m, qwen2.5-0.5b, a .gguf file or a local HF folder.")
     ] = "gemma-3-270m",

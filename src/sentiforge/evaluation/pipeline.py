@@ -166,6 +166,8 @@ def _tstr(
     kind_params = dict(params)
     if kind == "embedding" and embedder:
         kind_params.setdefault("embedder", embedder)
+    if kind == "transformer":  # sized for minutes on a CPU unless a GPU trains it (or told otherwise)
+        kind_params.setdefault("preset", "auto")
     cfg = replace(base, classifier=kind, params=kind_params)
     make = factory(kind, scheme, language=base.language, **kind_params)
     return run_tstr(real_train, hold, synthetic, scheme, make, cfg)

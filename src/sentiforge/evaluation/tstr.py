@@ -195,7 +195,8 @@ def run_tstr(
         ratio_ci=ratio_ci,
         leakage=leak.summary(),
         cv=cv,
-        config=asdict(cfg),
+        # what the synthetic-trained model ran with, presets resolved (e.g. the transformer's cpu preset)
+        config={**asdict(cfg), "model_params": dict(models["tstr"].info.params)},
         models=models,
     )
 
