@@ -37,7 +37,7 @@ HERE = Path(__file__).parent
 ANCHOR = {"1": (256 + 48) / 12.6, "4": (4 * 256 + 4 * 48) / 35.9, "8": (8 * 256 + 8 * 48) / 82.4}
 
 
-def main_job(model: str, count: int, threads: int, batch_size: int) -> Recipe:
+def main_job(model: str, count: int, threads: int, batch_size: int, check_label: str = "off") -> Recipe:
     return GenerateRequest(
         dataset="bench",
         count=count,
@@ -49,6 +49,7 @@ def main_job(model: str, count: int, threads: int, batch_size: int) -> Recipe:
         },
         lengths=["short", "medium"],
         seed=7,
+        check_label=check_label,  # type: ignore[arg-type]
         backend=BackendSpec(kind="embedded", model=model, n_threads=threads, batch_size=batch_size),
     ).to_recipe()
 
@@ -95,19 +96,26 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=4)
     ap.add_argument("--anchor", type=Path, help="JSON {batch size: tokens/s} from llama-batched-bench")
     ap.add_argument("--out", type=Path, default=HERE / "batched.json")
+    ap.add_argument(
+        "--check-label",
+        default="off",
+        choices=["off", "auto"],
+        help="off (default): decoding speed alone; auto: the main job's inline judge too (many more requests)",
+    )
     args = ap.parse_args()
     anchor = json.loads(args.anchor.read_text()) if args.anchor else ANCHOR
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for tag, size in (("today", 1), ("batched", args.batch_size)):
-            row = run_side(main_job(args.model, args.count, args.threads, size), Path(tmp), tag)
-            print(tag, json.dumps(row))
+            row = run_side(main_job(args.model, args.count, args.threads, size, args.check_label), Path(tmp), tag)
+            print(tag, json.dumps(row), flush=True)
             rows.append(row)
     today, batched = rows
     summary = {
         "model": args.model,
         "threads": args.threads,
         "count": args.count,
+        "check_label": args.check_label,
         "speedup_samples_per_min": round(batched["samples_per_min"] / today["samples_per_min"], 2),
         "anchor_tokens_per_s": anchor.get(str(args.batch_size)),
     }
