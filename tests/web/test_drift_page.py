@@ -8,16 +8,12 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from tests.quality.test_summary import _job, _real
-from tests.web.test_review_page import CHROMIUM, _free_port
+from tests.web.conftest import CHROMIUM, uvicorn_app
 
 from sentiforge.store import Store
 
@@ -37,28 +33,8 @@ def served(tmp_path: Path) -> Iterator[tuple[str, str, list[int]]]:
     with Store(db) as store:
         jobs = asyncio.run(_jobs(store))
         token = store.create_key("watcher", ["read"])[1]
-    port = _free_port()
-    env = {
-        **os.environ,
-        "SENTIFORGE_HOME": str(tmp_path),
-        "SENTIFORGE_DATABASE_URL": db,
-        "SENTIFORGE_RATE_LIMIT_PER_MINUTE": "0",
-        "PYTHONPATH": os.pathsep.join(sys.path),
-    }
-    cmd = [sys.executable, "-m", "uvicorn", "--factory", "sentiforge.api.main:create_app", "--port", str(port)]
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(150):
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
+    with uvicorn_app(tmp_path, db) as base:
         yield base, token, jobs
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 @pytest.mark.browser

@@ -7,28 +7,18 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from tests.web.conftest import CHROMIUM, uvicorn_app
 
 from sentiforge.store import Store
 from sentiforge.testing.review import build_queue
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium (install.sh --system)")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
@@ -38,28 +28,8 @@ def served(tmp_path: Path) -> Iterator[tuple[str, str, str]]:
     with Store(db) as store:
         build_queue(store, "rq", copies=2)
         token = store.create_key("alice", ["review"])[1]
-    port = _free_port()
-    env = {
-        **os.environ,
-        "SENTIFORGE_HOME": str(tmp_path),
-        "SENTIFORGE_DATABASE_URL": db,
-        "SENTIFORGE_RATE_LIMIT_PER_MINUTE": "0",
-        "PYTHONPATH": os.pathsep.join(sys.path),
-    }
-    cmd = [sys.executable, "-m", "uvicorn", "--factory", "sentiforge.api.main:create_app", "--port", str(port)]
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(150):
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
+    with uvicorn_app(tmp_path, db) as base:
         yield base, token, db
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 def _current(page: Any) -> tuple[int, str]:
