@@ -36,19 +36,10 @@ def _words(text: str) -> list[str]:
 
 
 def _ks(a: Sequence[float], b: Sequence[float]) -> float:
-    """The largest gap between the two empirical distribution functions (0 when one is empty)."""
-    if not a or not b:
-        return 0.0
-    sa, sb = sorted(a), sorted(b)
-    i = j = 0
-    gap = 0.0
-    for x in sorted(set(sa) | set(sb)):
-        while i < len(sa) and sa[i] <= x:
-            i += 1
-        while j < len(sb) and sb[j] <= x:
-            j += 1
-        gap = max(gap, abs(i / len(sa) - j / len(sb)))
-    return gap
+    """The Kolmogorov-Smirnov distance of the two samples, 0 (no shift seen) when one is empty."""
+    from sentiforge.evaluation.similarity import ks_distance
+
+    return ks_distance(a, b) if len(a) and len(b) else 0.0
 
 
 def js_divergence(a: Counter[str], b: Counter[str]) -> float:
