@@ -72,3 +72,15 @@ def test_sample_checked_against_scheme() -> None:
         Sample(text="  ", label="positive").checked(get_scheme("binary"))
     with pytest.raises(LabelError, match="no label"):
         Sample(text="x").checked(get_scheme("binary"))
+
+
+def test_descriptions_name_known_labels_and_fall_back_by_language() -> None:
+    with pytest.raises(LabelError, match="describes unknown labels"):
+        LabelScheme(name="x", labels=("a", "b"), descriptions={"c": "see"})
+    with pytest.raises(LabelError, match="describes unknown labels"):
+        LabelScheme(name="x", labels=("a", "b"), translations={"fr": {"c": "voir"}})
+    scheme = get_scheme("three_class")
+    assert scheme.describe("neutral").startswith("neutral (no feeling either way")
+    assert scheme.describe("neutral", "fr").startswith("neutre (aucun sentiment")
+    assert scheme.describe("neutral", "de") == scheme.describe("neutral")  # no German: the English one
+    assert get_scheme("binary").describe("positive", "fr") == "positive"  # undescribed: the label

@@ -28,8 +28,10 @@ class Aspect(BaseModel):
 
 class LabelScheme(BaseModel):
     """A label scheme. ``labels`` are in order from most negative to most positive when
-    ``ordinal`` is true; ``descriptions`` go into prompts; ``aliases`` map other spellings
-    (as found in users' files) onto labels."""
+    ``ordinal`` is true; ``descriptions`` go into prompts (the generator's and the judge's
+    alike, so both read a label the same way), ``translations`` are the descriptions in other
+    languages (``{"fr": {"neutral": "neutre (...)"}}``); ``aliases`` map other spellings (as
+    found in users' files) onto labels."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -38,6 +40,7 @@ class LabelScheme(BaseModel):
     labels: tuple[str, ...]
     ordinal: bool = False
     descriptions: dict[str, str] = Field(default_factory=dict)
+    translations: dict[str, dict[str, str]] = Field(default_factory=dict)
     aliases: dict[str, str] = Field(default_factory=dict)
     max_labels: int = 3  # multi: most labels one sample may carry
 
@@ -47,6 +50,12 @@ class LabelScheme(BaseModel):
             raise LabelError(f"scheme '{self.name}' needs at least two labels")
         if len(set(self.labels)) != len(self.labels):
             raise LabelError(f"scheme '{self.name}' repeats a label: {list(self.labels)}")
+        described = [lab for table in [self.descriptions, *self.translations.values()] for lab in table]
+        unknown = sorted(set(described) - set(self.labels))
+        if unknown:
+            raise LabelError(
+                f"scheme '{self.name}' describes unknown labels {unknown}; its labels are {list(self.labels)}"
+            )
         for alias, target in self.aliases.items():
             if target not in self.labels:
                 raise LabelError(f"alias '{alias}' of scheme '{self.name}' points at unknown label '{target}'")
@@ -94,8 +103,11 @@ class LabelScheme(BaseModel):
             out.append(aspect.model_copy(update={"polarity": self.normalize(aspect.polarity)}))
         return out
 
-    def describe(self, label: str) -> str:
-        return self.descriptions.get(label, label)
+    def describe(self, label: str, language: str | None = None) -> str:
+        """What ``label`` means, for prompts: in ``language`` when the scheme has a translation,
+        else the (English) description, else the label itself."""
+        translated = self.translations.get(language or "", {})
+        return translated.get(label) or self.descriptions.get(label, label)
 
     @classmethod
     def load(cls, path: str | Path) -> LabelScheme:
@@ -119,6 +131,20 @@ class LabelScheme(BaseModel):
 
 
 _POLARITY = ("negative", "neutral", "positive")
+# Shared by the generator's prompt and the judge's: a 1.5B model asked for a bare "neutral"
+# text writes a mild opinion, which the judge then reads as polar (issue #12).
+_POLARITY_DESCRIPTIONS = {
+    "negative": "negative (the writer is unhappy, angry, disappointed or critical)",
+    "neutral": "neutral (no feeling either way: a plain fact, news, a plan or a question, "
+    "with no praise and no complaint)",
+    "positive": "positive (the writer is happy, pleased, grateful or enthusiastic)",
+}
+_POLARITY_FR = {
+    "negative": "négatif (l'auteur est mécontent, en colère, déçu ou critique)",
+    "neutral": "neutre (aucun sentiment : un simple fait, une information, un projet ou une question, "
+    "sans éloge ni plainte)",
+    "positive": "positif (l'auteur est content, satisfait, reconnaissant ou enthousiaste)",
+}
 _POLARITY_ALIASES = {
     "neg": "negative",
     "neu": "neutral",
@@ -141,6 +167,8 @@ BUILTIN: dict[str, LabelScheme] = {
             name="three_class",
             labels=_POLARITY,
             ordinal=True,
+            descriptions=_POLARITY_DESCRIPTIONS,
+            translations={"fr": _POLARITY_FR},
             aliases=_POLARITY_ALIASES,
         ),
         LabelScheme(

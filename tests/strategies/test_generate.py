@@ -183,6 +183,8 @@ async def test_french_prompts(store: Store) -> None:
     res = await run_recipe(r, store, "d", backend=fake)
     prompt = fake.history[0].messages[-1].content
     assert "français" in prompt and "un message de client" in prompt and "customer message" not in prompt
+    asked = " ".join(r.messages[-1].content for r in fake.history)  # the labels in French, described
+    assert all(word in asked for word in ("neutre (aucun sentiment", "positif (l'auteur", "négatif (l'auteur"))
     assert {s.language for s in store.samples(res.dataset_id)} == {"fr"}
 
 

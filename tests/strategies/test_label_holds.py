@@ -62,3 +62,16 @@ async def test_on_by_default_on_the_embedded_model_only(tmp_path) -> None:  # ty
     assert off.rejected == 0 and not any(r.grammar_choices for r in api.history)
     kept = store.samples(off.dataset_id)[0]
     assert TWEETS[kept.label] != kept.text  # unchecked, the wrong-label text got through
+
+
+async def test_generator_and_judge_read_the_same_description(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The neutral label is described (a plain fact, news, a plan or a question) to the model
+    that writes the text and to the judge that reads it, so both mean the same thing."""
+    store = Store(f"sqlite:///{tmp_path}/t.db")
+    fake = backend()
+    await run_recipe(recipe(3, check_label="judge"), store, "d", backend=fake)
+    described = SCHEME.describe("neutral")
+    writes = [r.messages[-1].content for r in fake.history if not r.grammar_choices]
+    judges = [r.messages[-1].content for r in fake.history if r.grammar_choices]
+    assert any(f"must be clearly: {described}." in p for p in writes)
+    assert judges and all(f"- neutral: {described}" in p for p in judges)

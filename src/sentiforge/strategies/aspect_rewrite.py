@@ -198,7 +198,9 @@ class AspectRewrite(SeedStrategy):
         fr = ctx.language == "fr"
         label = None
         if ctx.scheme.kind == "single" and seed.label:
-            label = ctx.scheme.describe(seed.label)
+            # a polarity word stays bare here (a rewrite keeps the seed's sentiment; the long
+            # description is for writing or judging a label from scratch)
+            label = seed.label if seed.label in POLARITY_FR else ctx.scheme.describe(seed.label)
             label = POLARITY_FR.get(label, label) if fr else label
         hint: dict[str, str] = {"text": "..."}
         if o.rationale:

@@ -195,8 +195,8 @@ class Generate:
         scheme = ctx.scheme
         instruction = self._length_words(task, ctx.language)
         label = task.target
-        description = scheme.describe(label) if scheme.kind == "single" else label
-        if ctx.language == "fr":
+        description = scheme.describe(label, ctx.language) if scheme.kind == "single" else label
+        if ctx.language == "fr":  # a scheme without a French description: its label words
             description = POLARITY_FR.get(description, description)
         given = {k: v for k, v in task.attributes.items() if k != "length"}
         return ctx.prompts.render(

@@ -141,7 +141,7 @@ async def judge(ctx: StepContext, memo: Memo, text: str, term: str | None) -> st
         language=ctx.language,
         text=text,
         term=term,
-        labels=[(label, scheme.describe(label) if scheme.kind != "multi" else label) for label in labels],
+        labels=[(label, scheme.describe(label, ctx.language) if scheme.kind != "multi" else label) for label in labels],
         language_name=language_name(ctx.language),
     )
     request = ChatRequest(
