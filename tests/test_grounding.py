@@ -95,6 +95,9 @@ def test_pseudo_labels_of_the_pool_go_to_their_own_dataset(pool_store: Store) ->
     assert summary["kept"] == len(kept) > 0 and summary["promised_precision"] >= 0.85
     assert pool_store.dataset("pseudo").kind == "pseudo"
     assert all(s.provenance.strategy == "pseudo_label" and s.provenance.params["source_id"] for s in kept)
+    assert summary["balanced"] and set(summary["thresholds"]) == {"negative", "positive"}
+    one = pseudo_label_pool(pool_store, "pool", "uci:yelp", "one", seed_split=None, balance=False)
+    assert not one["balanced"] and "thresholds" not in one
 
 
 @pytest.mark.slow

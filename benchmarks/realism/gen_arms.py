@@ -84,7 +84,11 @@ def out_dir(name: str, fake: bool) -> Path:
 
 
 def write_jsonl(path: Path, samples: list[Sample]) -> None:
-    rows = [{"text": s.text, "label": s.label, "attributes": s.attributes} for s in samples]
+    rows = [
+        {"text": s.text, "label": s.label, "attributes": s.attributes}
+        | ({"target_words": s.provenance.params["words"]} if s.provenance and "words" in s.provenance.params else {})
+        for s in samples
+    ]
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
 
 

@@ -54,3 +54,43 @@ def test_threshold_tuning_on_planted_confidences() -> None:
     correct = np.array([True] * 60 + [False, True] * 20)  # perfect above 0.7, then 50%
     t = tune_threshold(confidence, correct, 0.9)
     assert t.precision >= 0.9 and 0.6 <= t.coverage <= 0.75
+
+
+def test_balanced_labels_keep_the_seeds_proportions_on_real_tweets() -> None:
+    """One threshold keeps what the classifier is surest of (nearly no neutral tweets); one
+    threshold per label, cut to the seeds' proportions, keeps every label and its promise."""
+    from collections import Counter
+
+    scheme = get_scheme("three_class")
+    tweets = load_builtin("vader:tweets", scheme)
+    random.Random(3).shuffle(tweets)
+    seeds, held = tweets[:300], tweets[300:1800]
+    hidden = [s.model_copy(update={"label": None}) for s in held]
+    truth = {s.text: s.label for s in held}
+    shares = Counter(str(s.label) for s in seeds)
+    one = pseudo_label(hidden, seeds, scheme, lexicon=True, balance=False)
+    balanced = pseudo_label(hidden, seeds, scheme, lexicon=True)
+    kept = Counter(str(s.label) for s in balanced.samples)
+    neutral_share = shares["neutral"] / len(seeds)
+    assert one.by_label.get("neutral", 0) < 0.5 * neutral_share * len(one.samples)  # the skew this fixes
+    assert set(kept) == set(scheme.labels) and len(balanced.samples) >= 100
+    for label in scheme.labels:  # the seeds' proportions, within rounding
+        assert abs(kept[label] / len(balanced.samples) - shares[label] / len(seeds)) < 0.02
+    precision = np.mean([truth[s.text] == s.label for s in balanced.samples])
+    assert precision >= balanced.promised_precision - 0.08
+    summary = balanced.summary()
+    assert summary["balanced"] and set(summary["thresholds"]) == set(scheme.labels)
+    assert summary["dropped_to_balance"] > 0
+
+
+def test_in_proportion_cuts_to_the_scarcest_label() -> None:
+    from collections import Counter
+
+    from sentiforge.quality.pseudo_labels import in_proportion
+
+    label_of = {i: "a" for i in range(100)} | {i: "b" for i in range(100, 110)}
+    confidence = np.linspace(1.0, 0.0, 110)
+    kept = in_proportion(list(label_of), label_of, confidence, Counter(a=50, b=50, c=10))
+    assert Counter(label_of[i] for i in kept) == Counter(a=10, b=10)  # c had nothing to keep
+    assert [i for i in kept if label_of[i] == "a"] == list(range(10))  # the most confident
+    assert in_proportion([], {}, confidence, Counter(a=1)) == []

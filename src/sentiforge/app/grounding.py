@@ -68,6 +68,7 @@ def pseudo_label_pool(
     seed_split: str | None = "train",
     target_precision: float = 0.9,
     judge_client: Any = None,
+    balance: bool = True,
 ) -> dict[str, Any]:
     """Label the pool where the seed classifier (and the judge, if given) are confident;
     the labelled texts go to ``dataset`` (kind ``pseudo``). Returns the summary."""
@@ -81,7 +82,9 @@ def pseudo_label_pool(
     judge = LabelJudge(judge_client, scheme) if judge_client is not None else None
     english = (labelled[0].language if labelled else "en").startswith("en")
     try:
-        result = pseudo_label(texts, labelled, scheme, target_precision=target_precision, judge=judge, lexicon=english)
+        result = pseudo_label(
+            texts, labelled, scheme, target_precision=target_precision, judge=judge, lexicon=english, balance=balance
+        )
     finally:
         if judge is not None:
             judge.close()

@@ -47,16 +47,26 @@ def pseudo_label(
     precision: Annotated[float, typer.Option(help="Precision the threshold must promise on the seeds.")] = 0.9,
     judge: Annotated[str, typer.Option(help="The judge must agree too: embedded, openai, fake or none.")] = "none",
     judge_model: Annotated[str, typer.Option(help="Judge model.")] = DEFAULT_MODEL,
+    balance: Annotated[
+        bool, typer.Option(help="One threshold per label, the kept texts in the seeds' label proportions.")
+    ] = True,
     db: DbOption = None,
 ) -> None:
-    """Label the pool where the seed classifier is confident (threshold tuned on the seeds)."""
+    """Label the pool where the seed classifier is confident (thresholds tuned on the seeds)."""
     from sentiforge.app.grounding import pseudo_label_pool
     from sentiforge.app.quality import judge_client
 
     with open_store(db) as store:
         client = judge_client(store, judge, judge_model)
         summary = pseudo_label_pool(
-            store, pool, seeds, dataset, seed_split=seed_split, target_precision=precision, judge_client=client
+            store,
+            pool,
+            seeds,
+            dataset,
+            seed_split=seed_split,
+            target_precision=precision,
+            judge_client=client,
+            balance=balance,
         )
     out.print_json(json.dumps(summary))
 
