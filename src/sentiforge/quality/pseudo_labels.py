@@ -61,8 +61,7 @@ class PseudoLabels:
         weighted by how many texts each label kept."""
         if not self.thresholds or not self.samples:
             return self.threshold.precision
-        kept = sum(self.by_label.values())
-        return sum(self.thresholds[label].precision * n for label, n in self.by_label.items()) / kept
+        return sum(self.thresholds[label].precision * n for label, n in self.by_label.items()) / len(self.samples)
 
     def summary(self) -> dict[str, Any]:
         t = self.threshold
@@ -154,9 +153,10 @@ def pseudo_label(
         if balance
         else {}
     )
+    limit = {label: per_label.get(label, threshold) for label in scheme.labels}
     probs = SeedClassifier(scheme, lexicon=lexicon).fit(seeds).proba([t.text for t in texts])
     proposed = {i: scheme.labels[int(row.argmax())] for i, row in enumerate(probs)}
-    confident = [i for i, row in enumerate(probs) if row.max() >= per_label.get(proposed[i], threshold).value]
+    confident = [i for i, row in enumerate(probs) if row.max() >= limit[proposed[i]].value]
     disputed = 0
     if judge is not None and confident:
         judged = judge.judge_many([texts[i].text for i in confident])
@@ -168,9 +168,7 @@ def pseudo_label(
         balanced = in_proportion(confident, {i: proposed[i] for i in confident}, probs.max(axis=1), shares)
         dropped, confident = len(confident) - len(balanced), balanced
     kept = [
-        _labelled(
-            texts[i], proposed[i], float(probs[i].max()), per_label.get(proposed[i], threshold), judge is not None
-        )
+        _labelled(texts[i], proposed[i], float(probs[i].max()), limit[proposed[i]], judge is not None)
         for i in confident
     ]
     by_label = dict(Counter(str(s.label) for s in kept))
