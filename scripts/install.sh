@@ -15,15 +15,14 @@ $PIP install -q --upgrade pip wheel setuptools
 # torch: the CPU build (pip finds the local 2.13.0 file; other versions pull GBs of CUDA)
 $PIP install -q -c constraints.txt torch==2.13.0
 
-# llama-cpp-python builds from source; a plain build segfaults on these CPUs (features
-# detected at build time), so pin the CPU features. pip caches the wheel: a rerun is fast.
-if ! .venv/bin/python -c "import llama_cpp" 2>/dev/null; then
-  echo "building llama-cpp-python (about 6 minutes the first time)..."
-  CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DLLAVA_BUILD=OFF" \
-    CMAKE_BUILD_PARALLEL_LEVEL=2 $PIP install -q -c constraints.txt "llama-cpp-python[server]==0.3.36"
-fi
+# The embedded engine is llama.cpp's own llama-server, built from the llama.cpp sources that
+# the pinned llama-cpp-python sdist vendors (CUDA when the machine has a GPU); cached in
+# ~/.cache/sentiforge, so a rerun is instant. It builds while pip installs the rest.
+bash scripts/build_llama_server.sh &
+build=$!
 
 $PIP install -q -c constraints.txt -e ".[all,dev]"
+wait "$build"
 
 if [ "${1:-}" = "--system" ]; then
   need=()

@@ -31,12 +31,9 @@ class BackendSpec(BaseModel):
     input_per_mtok: float = 0.0  # USD per million prompt tokens
     output_per_mtok: float = 0.0
     n_ctx: int = 4096
-    n_threads: int | None = None  # embedded: llama.cpp threads per copy (default: the cores / copies)
-    copies: int = Field(default=1, ge=1, le=16)  # embedded: model copies answering in parallel
-    prefix_cache_mb: int = Field(default=512, ge=0)  # embedded: RAM for KV states of earlier prompts (0 = off)
-    # embedded: requests decoded together in one context (1: one at a time; None: chosen from the cores / GPU).
-    # 1 by default: on the 2-core machine the main job ran 2.4x slower batched (benchmarks/embedded/README.md)
-    batch_size: int | None = Field(default=1, ge=1, le=256)
+    n_threads: int | None = None  # embedded: llama-server threads (default: the cores this process may use)
+    # embedded: llama-server's parallel slots, requests decoded together (None: two a core, 4 to 16)
+    parallel: int | None = Field(default=None, ge=1, le=256)
     fake_latency: float = 0.0
     # fake: "schema" fills the asked JSON schema with random words; "augment" answers the
     # augmentation prompts like a good model would (a dry run through every check)
@@ -55,6 +52,22 @@ class BackendSpec(BaseModel):
     # what runs the requests still unanswered after the last round: "live" (normal requests, full
     # price) or "stop" (the job stops incomplete, resumable; nothing is paid at full price)
     batch_fallback: Literal["live", "stop"] = "live"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_embedded_fields(cls, data: Any) -> Any:
+        """Recipes stored before llama-server was the engine still load: ``batch_size`` (requests
+        decoded together) is now ``parallel``; ``copies`` and ``prefix_cache_mb`` are the
+        server's business (slots and its prompt cache) and are dropped."""
+        if not isinstance(data, dict) or not {"batch_size", "copies", "prefix_cache_mb"} & data.keys():
+            return data
+        data = dict(data)
+        data.pop("copies", None)
+        data.pop("prefix_cache_mb", None)
+        batch = data.pop("batch_size", None)
+        if isinstance(batch, int) and batch > 1 and data.get("parallel") is None:
+            data["parallel"] = batch
+        return data
 
     @model_validator(mode="after")
     def _batch_needs_openai(self) -> BackendSpec:

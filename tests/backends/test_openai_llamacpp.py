@@ -1,23 +1,19 @@
-"""The HTTP backend against a real peer: llama-cpp-python's own OpenAI-compatible server
-serving the packaged 0.5B model (the ``llamaserver`` extra)."""
+"""The HTTP backend against a real peer: llama.cpp's own ``llama-server`` (built by
+scripts/build_llama_server.sh) serving the packaged 0.5B model on loopback."""
 
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from sentiforge.app.jobs import run_recipe
 from sentiforge.backends.base import ChatRequest, Message
+from sentiforge.backends.llama_server import LlamaServer, ServerConfig, find_binary
 from sentiforge.backends.openai_compat import OpenAICompatBackend
+from sentiforge.errors import ConfigError
 from sentiforge.recipe import BackendSpec, Recipe, StepSpec
 from sentiforge.store import Store
 
@@ -31,53 +27,17 @@ SCHEMA = {
 
 @pytest.fixture(scope="module")
 def llama_server() -> Iterator[str]:
-    pytest.importorskip("llama_cpp.server", reason="needs the llamaserver extra")
+    try:
+        find_binary()
+    except ConfigError as exc:
+        pytest.skip(str(exc))
     from sentiforge.backends.models import resolve_model
 
-    model = resolve_model("qwen2.5-0.5b")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    command = [
-        sys.executable,
-        "-m",
-        "llama_cpp.server",
-        "--model",
-        str(model),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--n_ctx",
-        "2048",
-        "--n_threads",
-        str(os.cpu_count() or 2),
-    ]
-    log = Path(os.environ.get("TMPDIR", "/tmp")) / f"llama-server-{port}.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
-    base_url = f"http://127.0.0.1:{port}/v1"
+    server = LlamaServer(ServerConfig(resolve_model("qwen2.5-0.5b"), n_ctx=2048, threads=2, parallel=2))
     try:
-        _wait_ready(base_url, proc, log)
-        yield base_url
+        yield server.ensure()
     finally:
-        proc.kill()
-        proc.wait(timeout=30)
-        log.unlink(missing_ok=True)
-
-
-def _wait_ready(base_url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"llama_cpp.server exited with {proc.returncode}: {log.read_text(errors='replace')[-2000:]}")
-        try:
-            if httpx.get(base_url + "/models", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.5)
-    pytest.fail("llama_cpp.server did not start within 180 s")
+        server.stop()
 
 
 @pytest.fixture
@@ -103,7 +63,7 @@ async def test_json_schema_mode_gives_parseable_json_with_the_fields(backend: Op
     data = json.loads(completion.text)
     assert isinstance(data["text"], str) and data["text"]
     assert data["sentiment"] in {"positive", "negative"}
-    assert backend.effective_json_mode == "json_object"  # this server refuses json_schema; auto switched
+    assert backend.effective_json_mode == "json_schema"  # llama-server takes OpenAI's format as it is
 
 
 async def test_grammar_choices(backend: OpenAICompatBackend) -> None:

@@ -90,7 +90,7 @@ def test_clear_errors_for_bad_arguments(tmp_path: Path) -> None:
 
 BACKEND_OPTIONS = (
     "--backend", "fake", "--model", "m1", "--rpm", "120", "--tpm", "5000", "--concurrency", "3",
-    "--input-price", "0.5", "--output-price", "1.5", "--threads", "1", "--copies", "2", "--json-mode", "none",
+    "--input-price", "0.5", "--output-price", "1.5", "--threads", "1", "--parallel", "2", "--json-mode", "none",
 )  # fmt: skip
 
 
@@ -120,7 +120,7 @@ def test_generate_and_augment_take_the_same_backend_options(tmp_path: Path) -> N
     assert backends[0] | {"kind": "fake", "model": "m1"} == backends[0]
     wanted = {"requests_per_minute": 120.0, "tokens_per_minute": 5000.0, "concurrency": 3, "input_per_mtok": 0.5}
     assert {k: backends[0][k] for k in wanted} == wanted
-    assert (backends[0]["n_threads"], backends[0]["copies"], backends[0]["json_mode"]) == (1, 2, "none")
+    assert (backends[0]["n_threads"], backends[0]["parallel"], backends[0]["json_mode"]) == (1, 2, "none")
     for command in (["generate", "-d", "x"], ["augment", "--seeds", "seeds", "-d", "y"]):
         out = run(*command, "--backend", "fake", "--json-mode", "xml", "--db", db, ok=False)
         assert "bad backend options" in out and "json_mode" in out

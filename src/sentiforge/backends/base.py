@@ -24,7 +24,9 @@ class Message(BaseModel):
 
 class ChatRequest(BaseModel):
     """What we ask a model. ``json_schema`` asks for JSON output validated by that schema;
-    ``grammar_choices`` restricts the answer to one of a few strings (a judge's labels)."""
+    ``grammar_choices`` restricts the answer to one of a few strings (a judge's labels);
+    ``top_logprobs`` asks for the log-probabilities of that many most likely first tokens
+    (a judge that scores every label at once, see quality/label_judge.py)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -36,10 +38,14 @@ class ChatRequest(BaseModel):
     json_schema: dict[str, Any] | None = None
     grammar_choices: tuple[str, ...] | None = None
     stop: tuple[str, ...] = ()
+    top_logprobs: int | None = Field(default=None, ge=1, le=20)
 
     def cache_key(self, backend_key: str) -> str:
         """Content hash of the request as sent to one backend/model."""
-        payload = json.dumps([backend_key, self.model_dump(mode="json")], sort_keys=True, ensure_ascii=False)
+        fields = self.model_dump(mode="json")
+        if fields["top_logprobs"] is None:  # keys of requests made before the field existed stay the same
+            del fields["top_logprobs"]
+        payload = json.dumps([backend_key, fields], sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
     def prompt_chars(self) -> int:
@@ -61,6 +67,9 @@ class Completion(BaseModel):
     model: str = ""
     finish_reason: str | None = None
     cached: bool = False
+    # the first generated token's most likely alternatives (token text -> log-probability),
+    # when the request asked for ``top_logprobs`` and the backend gives them
+    logprobs: dict[str, float] | None = None
 
 
 @runtime_checkable

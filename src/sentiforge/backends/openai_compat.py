@@ -39,6 +39,7 @@ from sentiforge.backends.http import Response, make_pool
 from sentiforge.backends.ratelimit import Limiter, RateLimiter, parse_duration
 from sentiforge.config import DEFAULT_API_KEY_ENV
 from sentiforge.errors import (
+    ConfigError,
     InvalidOutputError,
     PermanentBackendError,
     RateLimitedError,
@@ -90,6 +91,7 @@ class OpenAICompatBackend:
         json_mode: JsonMode = "auto",
         limiter: Limiter | None = None,
         adaptive: AdaptiveRate | None = None,
+        gbnf_choices: bool = False,
     ) -> None:
         self.model = model
         self.base_url = (base_url or DEFAULT_BASE_URL).rstrip("/")
@@ -101,6 +103,9 @@ class OpenAICompatBackend:
         self.limiter: Limiter = limiter or RateLimiter()
         # without a configured limit, the sending rate adapts to 429s (backends/adaptive.py)
         self.adaptive = adaptive
+        # llama.cpp's server takes a GBNF ``grammar``: label choices go as the bare strings
+        # instead of a JSON object around them (fewer tokens, no wrapper to cut short)
+        self.gbnf_choices = gbnf_choices
         self._pool = make_pool(self.base_url + "/chat/completions", concurrency, timeout)
 
     @classmethod
@@ -153,6 +158,12 @@ class OpenAICompatBackend:
             body["seed"] = request.seed
         if request.stop:
             body["stop"] = list(request.stop)
+        if request.top_logprobs:
+            body["logprobs"] = True
+            body["top_logprobs"] = request.top_logprobs
+        if request.grammar_choices and self.gbnf_choices:
+            body["grammar"] = choices_grammar(request.grammar_choices)
+            return body
         schema = choices_schema(request.grammar_choices) if request.grammar_choices else request.json_schema
         if schema is not None and mode != "none":
             body["response_format"] = response_format(schema, "json_object" if mode == "json_object" else "json_schema")
@@ -282,6 +293,14 @@ def schema_from_response_format(fmt: Any) -> dict[str, Any] | None:
     return None
 
 
+def choices_grammar(choices: tuple[str, ...]) -> str:
+    """A GBNF grammar whose only sentences are the given strings."""
+    if not choices or any(not c for c in choices):
+        raise ConfigError(f"grammar_choices must be non-empty strings, got {list(choices)!r}")
+    escaped = [c.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") for c in choices]
+    return "root ::= " + " | ".join(f'"{c}"' for c in escaped)
+
+
 def choices_schema(choices: tuple[str, ...]) -> dict[str, Any]:
     return {
         "type": "object",
@@ -367,7 +386,30 @@ def completion_from_body(data: Any, request: ChatRequest, model: str) -> Complet
         usage=_usage(data.get("usage"), request, text),
         model=str(data.get("model") or model),
         finish_reason=choice.get("finish_reason"),
+        logprobs=first_token_logprobs(choice) if request.top_logprobs else None,
     )
+
+
+def first_token_logprobs(choice: Any) -> dict[str, float] | None:
+    """The first generated token's alternatives (token text -> log-probability) from a
+    chat-completions choice (``logprobs.content[0].top_logprobs``); None when absent or
+    malformed. Two token ids with the same text add up their probabilities."""
+    try:
+        first = choice["logprobs"]["content"][0]
+        alternatives = first.get("top_logprobs") or [first]
+    except (KeyError, IndexError, TypeError, AttributeError):
+        return None
+    found: dict[str, float] = {}
+    for item in alternatives:
+        token, value = (item.get("token"), item.get("logprob")) if isinstance(item, dict) else (None, None)
+        if not isinstance(token, str) or not isinstance(value, int | float) or not math.isfinite(value):
+            continue
+        found[token] = _logaddexp(found[token], float(value)) if token in found else float(value)
+    return found or None
+
+
+def _logaddexp(a: float, b: float) -> float:
+    return max(a, b) + math.log1p(math.exp(-abs(a - b)))
 
 
 def _usage(raw: Any, request: ChatRequest, text: str) -> Usage:
@@ -398,8 +440,10 @@ def _rejects_json_schema(request: ChatRequest, response: Response) -> bool:
 
 __all__ = [
     "OpenAICompatBackend",
+    "choices_grammar",
     "choices_schema",
     "completion_from_body",
+    "first_token_logprobs",
     "response_format",
     "retry_after_seconds",
     "schema_from_response_format",

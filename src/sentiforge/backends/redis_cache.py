@@ -65,6 +65,7 @@ class RedisCache:
             usage=Usage(
                 prompt_tokens=value.get("prompt_tokens", 0), completion_tokens=value.get("completion_tokens", 0)
             ),
+            logprobs=value.get("logprobs"),
         )
 
     def put(self, key: str, completion: Completion) -> None:
@@ -75,6 +76,7 @@ class RedisCache:
                 "finish_reason": completion.finish_reason,
                 "prompt_tokens": completion.usage.prompt_tokens,
                 "completion_tokens": completion.usage.completion_tokens,
+                "logprobs": completion.logprobs,
             },
             ensure_ascii=False,
         )

@@ -71,7 +71,35 @@ def run_job(store: Store, job_id: int, *, backend: Backend | None = None) -> Job
 
         result = jobs.run_sync(store, job_id, backend=backend, progress=progress)
     print_result(result)
+    print_decisions(store, job_id)
+    from sentiforge.app.summaries import wait_for_summaries
+
+    if not wait_for_summaries(timeout=0):
+        console.print("summary: n-gram measures kept; the embedding measures follow (Ctrl-C skips them)...")
+        wait_for_summaries()
     return result
+
+
+def print_decisions(store: Store, job_id: int) -> None:
+    """What the job decided on its own: the judge's calibration, quotas moved off dead cells."""
+    for event in store.job_events(job_id):
+        data = event.data or {}
+        if event.kind == "judge_calibrated":
+            per = ", ".join(
+                f"{label} P {_num(r.get('precision'))} R {_num(r.get('recall'))}"
+                for label, r in data.get("per_label", {}).items()
+            )
+            console.print(
+                f"judge calibrated on {data.get('n')} texts ({data.get('source')}), cross-validated: {per}",
+                highlight=False,
+            )
+        elif event.kind == "quota_moved":
+            moved = f"quota moved: {data.get('from')} -> {data.get('to')} (its label never held)"
+            console.print(moved, highlight=False)
+
+
+def _num(x: object) -> str:
+    return f"{x:.2f}" if isinstance(x, int | float) else "-"
 
 
 def submit_and_run(store: Store, request: JobRequest) -> None:
@@ -134,14 +162,17 @@ BACKEND_OPTIONS: dict[str, tuple[Any, Any, str]] = {
     "input_price": (Annotated[float, typer.Option(help="USD per million prompt tokens")], 0.0, "input_per_mtok"),
     "output_price": (Annotated[float, typer.Option(help="USD per million completion tokens")], 0.0, "output_per_mtok"),
     "threads": (
-        Annotated[int | None, typer.Option(min=1, help="embedded: llama.cpp threads per copy")],
+        Annotated[int | None, typer.Option(min=1, help="embedded: llama-server threads (default: the cores)")],
         None,
         "n_threads",
     ),
-    "copies": (
-        Annotated[int, typer.Option(min=1, max=16, help="embedded: model copies answering in parallel (one per core)")],
-        1,
-        "copies",
+    "parallel": (
+        Annotated[
+            int | None,
+            typer.Option(min=1, max=256, help="embedded: llama-server slots decoding at once (default: 2 a core)"),
+        ],
+        None,
+        "parallel",
     ),
     "batch_api": (
         Annotated[

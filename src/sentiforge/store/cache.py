@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -63,7 +64,9 @@ class SqlCache:
         if self.index is not None and _prefix(key) not in self.index:
             return None
         c = CacheRow
-        q = select(c.text, c.model, c.finish_reason, c.prompt_tokens, c.completion_tokens).where(c.key == key)
+        q = select(c.text, c.model, c.finish_reason, c.prompt_tokens, c.completion_tokens, c.logprobs).where(
+            c.key == key
+        )
         try:
             with self.store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
                 row = conn.execute(q).first()
@@ -76,6 +79,7 @@ class SqlCache:
             model=row.model,
             finish_reason=row.finish_reason,
             usage=Usage(prompt_tokens=row.prompt_tokens, completion_tokens=row.completion_tokens),
+            logprobs=json.loads(row.logprobs) if row.logprobs else None,
         )
 
     def put(self, key: str, completion: Completion) -> None:
@@ -97,6 +101,7 @@ class SqlCache:
                 "finish_reason": c.finish_reason,
                 "prompt_tokens": c.usage.prompt_tokens,
                 "completion_tokens": c.usage.completion_tokens,
+                "logprobs": json.dumps(c.logprobs, ensure_ascii=False) if c.logprobs else None,
                 "created_at": now,
             }
             for k, c in self.pending.items()

@@ -161,6 +161,7 @@ class CacheRow(Base):
     finish_reason: Mapped[str | None] = mapped_column(String(40), default=None)
     prompt_tokens: Mapped[int] = mapped_column(Integer, default=0)
     completion_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    logprobs: Mapped[str | None] = mapped_column(Text, default=None)  # JSON: first token -> log-probability
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

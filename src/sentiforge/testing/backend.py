@@ -28,7 +28,9 @@ _VOCABULARY = (
 )
 _WORDS = tuple(_VOCABULARY.split())
 
-Responder = Callable[[ChatRequest], str | Exception]
+# a responder may answer a dict (token -> log-probability): the first token's alternatives of a
+# request that asked for ``top_logprobs``; the text is then the most likely token
+Responder = Callable[[ChatRequest], str | Exception | dict[str, float]]
 
 
 class FakeBackend:
@@ -55,13 +57,13 @@ class FakeBackend:
         # the most recent requests, for tests to inspect; bounded so a 100k-sample job stays small
         self.history: deque[ChatRequest] = deque(maxlen=history_limit)
         self.requests = 0
-        self._queue: deque[str | Exception] = deque()
+        self._queue: deque[str | Exception | dict[str, float]] = deque()
 
     @property
     def key(self) -> str:
         return f"fake:{self.model}:{self.seed}"
 
-    def enqueue(self, answers: list[str | Exception]) -> None:
+    def enqueue(self, answers: list[str | Exception | dict[str, float]]) -> None:
         """Answer the next requests with these texts (or raise these errors), in order."""
         self._queue.extend(answers)
 
@@ -71,14 +73,19 @@ class FakeBackend:
         if self.latency:
             await asyncio.sleep(self.latency)
         if self._queue:
-            answer: str | Exception = self._queue.popleft()
+            answer: str | Exception | dict[str, float] = self._queue.popleft()
         elif self.responder is not None:
             answer = self.responder(request)
         else:
             answer = self.default_answer(request)
         if isinstance(answer, Exception):
             raise answer
+        logprobs = None
+        if isinstance(answer, dict):
+            logprobs = answer if request.top_logprobs else None
+            answer = max(answer, key=answer.__getitem__)
         return Completion(
+            logprobs=logprobs,
             text=answer,
             model=self.model,
             finish_reason="stop",
