@@ -20,8 +20,10 @@ import itertools
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from sentiforge.attempt_budget import CellBudget
 from sentiforge.backends.base import Backend
 from sentiforge.backends.client import Accounting, LLMClient, Pricing
 from sentiforge.backends.redis_cache import RedisCache, shared_cache
@@ -38,6 +40,7 @@ from sentiforge.strategies.base import StepContext, Strategy, Task, build_strate
 Progress = Callable[[int, int, int], None]  # done, target, rejected
 
 POOL_LIMIT = 5000  # real examples loaded for few-shot / augmentation per job
+MIN_CELL_ATTEMPTS = 6  # failed attempts (at least 2 slots) before a cell that never worked is given up
 
 
 @dataclass
@@ -82,8 +85,12 @@ class _StepRun:
         self.inflight = 0
         self.changed = asyncio.Condition()
         # original slots whose attempts all failed: a refill takes over their target and
-        # attribute cell, so class quotas stay exact however many slots the model fails
+        # attribute cell (or, once the cell is given up, another cell of the same label), so
+        # class quotas stay exact while any cell of the label works
         self.short: collections.deque[int] = collections.deque()
+        self.budget = CellBudget()
+        self.given_up = 0  # slots left unfilled: no live cell of their label
+        self.reasons: dict[str, str | None] = {}  # a failed slot's last reject reason, by attempt key
 
 
 class Engine:
@@ -101,6 +108,7 @@ class Engine:
         concurrency: int | None = None,
         heartbeat_seconds: float = 2.0,
         owner: str | None = None,
+        judge_dir: Path | None = None,
     ) -> None:
         self.store = store
         self.backend = backend
@@ -111,6 +119,7 @@ class Engine:
         self.concurrency = concurrency
         self.heartbeat_seconds = heartbeat_seconds
         self.owner = owner
+        self.judge_dir = judge_dir  # where fitted judge calibrations are kept
 
     async def run(self, job_id: int, shard: ShardPublic | None = None) -> JobResult:
         """Claim the job (JobConflictError if another process runs it) and run it to its end.
@@ -232,8 +241,10 @@ class JobRun:
                 pool=pool,
                 job_seed=self.recipe.seed,
                 step=i,
+                judge_dir=self.engine.judge_dir,
             )
             run = _StepRun(build_strategy(spec.strategy, spec.params), ctx, 0)
+            run.budget.max_failed_slots = max(2, -(-MIN_CELL_ATTEMPTS // self.recipe.max_attempts))
             run.accepted = sum(1 for s in self.done_slots if s.startswith(f"{i}:") and self._mine(s, run.size))
             if self.shard is not None:
                 self.step_size, run.size = run.size, self.shard.stop - self.shard.start
@@ -275,17 +286,27 @@ class JobRun:
     async def _next_task(self, run: _StepRun, indices: Iterator[int], refill_limit: int) -> Task | None:
         """The next slot to work on, or None when the step is full, exhausted or stopped."""
         async with run.changed:
-            while run.accepted + run.inflight >= run.size and run.accepted < run.size and not self.stop:
-                await run.changed.wait()
-            if run.accepted >= run.size or self.stop:
-                return None
-            index = next(indices, None)
-            if index is None or index > refill_limit:
-                return None
-            origin = run.short.popleft() if index >= (self.step_size or run.size) and run.short else None
-            run.inflight += 1
-        task = run.strategy.task(index, run.ctx)
-        return task if origin is None else task.refilling(run.strategy.task(origin, run.ctx))
+            while True:
+                while run.accepted + run.inflight + run.given_up >= run.size and not self._step_over(run):
+                    await run.changed.wait()
+                if self._step_over(run):
+                    return None
+                index = next(indices, None)
+                if index is None or index > refill_limit:
+                    return None
+                if index < (self.step_size or run.size) or not run.short:
+                    run.inflight += 1
+                    return run.strategy.task(index, run.ctx)
+                origin = run.strategy.task(run.short.popleft(), run.ctx)
+                cell = run.budget.next_for(origin, run.strategy, run.ctx, self.step_size or run.size)
+                if cell is None:
+                    run.given_up += 1
+                    continue
+                run.inflight += 1
+                return run.strategy.task(index, run.ctx).refilling(cell)
+
+    def _step_over(self, run: _StepRun) -> bool:
+        return run.accepted + run.given_up >= run.size or self.stop is not None
 
     async def _run_step(self, run: _StepRun) -> int:
         indices = self._indices(run)
@@ -304,7 +325,11 @@ class JobRun:
                     async with run.changed:
                         run.inflight -= 1
                         run.accepted += int(ok)
-                        if not ok and not self.stop and run.strategy.refill:
+                        reason = run.reasons.pop(task.attempt_key, None)
+                        if ok:
+                            run.budget.filled(task)
+                        elif not self.stop and run.strategy.refill:
+                            run.budget.failed(task, reason)
                             run.short.append(task.index if task.origin is None else task.origin)
                         run.changed.notify_all()
 
@@ -314,7 +339,19 @@ class JobRun:
         finally:
             for w in workers:
                 w.cancel()
+            await self._log_notes(run)
+        unfilled = run.budget.report()
+        if unfilled and not self.stop:
+            self.error = unfilled if self.error is None else f"{self.error}; {unfilled}"
         return run.accepted
+
+    async def _log_notes(self, run: _StepRun) -> None:
+        """What the step decided on its own, into the job's events: the judge's calibration,
+        quotas moved off cells given up."""
+        notes = [*run.ctx.notes, *(("quota_moved", {"step": run.ctx.step, **m}) for m in run.budget.moved)]
+        run.ctx.notes.clear()
+        for kind, data in notes:
+            await asyncio.to_thread(self.store.add_job_event, self.job.id, kind, **data)
 
     async def _run_slot(self, run: _StepRun, task: Task) -> bool:
         for attempt in range(self.recipe.max_attempts):
@@ -331,6 +368,7 @@ class JobRun:
                 sample = Sample(text="<no answer>", status="rejected", reason=f"backend error after retries: {exc}")
             if await self._keep(sample, task, attempt):
                 return True
+            run.reasons[task.attempt_key] = sample.reason
         return False
 
     async def _keep(self, sample: Sample, task: Task, attempt: int) -> bool:
@@ -416,6 +454,10 @@ async def run_job(store: Store, job_id: int, *, backend: Backend | None = None, 
 
     owned = backend is None
     backend = backend or from_spec(Recipe.model_validate(store.job(job_id).recipe).backend)
+    if "judge_dir" not in engine_options:
+        from sentiforge.config import get_settings
+
+        engine_options["judge_dir"] = get_settings().model_dir
     try:
         return await Engine(store, backend, **engine_options).run(job_id)
     finally:

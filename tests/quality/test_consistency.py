@@ -31,10 +31,11 @@ def flip(samples: list[Sample], share: float, seed: int) -> tuple[list[Sample], 
 def oracle_judge(truth: dict[str, str]) -> FakeBackend:
     """A judge that knows the real label: isolates the combination logic from judge quality."""
 
-    def respond(request: ChatRequest) -> str:
-        assert request.grammar_choices == BINARY.labels  # the answer is constrained to the labels
+    def respond(request: ChatRequest) -> dict[str, float]:
+        # one answer token and its alternatives: the judge scores labels, it writes no free text
+        assert request.top_logprobs and request.max_tokens == 1
         text = request.messages[-1].content.split("Text: ", 1)[1]
-        return truth[text]
+        return {label: -0.05 if label == truth[text] else -3.0 for label in BINARY.labels}
 
     return FakeBackend(responder=respond)
 
@@ -99,7 +100,7 @@ def test_seed_classifier_needs_enough_real_seeds_per_label() -> None:
 
 @pytest.mark.slow
 def test_real_small_judge_on_a_few_tweets() -> None:
-    """The embedded 0.5B model, constrained by a grammar, can only answer with a label."""
+    """The embedded 0.5B model's label scores give a label for every text (calibrated offsets)."""
     from sentiforge.backends import from_spec
     from sentiforge.recipe import BackendSpec
 
@@ -129,7 +130,7 @@ def test_one_step_flips_get_their_own_check(tweets: list[Sample]) -> None:
         s.model_copy(update={"label": ("positive" if s.label == "neutral" else "neutral") if i in chosen else s.label})
         for i, s in enumerate(held)
     ]
-    truth = {s.text[:2000]: str(s.label) for s in held}
+    truth = {s.text[:2000]: str(s.label) for s in [*seeds, *held]}  # the judge is calibrated on the seeds
 
     def respond(request: ChatRequest) -> str:
         return truth[request.messages[-1].content.split("Text: ", 1)[1]]

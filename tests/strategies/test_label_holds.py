@@ -13,22 +13,23 @@ from sentiforge.strategies.generate import LABEL_NOT_HELD
 
 SCHEME = get_scheme("three_class")
 ASKED = {SCHEME.describe(label): label for label in SCHEME.labels}  # the prompt names the label by its description
+ALL = {s.text: str(s.label) for s in load_builtin("vader:tweets")}  # what the judge reads, real labels
 TWEETS = {s.label: s.text for s in load_builtin("vader:tweets")[:200] if len(s.text.split()) > 5}
 
 
-def judge_reads(request: ChatRequest) -> str:
-    """The judge's answer: the label of the real tweet quoted in its prompt."""
-    prompt = request.messages[-1].content
-    return next(label for label, text in TWEETS.items() if text in prompt)
+def judge_reads(request: ChatRequest) -> dict[str, float]:
+    """The judge's scores: the real label of the tweet quoted in its prompt, most likely."""
+    quoted = request.messages[-1].content.rsplit("Text: ", 1)[1]
+    return {label: -0.05 if label == ALL[quoted] else -4.0 for label in SCHEME.labels}
 
 
 def backend(name: str = "fake") -> FakeBackend:
     """Answers generation with a real tweet of the *wrong* label on every other call; the
-    judge (a grammar-constrained request) with the quoted tweet's real label."""
+    judge (one scored answer token) with the quoted tweet's real label."""
     calls = {"n": 0}
 
-    def respond(request: ChatRequest) -> str:
-        if request.grammar_choices:
+    def respond(request: ChatRequest) -> str | dict[str, float]:
+        if request.top_logprobs:
             return judge_reads(request)
         calls["n"] += 1
         asked = ASKED[request.messages[-1].content.split("must be clearly: ")[1].split(".\n")[0]]
@@ -59,7 +60,7 @@ async def test_on_by_default_on_the_embedded_model_only(tmp_path) -> None:  # ty
     api = backend("openai")
     off = await run_recipe(recipe(1), store, "api", backend=api)
     assert on.rejected == 3
-    assert off.rejected == 0 and not any(r.grammar_choices for r in api.history)
+    assert off.rejected == 0 and not any(r.top_logprobs for r in api.history)
     kept = store.samples(off.dataset_id)[0]
     assert TWEETS[kept.label] != kept.text  # unchecked, the wrong-label text got through
 
@@ -71,7 +72,7 @@ async def test_generator_and_judge_read_the_same_description(tmp_path) -> None: 
     fake = backend()
     await run_recipe(recipe(3, check_label="judge"), store, "d", backend=fake)
     described = SCHEME.describe("neutral")
-    writes = [r.messages[-1].content for r in fake.history if not r.grammar_choices]
-    judges = [r.messages[-1].content for r in fake.history if r.grammar_choices]
+    writes = [r.messages[-1].content for r in fake.history if not r.top_logprobs]
+    judges = [r.messages[-1].content for r in fake.history if r.top_logprobs]
     assert any(f"must be clearly: {described}." in p for p in writes)
     assert judges and all(f"- neutral: {described}" in p for p in judges)

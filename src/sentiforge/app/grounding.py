@@ -72,7 +72,7 @@ def pseudo_label_pool(
 ) -> dict[str, Any]:
     """Label the pool where the seed classifier (and the judge, if given) are confident;
     the labelled texts go to ``dataset`` (kind ``pseudo``). Returns the summary."""
-    from sentiforge.quality.consistency import LabelJudge
+    from sentiforge.quality.label_judge import LabelJudge
     from sentiforge.quality.pseudo_labels import pseudo_label
     from sentiforge.quality.runner import load_reference
 
@@ -80,6 +80,8 @@ def pseudo_label_pool(
     labelled = load_reference(store, seeds, seed_split)
     texts = store.samples(store.dataset_id(pool))
     judge = LabelJudge(judge_client, scheme) if judge_client is not None else None
+    if judge is not None:
+        judge.calibrate(labelled)  # on the seeds: the judge's per-label thresholds
     english = (labelled[0].language if labelled else "en").startswith("en")
     try:
         result = pseudo_label(
@@ -89,6 +91,10 @@ def pseudo_label_pool(
         if judge is not None:
             judge.close()
     summary = {"pool": pool, "seeds": seeds, **result.summary()}
+    if judge is not None and judge.calibration is not None:
+        from sentiforge.quality.judge_calibration import describe
+
+        summary["judge"] = describe(judge.calibration)  # how far the judge can be trusted, label by label
     dataset_id = store.create_dataset(dataset, scheme, kind="pseudo", meta={"pseudo_labels": summary})
     store.add_samples(dataset_id, result.samples)
     return summary

@@ -135,11 +135,11 @@ async def run(
 ) -> JobResult:
     """Claim the job and run it from where it stopped (JobConflictError if it runs elsewhere).
     The backend is rebuilt from the job's recipe unless one is given. The finished job gets
-    its summary (app/summaries.py)."""
-    from sentiforge.app.summaries import summarise_job
+    its summary (app/summaries.py): the n-gram measures at once, the embedding ones after."""
+    from sentiforge.app.summaries import summarise_job_soon
 
     result = await run_job(store, job_id, backend=backend, progress=progress, **engine_options)
-    await asyncio.to_thread(summarise_job, store, job_id)
+    await asyncio.to_thread(summarise_job_soon, store, job_id)
     return result
 
 

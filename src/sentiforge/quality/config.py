@@ -35,6 +35,9 @@ class FilterConfig(_Section):
     refusals: Action = "reject"  # "As an AI...", "I can't help with that"
     meta_text: Action = "reject"  # "Here is a review:", "Sure! ..."
     template_leftovers: Action = "reject"  # {{ }}, [product], <text>
+    # placeholders ([Customer Name], #XXXX) and JSON residue (a trailing "}), see quality/voice.py
+    artefacts: Action = "reject"
+    agent_voice: Action = "reject"  # "How can I assist you", "We apologize...": off for agent replies
     profanity: Action = "off"
     pii: Action = "off"
     extra_patterns: list[str] = Field(default_factory=list)  # user regexes, rejected as "pattern"
@@ -66,6 +69,9 @@ class ConsistencyConfig(_Section):
     # auto: TF-IDF plus VADER lexicon features for English, TF-IDF alone otherwise.
     classifier_kind: Literal["auto", "tfidf", "tfidf+lexicon"] = "auto"
     judge_temperature: float = Field(default=0.0, ge=0, le=2)
+    # per-label offsets on the judge's label probabilities, fitted on the seeds (or the packaged
+    # set of the scheme's kind): quality/judge_calibration.py; off: the judge's own argmax
+    judge_calibration: bool = True
     # The consistency sub-score is the mean support the two opinions give the sample's label.
     # Policy "reject": reject when both opinions disagree and the score is below reject_below,
     # or when the seed classifier's probability for the label is below classifier_reject_below;

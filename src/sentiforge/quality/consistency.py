@@ -23,112 +23,20 @@ The seed classifier is ``sentiforge.classifiers``' TF-IDF model with character n
 
 from __future__ import annotations
 
-import asyncio
-import threading
-from collections.abc import Coroutine, Sequence
-from typing import Any, ClassVar, Protocol, TypeVar
+from collections.abc import Sequence
+from typing import Any, ClassVar, Protocol
 
 import numpy as np
 
-from sentiforge.backends.base import ChatRequest, Message
-from sentiforge.backends.client import LLMClient
 from sentiforge.classifiers.tfidf import TfidfClassifier
-from sentiforge.errors import BackendError, LabelError, QualityError
+from sentiforge.errors import QualityError
 from sentiforge.labels import LabelScheme
 from sentiforge.quality.base import PASS, CheckResult, flag, reject
 from sentiforge.quality.config import ConsistencyConfig
+from sentiforge.quality.label_judge import LabelJudge
 from sentiforge.samples import Sample
 
-T = TypeVar("T")
-
-JUDGE_SYSTEM = (
-    "You are a careful annotator of sentiment in short texts such as tweets, reviews and "
-    "customer messages. You read the text and name the sentiment its author expresses. "
-    "You answer with one label and nothing else."
-)
-JUDGE_TEXT_CHARS = 2000  # the judge reads at most this much of a text
 NEUTRAL = "neutral"
-
-
-class LoopThread:
-    """One event loop in a daemon thread, for sync callers of async clients.
-
-    An LLMClient's semaphore binds to the first loop that uses it, so every batch a sync
-    caller sends must go through the same loop; this also works when the caller itself
-    runs inside an event loop (the service), where ``asyncio.run`` would fail.
-    """
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True, name="sentiforge-judge")
-        self.thread.start()
-
-    def run(self, coro: Coroutine[Any, Any, T]) -> T:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
-
-    def close(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(timeout=5)
-
-
-class LabelJudge:
-    """An LLM asked for the label of a text, its answer restricted to the scheme's labels."""
-
-    def __init__(self, client: LLMClient, scheme: LabelScheme, *, temperature: float = 0.0) -> None:
-        if scheme.kind != "single":
-            raise QualityError(f"the label judge handles single-label schemes, not '{scheme.name}' ({scheme.kind})")
-        self.client = client
-        self.scheme = scheme
-        self.temperature = temperature
-        self._prefix = self._instructions()
-        self._loop: LoopThread | None = None
-
-    def _instructions(self) -> str:
-        lines = []
-        for label in self.scheme.labels:
-            described = self.scheme.describe(label)
-            lines.append(f"- {label}" + (f": {described}" if described != label else ""))
-        order = " (ordered from most negative to most positive)" if self.scheme.ordinal else ""
-        return (
-            f"Labels{order}:\n" + "\n".join(lines) + "\n\n"
-            "Which label best describes the sentiment of the following text? "
-            "Answer with the label only.\n\nText: "
-        )
-
-    def request(self, text: str) -> ChatRequest:
-        # Instructions first, text last: the shared prefix stays in llama.cpp's KV cache.
-        return ChatRequest(
-            messages=(
-                Message(role="system", content=JUDGE_SYSTEM),
-                Message(role="user", content=self._prefix + text[:JUDGE_TEXT_CHARS]),
-            ),
-            temperature=self.temperature,
-            max_tokens=8,
-            seed=0,
-            grammar_choices=tuple(self.scheme.labels),
-        )
-
-    async def ajudge(self, text: str) -> str | None:
-        """The judge's label, or None when it gave no usable answer (counted as abstaining)."""
-        try:
-            completion = await self.client.complete(self.request(text))
-            return self.scheme.normalize(completion.text.strip().strip('."'))
-        except (LabelError, BackendError):
-            return None
-
-    async def ajudge_many(self, texts: Sequence[str]) -> list[str | None]:
-        return list(await asyncio.gather(*(self.ajudge(t) for t in texts)))
-
-    def judge_many(self, texts: Sequence[str]) -> list[str | None]:
-        """Sync entry point (the gate is sync); all batches share one event loop."""
-        if self._loop is None:
-            self._loop = LoopThread()
-        return self._loop.run(self.ajudge_many(texts))
-
-    def close(self) -> None:
-        if self._loop is not None:
-            self._loop.close()
-            self._loop = None
 
 
 class SeedClassifier:
@@ -313,6 +221,8 @@ def build_consistency(
         if config.judge and judge_client is not None
         else None
     )
+    if judge is not None and config.judge_calibration:
+        judge.calibrate(seeds)
     lexicon = config.classifier_kind == "tfidf+lexicon" or (
         config.classifier_kind == "auto" and language.startswith("en")
     )

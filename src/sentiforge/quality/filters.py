@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 from sentiforge.errors import ConfigError, require
 from sentiforge.quality.base import PASS, CheckResult
 from sentiforge.quality.config import Action, FilterConfig
+from sentiforge.quality.voice import agent_voice, artefact
 from sentiforge.samples import Sample
 
 _CANT = r"(?:can(?:no|')t|am unable to|am not able to|won't|will not)"
@@ -145,6 +146,10 @@ class FilterCheck:
             hit = pattern.search(text) if action != "off" else None
             if hit:
                 found.append((action, f"{what}: {hit.group(0).strip()!r}"))
+        if c.artefacts != "off" and (problem := artefact(text)):
+            found.append((c.artefacts, problem))
+        if c.agent_voice != "off" and (problem := agent_voice(text)):
+            found.append((c.agent_voice, problem))
         found.extend(("reject", f"matches pattern {p.pattern!r}") for p in self.extra if p.search(text))
         if c.pii != "off":
             found.extend((c.pii, f"possible PII ({kind})") for kind, p in PII.items() if p.search(text))

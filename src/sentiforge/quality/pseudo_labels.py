@@ -32,7 +32,8 @@ import numpy as np
 
 from sentiforge.errors import QualityError
 from sentiforge.labels import LabelScheme
-from sentiforge.quality.consistency import LabelJudge, SeedClassifier
+from sentiforge.quality.consistency import SeedClassifier
+from sentiforge.quality.label_judge import LabelJudge
 from sentiforge.samples import Provenance, Sample
 
 MIN_KEPT = 10  # a threshold is trusted only when at least this many out-of-fold texts reach it

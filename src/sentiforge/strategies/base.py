@@ -9,10 +9,12 @@ which is what lets a killed job resume exactly where it stopped.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
 from pydantic import BaseModel, ConfigDict
@@ -69,9 +71,27 @@ class StepContext:
     pool: Sequence[Sample] = ()  # real examples: few-shot and augmentation seeds
     job_seed: int = 0
     step: int = 0
+    judge_dir: Path | None = None  # where fitted judge calibrations are kept (None: not kept)
+    notes: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # events for the job's log
     _systems: dict[tuple[str, str], str] = field(default_factory=dict, repr=False)
     _copies: Any = field(default=None, repr=False)
     _style: Any = field(default=None, repr=False)
+    _judge: Any = field(default=None, repr=False)
+    _judge_lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
+
+    async def label_judge(self) -> Any:
+        """The step's calibrated label judge (:class:`~sentiforge.quality.label_judge.LabelJudge`),
+        made once: calibrated on the pool's labelled seeds, else the packaged set of the kind."""
+        async with self._judge_lock:
+            if self._judge is None:
+                from sentiforge.quality.label_judge import calibrated_judge
+
+                self._judge = await calibrated_judge(self.client, self.scheme, self.pool, self.judge_dir)
+                if self._judge.calibration is not None:
+                    from sentiforge.quality.judge_calibration import describe
+
+                    self.notes.append(("judge_calibrated", describe(self._judge.calibration)))
+            return self._judge
 
     def style_profile(self) -> Any:
         """The pool's lengths and surface habits (:class:`~sentiforge.strategies.style.StyleProfile`)."""

@@ -20,6 +20,7 @@ from sentiforge.backends.base import ChatRequest
 from sentiforge.errors import ConfigError, InvalidOutputError
 from sentiforge.labels import LabelScheme
 from sentiforge.prompts import Rendered, TrackedAttributes
+from sentiforge.quality.voice import customer_written, voice_problem
 from sentiforge.samples import Sample
 from sentiforge.strategies.base import StepContext, StrategyOptions, Task, guarded, register, rejected, stable_seed
 from sentiforge.strategies.output import check_text, contains_term
@@ -120,6 +121,7 @@ class Generate:
         bad = [name for name in options.attributes if not name.isidentifier() or name == "length"]
         if bad:
             raise ConfigError(f"prompt attribute names must be words like topic or issue_type (not 'length'): {bad}")
+        self.customer_written = customer_written(options.kind_of_text)  # agent replies are not rejected as such
         self._combos = [
             dict(zip(options.attributes, values, strict=True))
             for values in itertools.product(*options.attributes.values())
@@ -274,9 +276,7 @@ class Generate:
         """Why the label does not hold (the judge reads another one), or None."""
         if not self.judges_labels(ctx):
             return None
-        from sentiforge.quality.consistency import LabelJudge
-
-        judged = await LabelJudge(ctx.client, ctx.scheme).ajudge(text)
+        judged = await (await ctx.label_judge()).ajudge(text)
         if judged is None or judged == task.target:
             return None  # an abstaining judge does not reject
         return f"{LABEL_NOT_HELD} (judge: {judged})"
@@ -301,6 +301,7 @@ class Generate:
         except InvalidOutputError as exc:
             return rejected(task, str(exc), str(text_raw), provenance, attributes=task.attributes)
         problem = self.copied(text, task, attempt, ctx) or self.length_problem(text, task)
+        problem = problem or voice_problem(text, customer=self.customer_written)
         problem = problem or await self.label_problem(text, task, ctx)
         if problem:
             return rejected(task, problem, text, provenance, attributes=task.attributes)
