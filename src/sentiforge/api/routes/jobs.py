@@ -12,7 +12,7 @@ from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import StreamingResponse
 
 from sentiforge.api.deps import ReadKey, RunnerDep, SettingsDep, StoreDep, WriteKey
-from sentiforge.api.schemas import ErrorOut, JobId, Page, Progress
+from sentiforge.api.schemas import Cursor, ErrorOut, JobId, Page, Progress
 from sentiforge.app import jobs, tasks
 from sentiforge.app.requests import (
     AugmentRequest,
@@ -22,6 +22,7 @@ from sentiforge.app.requests import (
     RecipeRequest,
     TrainRequest,
 )
+from sentiforge.names import NAME_PATTERN
 from sentiforge.store.jobs import FINISHED
 from sentiforge.store.schemas import JobEventPublic, JobPublic
 
@@ -84,13 +85,13 @@ def train(body: TrainRequest, store: StoreDep, runner: RunnerDep, settings: Sett
 def list_jobs(
     store: StoreDep,
     _: ReadKey,
-    status: str | None = None,
-    dataset: str | None = None,
-    kind: str | None = None,
-    cursor: Annotated[int, Query(ge=0, le=2**62)] = 0,
+    status: Annotated[str | None, Query(max_length=20)] = None,
+    dataset: Annotated[str | None, Query(pattern=f"{NAME_PATTERN}|^$")] = None,
+    kind: Annotated[str | None, Query(max_length=20)] = None,
+    cursor: Cursor = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> Page[JobPublic]:
-    """Jobs in id order; filter by status, dataset and kind."""
+    """Jobs in id order; filter by status, dataset and kind (an empty filter is no filter)."""
     found = jobs.list_jobs(store, status=status, dataset=dataset, kind=kind, after=cursor, limit=limit + 1)
     return Page.of(found, limit)
 
@@ -123,9 +124,7 @@ def resume(
 
 
 @router.get("/{job_id}/events")
-def events(
-    job_id: JobId, store: StoreDep, _: ReadKey, after: Annotated[int, Query(ge=0, le=2**62)] = 0
-) -> list[JobEventPublic]:
+def events(job_id: JobId, store: StoreDep, _: ReadKey, after: Cursor = 0) -> list[JobEventPublic]:
     """What happened to the job, oldest first (ids above ``after``)."""
     jobs.get(store, job_id)
     return store.job_events(job_id, after=after)
