@@ -53,7 +53,7 @@ def get_report(job_id: JobId, store: StoreDep, settings: SettingsDep, _: ReadKey
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-@router.get("/{job_id}/report.html", response_class=HTMLResponse)
+@router.get("/{job_id}/report.html", responses={200: {"content": {"text/html": {"schema": {"type": "string"}}}}})
 def get_html(job_id: JobId, store: StoreDep, settings: SettingsDep, _: ReadKey) -> HTMLResponse:
     """The self-contained HTML report."""
     path = _report_dir(store, settings, job_id) / "report.html"
