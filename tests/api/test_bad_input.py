@@ -96,6 +96,24 @@ async def test_a_scheme_path_neither_leaks_a_file_nor_probes_for_one(
     assert ok.status_code == 202, ok.text
 
 
+@pytest.mark.parametrize(
+    "route, body, says",
+    [
+        ("generate", {"dataset": "x", "backend": {"model": "/srv/secret.gguf"}}, "backend.model"),
+        ("quality", {"dataset": "x", "judge": "embedded", "judge_model": "../m.gguf"}, "judge.model"),
+        ("train", {"dataset": "uci:yelp", "out_dir": "m", "base_model": "/etc/passwd"}, "base_model"),
+        ("train", {"dataset": "uci:yelp", "out_dir": "m", "base_model": "model.gguf"}, "base_model"),
+        ("evaluate", {"real": "uci:yelp", "synthetic": "uci:imdb", "base_model": "../x"}, "base_model"),
+    ],
+)
+async def test_no_model_field_names_a_server_file(
+    admin: httpx.AsyncClient, store: Store, route: str, body: dict[str, Any], says: str
+) -> None:
+    answer = await admin.post(f"/v1/jobs/{route}", json=body)
+    assert answer.status_code == 422 and says in answer.json()["detail"], answer.text
+    _nothing_stored(store)
+
+
 # -- 3. one name rule ----------------------------------------------------------------------------
 BAD_NAMES = ["..", ".hidden", "a\u2028b", "a\\b", "a/b", "x" * 101, "café", "a b", "-dash", ""]
 
@@ -198,6 +216,15 @@ async def test_a_nul_inside_an_imported_text_is_one_clear_422_without_sql(
     assert answer.status_code == 422 and answer.json()["error"] == "DataError"
     assert "line 2" in answer.json()["detail"] and "NUL" in answer.json()["detail"]
     assert "INSERT" not in answer.text and "parameters" not in answer.text
+    _nothing_stored(store)
+
+
+async def test_infinite_or_nan_numbers_are_422(admin: httpx.AsyncClient, store: Store) -> None:
+    json_type = {"content-type": "application/json"}
+    for body in (b'{"dataset": "x", "max_cost": Infinity}', b'{"dataset": "x", "temperature": NaN}'):
+        assert (await admin.post("/v1/jobs/generate", content=body, headers=json_type)).status_code == 422
+    resume = await admin.post("/v1/jobs/1/resume", content=b'{"max_cost": Infinity}', headers=json_type)
+    assert resume.status_code == 422
     _nothing_stored(store)
 
 

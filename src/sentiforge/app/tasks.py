@@ -84,8 +84,8 @@ def backend_specs(request: Any) -> list[tuple[str, BackendSpec]]:
 
 def _check_paths(request: Any) -> None:
     """Over HTTP nothing in a request names a file of the server: prompt templates come from the
-    server's settings, a label scheme is a built-in name or an inline scheme, a base model a
-    packaged name."""
+    server's settings, a label scheme is a built-in name or an inline scheme, a base model or an
+    embedded model a packaged name."""
     from sentiforge.labels import BUILTIN
 
     recipe = getattr(request, "recipe", None)
@@ -102,6 +102,13 @@ def _check_paths(request: Any) -> None:
             _check_inline_scheme(where, scheme)
     if isinstance(request, TrainRequest | EvaluateRequest):
         check_name(request.base_model, "base_model (a packaged model name over HTTP)")
+        if request.base_model.endswith(".gguf"):
+            raise ConfigError("base_model: over HTTP a packaged model name, not a .gguf file")
+    from sentiforge.backends.models import PACKAGED
+
+    for where, spec in backend_specs(request):
+        if spec.kind == "embedded" and spec.model not in PACKAGED:
+            raise ConfigError(f"{where}.model: over HTTP an embedded model is one of {sorted(PACKAGED)}, never a path")
 
 
 def _check_inline_scheme(where: str, scheme: dict[str, Any]) -> None:

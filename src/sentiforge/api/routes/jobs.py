@@ -113,7 +113,7 @@ def resume(
     store: StoreDep,
     runner: RunnerDep,
     _: WriteKey,
-    max_cost: Annotated[float | None, Body(embed=True, ge=0)] = None,
+    max_cost: Annotated[float | None, Body(embed=True, ge=0, allow_inf_nan=False)] = None,
 ) -> JobPublic:
     """Run a stopped job again from where it stopped (optionally with a new cost cap)."""
     jobs.check_resumable(store, job_id)
