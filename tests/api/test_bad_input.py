@@ -311,3 +311,11 @@ async def test_types_are_strict_and_values_known_at_the_edge(
     answer = await admin.post(f"/v1/jobs/{route}", json=body)
     assert answer.status_code == 422 and answer.json()["error"] == "ValidationError", answer.text
     _nothing_stored(store)
+
+
+@pytest.mark.parametrize("count", ["5", True, 5.0])
+async def test_recipe_step_options_are_strict_too(admin: httpx.AsyncClient, store: Store, count: Any) -> None:
+    steps = [{"strategy": "generate", "params": {"count": count}}]
+    answer = await admin.post("/v1/jobs/recipe", json={"dataset": "x", "recipe": {"steps": steps, "backend": FAKE}})
+    assert answer.status_code == 422 and "count" in answer.json()["detail"], answer.text
+    _nothing_stored(store)
