@@ -38,6 +38,8 @@ def test_train_saves_a_model_with_metrics_and_predict_uses_it(tmp_path: Path) ->
 
 def test_train_and_predict_explain_bad_input(tmp_path: Path) -> None:
     assert "unknown classifier" in run("train", "uci:yelp", "-c", "svm", "--out", str(tmp_path / "x"), ok=False)
+    assert "not a valid name" in run("train", "uci:yelp", "-c", "fake", "--out", str(tmp_path / "my model"), ok=False)
+    assert not (tmp_path / "my model").exists()
     assert "not a saved sentiforge model" in run("predict", str(tmp_path), "hello", ok=False)
     run("train", "uci:yelp", "-c", "fake", "--out", str(tmp_path / "f"), "--no-evaluate")
     assert "give texts" in run("predict", str(tmp_path / "f"), ok=False)
