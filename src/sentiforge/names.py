@@ -18,6 +18,7 @@ from sentiforge.errors import ConfigError
 
 NAME_MAX = 100
 NAME_PATTERN = rf"^[A-Za-z0-9][A-Za-z0-9._-]{{0,{NAME_MAX - 1}}}$"
+NO_NUL = r"^[^\x00]*$"  # a string pattern (OpenAPI, pydantic) for any text: no NUL character
 _NAME = re.compile(NAME_PATTERN.removesuffix("$") + r"\Z")
 
 

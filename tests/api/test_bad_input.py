@@ -191,6 +191,9 @@ async def test_review_ids_past_the_databases_integers_are_422(make_client: Any, 
         ("GET", "/v1/jobs?kind=%00", None),
         ("GET", "/v1/datasets/x/samples?label=%00", None),
         ("GET", "/v1/review/x/items?reason=a%00", None),
+        ("GET", "/v1/jobs?status=%00", None),
+        ("GET", "/v1/datasets/x/samples?split=a%00", None),
+        ("GET", "/v1/datasets/x/samples?strategy=%00", None),
         ("POST", "/v1/keys", {"name": "a\u0000b", "scopes": ["read"]}),
         ("POST", "/v1/jobs/generate", {"dataset": "x", "kind_of_text": "a\u0000", "backend": FAKE}),
         ("POST", "/v1/jobs/generate", {"dataset": "x", "attributes": {"a\u0000": ["b"]}, "backend": FAKE}),
@@ -199,12 +202,14 @@ async def test_review_ids_past_the_databases_integers_are_422(make_client: Any, 
     ],
 )
 async def test_nul_characters_are_refused_at_the_edge(
-    admin: httpx.AsyncClient, store: Store, method: str, url: str, body: Any
+    admin: httpx.AsyncClient, make_client: Any, store: Store, method: str, url: str, body: Any
 ) -> None:
     answer = await admin.request(method, url, json=body)
-    assert answer.status_code in (400, 422), answer.text
+    assert answer.status_code == 422 and answer.json()["error"] == "ValidationError", answer.text
     assert "NUL" in answer.json()["detail"] or "pattern" in answer.json()["detail"]
     _nothing_stored(store)
+    async with make_client() as anonymous:  # no key: 401 before anything is validated
+        assert (await anonymous.request(method, url, json=body)).status_code == 401
 
 
 async def test_a_nul_inside_an_imported_text_is_one_clear_422_without_sql(

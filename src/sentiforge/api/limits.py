@@ -1,5 +1,4 @@
-"""Request limits: body size (413) for every route, no NUL character in a path or a query
-string (400: no database column stores one), and requests per key and minute (429).
+"""Request limits: body size (413) for every route, and requests per key and minute (429).
 
 The rate limit is a fixed one-minute window per key. With ``SENTIFORGE_REDIS_URL`` the
 counts live in Redis, so every Gunicorn worker (and every server) shares them; without it
@@ -52,29 +51,10 @@ class BodyLimit:
         await self.app(scope, counted, send)
 
 
-class RefuseNul:
-    """A NUL character in the path or the query string (names, filters, cursors) is a 400."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        query = scope.get("query_string", b"").lower() if scope["type"] == "http" else b""
-        if scope["type"] == "http" and ("\x00" in scope["path"] or b"%00" in query or b"\x00" in query):
-            message = "the path or the query string holds a NUL character (%00); remove it"
-            await _answer(send, 400, {"detail": message, "error": "NulCharacter"})
-            return
-        await self.app(scope, receive, send)
-
-
 async def _refuse(send: Send, limit: int) -> None:
-    await _answer(send, 413, {"detail": BodyTooLarge(limit).detail, "error": "BodyTooLarge"})
-
-
-async def _answer(send: Send, status: int, content: dict[str, str]) -> None:
-    body = json.dumps(content).encode()
+    body = json.dumps({"detail": BodyTooLarge(limit).detail, "error": "BodyTooLarge"}).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.start", "status": 413, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 

@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from sentiforge.api import errors
-from sentiforge.api.limits import BodyLimit, RateLimiter, RefuseNul
+from sentiforge.api.limits import BodyLimit, RateLimiter
 from sentiforge.api.metrics import MetricsMiddleware, observe_llm_wait
 from sentiforge.api.routes import ROUTERS
 from sentiforge.api.runner import JobRunner
@@ -71,6 +71,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         BodyLimit, max_body=int(settings.max_body_mb * 1e6), max_upload=int(settings.max_upload_mb * 1e6)
     )
-    app.add_middleware(RefuseNul)
     app.add_middleware(MetricsMiddleware)
     return app

@@ -9,12 +9,14 @@ from fastapi import Path, Query
 from pydantic import BaseModel, Field, model_validator
 
 from sentiforge.app.predict import Prediction
-from sentiforge.names import NAME_PATTERN, CallerInput, Name
+from sentiforge.names import NAME_PATTERN, NO_NUL, CallerInput, Name
 
 T = TypeVar("T")
 MAX_ID = 2**31 - 1  # ids are Integer primary keys: int4 on PostgreSQL
 JobId = Annotated[int, Path(ge=1, le=MAX_ID, description="A job's id")]
 Cursor = Annotated[int, Query(ge=0, le=MAX_ID, description="The last id of the page before (next_cursor)")]
+# a free-text filter of a query string (a label, a strategy, part of a reason)
+FilterText = Annotated[str | None, Query(pattern=NO_NUL, max_length=200)]
 NamePath = Annotated[str, Path(pattern=NAME_PATTERN, description="A name: 1-100 of A-Z a-z 0-9 . _ -")]
 MAX_TEXT_CHARS = 20_000
 

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
 from sentiforge.labels import LabelScheme
+from sentiforge.names import NO_NUL
 from sentiforge.samples import Sample
 
 _ROW = ConfigDict(from_attributes=True, frozen=True)
@@ -60,9 +61,9 @@ class SampleFilter(BaseModel):
     store (``find_samples``), the application (``browse_samples``) and the API's query string."""
 
     status: Literal["accepted", "rejected", "any"] = "accepted"
-    label: str | None = None
-    strategy: str | None = None
-    split: str | None = None
+    label: str | None = Field(default=None, pattern=NO_NUL, max_length=200)
+    strategy: str | None = Field(default=None, pattern=NO_NUL, max_length=200)
+    split: str | None = Field(default=None, pattern=NO_NUL, max_length=200)
     min_score: float | None = Field(default=None, ge=0, le=1)  # the latest quality run's score
     max_score: float | None = Field(default=None, ge=0, le=1)
     review: Literal["pending", "approved", "rejected", "relabelled", "edited"] | None = None  # review state

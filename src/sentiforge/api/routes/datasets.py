@@ -20,6 +20,7 @@ from sentiforge.api.routes.jobs import ERRORS
 from sentiforge.api.schemas import Cursor, NamePath, Page
 from sentiforge.app import data
 from sentiforge.errors import ConfigError
+from sentiforge.names import NO_NUL
 from sentiforge.store.schemas import DatasetPublic
 
 router = APIRouter(prefix="/v1/datasets", tags=["datasets"], responses=ERRORS)
@@ -90,7 +91,7 @@ def import_file(
     split_col: Annotated[str | None, Form()] = None,
     rationale_col: Annotated[str | None, Form()] = None,
     attr_col: Annotated[list[str] | None, Form()] = None,
-    language: Annotated[str, Form(min_length=1, max_length=12)] = "en",
+    language: Annotated[str, Form(min_length=1, max_length=12, pattern=NO_NUL)] = "en",
     splits: Annotated[str | None, Form(description="Draw stratified splits, e.g. 0.8,0.1,0.1")] = None,
     format: Annotated[Literal["csv", "jsonl", "parquet"] | None, Form()] = None,
     delimiter: Annotated[str | None, Form(max_length=1)] = None,
@@ -124,7 +125,9 @@ def export(
     store: StoreDep,
     _: ReadKey,
     format: Literal["jsonl", "csv", "parquet", "hf"] = "jsonl",
-    splits: Annotated[str | None, Query(description="Fresh stratified splits, e.g. 0.8,0.1,0.1")] = None,
+    splits: Annotated[
+        str | None, Query(max_length=100, description="Fresh stratified splits, e.g. 0.8,0.1,0.1")
+    ] = None,
     seed: Annotated[int, Query(ge=0, le=2**32 - 1)] = 0,
     include_rejected: bool = False,
 ) -> Any:

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import StreamingResponse
 
 from sentiforge.api.deps import ReadKey, RunnerDep, SettingsDep, StoreDep, WriteKey
-from sentiforge.api.schemas import Cursor, ErrorOut, JobId, Page, Progress
+from sentiforge.api.schemas import Cursor, ErrorOut, FilterText, JobId, Page, Progress
 from sentiforge.app import jobs, tasks
 from sentiforge.app.requests import (
     AugmentRequest,
@@ -85,9 +85,9 @@ def train(body: TrainRequest, store: StoreDep, runner: RunnerDep, settings: Sett
 def list_jobs(
     store: StoreDep,
     _: ReadKey,
-    status: Annotated[str | None, Query(max_length=20)] = None,
+    status: FilterText = None,
     dataset: Annotated[str | None, Query(pattern=f"{NAME_PATTERN}|^$")] = None,
-    kind: Annotated[str | None, Query(max_length=20)] = None,
+    kind: FilterText = None,
     cursor: Cursor = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> Page[JobPublic]:

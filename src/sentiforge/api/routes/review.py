@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from sentiforge.api.deps import Scope, StoreDep
 from sentiforge.api.routes.jobs import ERRORS
-from sentiforge.api.schemas import MAX_ID, NamePath
+from sentiforge.api.schemas import MAX_ID, FilterText, NamePath
 from sentiforge.errors import SentiforgeError
 from sentiforge.names import CallerInput
 from sentiforge.quality.review import ReviewQueue
@@ -86,11 +86,11 @@ def list_items(
     store: StoreDep,
     key: ReviewKey,
     status: Literal["pending", "approved", "rejected", "relabelled", "edited"] | None = None,
-    label: str | None = None,
-    strategy: str | None = None,
+    label: FilterText = None,
+    strategy: FilterText = None,
     min_score: Annotated[float | None, Query(ge=0, le=1)] = None,
     max_score: Annotated[float | None, Query(ge=0, le=1)] = None,
-    reason: str | None = None,
+    reason: FilterText = None,
     second: bool = False,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[ReviewItemPublic]:
