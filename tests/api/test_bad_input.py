@@ -308,6 +308,9 @@ async def test_empty_filters_are_no_filters(admin: httpx.AsyncClient) -> None:
         ("evaluate", {"real": "uci:yelp", "synthetic": "uci:imdb", "classifiers": ["tfidf", "bogus"]}),
         ("generate", {"dataset": "x", "language": "x" * 13}),
         ("generate", {"dataset": "x", "seed": -1}),
+        ("quality", {"dataset": "x", "config": {"no_such_setting": 1}}),
+        ("quality", {"dataset": "x", "embedder": "/srv/model"}),
+        ("evaluate", {"real": "uci:yelp", "synthetic": "uci:imdb", "embedder": "bogus"}),
     ],
 )
 async def test_types_are_strict_and_values_known_at_the_edge(

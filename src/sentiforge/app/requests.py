@@ -57,7 +57,24 @@ def _classifier(name: str) -> str:
     return name
 
 
+def _embedder(name: str) -> str:
+    from sentiforge.embeddings import ALIASES, NAMES
+
+    known = ["auto", "none", *NAMES, *ALIASES]
+    if name not in known:
+        raise ValueError(f"unknown embedder {name!r}; choose one of {known}")
+    return name
+
+
+def _quality_config(config: dict[str, Any]) -> dict[str, Any]:
+    from sentiforge.quality.config import QualityConfig
+
+    QualityConfig.model_validate(config)  # its ValidationError names the bad setting
+    return config
+
+
 Classifier = Annotated[str, AfterValidator(_classifier)]
+Embedder = Annotated[str, AfterValidator(_embedder)]
 Count = Annotated[int, Field(ge=1, le=MAX_COUNT)]
 
 
@@ -232,10 +249,11 @@ class QualityRequest(_Request):
     holdout_split: str | None = None
     seeds: str | None = None
     seed_split: str | None = "train"
-    config: dict[str, Any] | None = None  # thresholds and weights (QualityConfig); None: the defaults
+    # thresholds and weights (QualityConfig); None: the defaults
+    config: Annotated[dict[str, Any], AfterValidator(_quality_config)] | None = None
     judge: Literal["embedded", "openai", "fake", "none"] = "embedded"
     judge_model: str = DEFAULT_MODEL
-    embedder: str | None = None  # auto, minilm, multilingual, fake, or none (no embedding checks)
+    embedder: Embedder | None = None  # auto, minilm, multilingual, fake, or none (no embedding checks)
 
 
 class EvaluateRequest(_Request):
@@ -251,7 +269,7 @@ class EvaluateRequest(_Request):
     cap: float = Field(default=0.6, ge=0.0, le=0.95)
     bootstrap: int = Field(default=1000, ge=0, le=100_000)
     cv: int = Field(default=5, ge=0, le=50)
-    embedder: str = "auto"
+    embedder: Embedder = "auto"
     on_leak: Literal["drop", "error"] = "drop"
     epochs: int | None = Field(default=None, ge=1, le=1000)  # None: 3, or the transformer preset's
     # transformer: auto (the cpu preset when no GPU trains it), cpu (minutes on a few thousand texts) or full
