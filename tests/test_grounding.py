@@ -52,6 +52,64 @@ def test_read_texts_from_txt_jsonl_csv(tmp_path: Path) -> None:
     assert read_texts(tmp_path / "a.csv") == [t.strip() for t in texts]
 
 
+# Unicode line breaks that str.splitlines() splits on, inside real tweets' JSON strings
+BREAKS = ["\u2028", "\u2029", "\x85", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e"]
+
+
+def test_read_texts_keeps_unicode_line_breaks_and_quoted_newlines_inside_a_text(tmp_path: Path) -> None:
+    texts = [f"first part{b}second part of tweet {i}" for i, b in enumerate(BREAKS)]
+    jsonl = tmp_path / "tweets.jsonl"
+    jsonl.write_text("\n".join(json.dumps({"text": t}, ensure_ascii=False) for t in texts) + "\n", encoding="utf-8")
+    assert read_texts(jsonl) == texts
+    csv_file = tmp_path / "tweets.csv"
+    csv_file.write_text('id,text\n1,"a text\nover two lines"\n2,"and one with ""quotes"""\n', encoding="utf-8")
+    assert read_texts(csv_file) == ["a text\nover two lines", 'and one with "quotes"']
+
+
+@pytest.mark.parametrize(
+    "name, content, expected",
+    [
+        ("t.jsonl", '{"text": "fine"}\n{"text": "broken\n', ["t.jsonl", "line 2", "not valid JSON"]),
+        ("t.jsonl", '{"text": "fine"}\n["a list"]\n', ["line 2", "expected a JSON object"]),
+        ("t.jsonl", '{"text": "fine"}\n{"text": 3}\n', ["line 2", "not text"]),
+        ("t.jsonl", '{"text": "fine"}\n{"body": "x"}\n', ["line 2", "no column 'text'"]),
+        ("t.csv", 'text\n"fine"\n"unclosed\n', ["t.csv", "malformed CSV"]),
+        ("t.csv", "body\nx\n", ["no column 'text'"]),
+        ("t.txt", "a\n\nb\x00c\n", ["t.txt", "line 3", "NUL"]),
+    ],
+)
+def test_a_bad_row_is_one_clear_error_naming_its_line(
+    tmp_path: Path, name: str, content: str, expected: list[str]
+) -> None:
+    from sentiforge.errors import DataError
+
+    (tmp_path / name).write_text(content, encoding="utf-8")
+    with pytest.raises(DataError) as err:
+        read_texts(tmp_path / name)
+    assert all(part in str(err.value) for part in expected), str(err.value)
+
+
+def test_ground_on_tweets_with_unicode_line_breaks_from_the_command_line(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from sentiforge.cli import app
+
+    texts, _ = mixed_pool(10)
+    rows = [{"text": t.replace(" ", BREAKS[i % len(BREAKS)], 1), "id": i} for i, t in enumerate(texts)]
+    path = tmp_path / "tweets.jsonl"
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+    db = f"sqlite:///{tmp_path}/t.db"
+    grounded = CliRunner().invoke(app, ["ground", str(path), "-d", "pool", "--embedder", "fake", "--db", db])
+    assert grounded.exit_code == 0, grounded.output
+    assert "30 chunks of 30 texts" in grounded.output
+    path.write_text(path.read_text(encoding="utf-8") + '\n{"text": 5}\n', encoding="utf-8")
+    bad = CliRunner().invoke(app, ["ground", str(path), "-d", "pool2", "--embedder", "fake", "--db", db])
+    from sentiforge.errors import DataError
+
+    # a DataError: `sentiforge` (cli.main) prints it as one line, no traceback
+    assert isinstance(bad.exception, DataError) and "line 31: column 'text' is not text" in str(bad.exception)
+
+
 @pytest.fixture
 def pool_store(tmp_path: Path) -> Store:
     texts, _ = mixed_pool(120)

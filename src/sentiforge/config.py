@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     cors_origins: str = ""  # comma-separated origins allowed by CORS (default: none, CORS off)
     max_running_jobs: int = 2  # jobs the server runs at once in the background; more wait queued
     backend_urls: str = ""  # comma-separated OpenAI-compatible base URLs jobs sent over HTTP may call
+    # comma-separated variables a backend of a job sent over HTTP may read its key from
+    backend_key_envs: str = DEFAULT_API_KEY_ENV
 
     # -- quality over time and input drift (quality/summary.py, quality/history.py, app/drift.py) --
     drift_threshold: float = 0.1  # a measure that moves more than this between runs is flagged
@@ -61,6 +63,14 @@ class Settings(BaseSettings):
     cache_url: str = ""  # Redis holding the response cache (redis://...; default: the database's cache)
     cache_ttl: float = 0.0  # seconds a response stays in the Redis cache (0: until Redis evicts it)
 
+    @property
+    def backend_url_list(self) -> list[str]:
+        return _listed(self.backend_urls)
+
+    @property
+    def backend_key_env_list(self) -> list[str]:
+        return _listed(self.backend_key_envs)
+
     def model_post_init(self, _context: object) -> None:
         if not self.database_url:
             self.database_url = f"sqlite:///{self.home / 'sentiforge.db'}"
@@ -70,6 +80,10 @@ class Settings(BaseSettings):
             self.classifiers_dir = self.home / "classifiers"
         if self.reports_dir == Path():
             self.reports_dir = self.home / "reports"
+
+
+def _listed(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]
 
 
 @lru_cache(maxsize=1)

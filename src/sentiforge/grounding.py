@@ -13,12 +13,10 @@ k-means++ seeded, in numpy: deterministic for a seed and fast for pools of tens 
 
 from __future__ import annotations
 
-import csv
-import json
 import math
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -69,29 +67,47 @@ STOPWORDS = frozenset(
 
 
 def read_texts(path: str | Path, *, text_column: str = "text") -> list[str]:
-    """The texts of a .jsonl / .csv / .tsv file (one column) or a .txt file (one per paragraph)."""
+    """The texts of a .jsonl / .csv / .tsv / .parquet file (one column; read by the importers'
+    one reader, streamed) or a .txt file (one per paragraph). An empty or null text is skipped;
+    a text that is not a string, or holds a NUL, is an error naming its line."""
+    from sentiforge.io.importers import SUFFIXES, read_rows
+
     p = Path(path)
     suffix = p.suffix.lower()
-    try:
-        raw = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise DataError(f"cannot read {p}: {exc}") from exc
     if suffix == ".txt":
-        texts = [part.strip() for part in re.split(r"\n\s*\n", raw)]
-    elif suffix == ".jsonl":
-        rows = [json.loads(line) for line in raw.splitlines() if line.strip()]
-        texts = [r.get(text_column) if isinstance(r, dict) else None for r in rows]
-    elif suffix in {".csv", ".tsv"}:
-        reader = csv.DictReader(raw.splitlines(), delimiter="\t" if suffix == ".tsv" else ",")
-        if text_column not in (reader.fieldnames or []):
-            raise DataError(f"{p} has no column '{text_column}' (columns: {reader.fieldnames})")
-        texts = [row[text_column] for row in reader]
+        texts = list(_paragraphs(p))
+    elif suffix in SUFFIXES:
+        texts = []
+        for where, values in read_rows(p, [text_column]):
+            text = values[text_column]
+            if text is not None and not isinstance(text, str):
+                raise DataError(f"{p}: {where}: column '{text_column}' is not text ({str(text)[:60]!r})")
+            if text and "\x00" in text:
+                raise DataError(f"{p}: {where}: column '{text_column}' holds a NUL character; remove it")
+            texts.append(text or "")
     else:
-        raise DataError(f"cannot read unlabelled texts from {p}: use .txt, .jsonl, .csv or .tsv")
-    found = [t.strip() for t in texts if isinstance(t, str) and t.strip()]
+        raise DataError(f"cannot read unlabelled texts from {p}: use .txt, .jsonl, .csv, .tsv or .parquet")
+    found = [t.strip() for t in texts if t.strip()]
     if not found:
         raise DataError(f"{p} has no texts")
     return found
+
+
+def _paragraphs(path: Path) -> Iterator[str]:
+    """A text file's paragraphs (separated by blank lines), read line by line."""
+    from sentiforge.io.importers import decoded_lines
+
+    current: list[str] = []
+    for number, line in enumerate(decoded_lines(path, "utf-8"), 1):
+        if "\x00" in line:
+            raise DataError(f"{path}: line {number} holds a NUL character; remove it")
+        if line.strip():
+            current.append(line)
+        elif current:
+            yield "".join(current)
+            current = []
+    if current:
+        yield "".join(current)
 
 
 def chunk(text: str, max_words: int = CHUNK_WORDS) -> list[str]:

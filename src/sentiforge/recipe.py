@@ -7,18 +7,22 @@ to run or resume that job.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sentiforge.config import DEFAULT_API_KEY_ENV, DEFAULT_MODEL
 from sentiforge.errors import ConfigError
+from sentiforge.names import Name
 
 JsonMode = Literal["auto", "json_schema", "json_object", "none"]
+MAX_COUNT = 2**31 - 1  # a job counts to its target in an Integer column: int4 on PostgreSQL
+Seed = Annotated[int, Field(ge=0, le=2**32 - 1)]  # what numpy and scikit-learn take as a seed
+_STRICT = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
 
 class BackendSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = _STRICT
 
     kind: Literal["embedded", "openai", "fake"] = "embedded"
     model: str = DEFAULT_MODEL
@@ -27,14 +31,15 @@ class BackendSpec(BaseModel):
     requests_per_minute: float | None = Field(default=None, gt=0)
     tokens_per_minute: float | None = Field(default=None, gt=0)
     concurrency: int = Field(default=8, ge=1, le=1024)
-    timeout: float = Field(default=60.0, gt=0)
-    input_per_mtok: float = 0.0  # USD per million prompt tokens
-    output_per_mtok: float = 0.0
-    n_ctx: int = 4096
-    n_threads: int | None = None  # embedded: llama-server threads (default: the cores this process may use)
+    timeout: float = Field(default=60.0, gt=0, le=86_400)
+    input_per_mtok: float = Field(default=0.0, ge=0)  # USD per million prompt tokens
+    output_per_mtok: float = Field(default=0.0, ge=0)
+    n_ctx: int = Field(default=4096, ge=64, le=1 << 20)
+    # embedded: llama-server threads (default: the cores this process may use)
+    n_threads: int | None = Field(default=None, ge=1, le=1024)
     # embedded: llama-server's parallel slots, requests decoded together (None: two a core, 4 to 16)
     parallel: int | None = Field(default=None, ge=1, le=256)
-    fake_latency: float = 0.0
+    fake_latency: float = Field(default=0.0, ge=0, le=60)
     # fake: "schema" fills the asked JSON schema with random words; "augment" answers the
     # augmentation prompts like a good model would (a dry run through every check)
     fake_responder: Literal["schema", "augment"] = "schema"
@@ -75,28 +80,44 @@ class BackendSpec(BaseModel):
             raise ValueError("batch_api needs backend kind 'openai' (a provider with /v1/files and /v1/batches)")
         return self
 
+    def check_allowed(self, base_urls: list[str], key_envs: list[str], where: str = "backend") -> None:
+        """Where a caller is not the operator (the HTTP API), a backend may call only the default
+        endpoint or one of ``base_urls``, and read its key only from a variable in ``key_envs``:
+        the one check every backend spec of a request goes through."""
+        allowed = [u.strip().rstrip("/") for u in base_urls if u.strip()]
+        if self.base_url is not None and self.base_url.rstrip("/") not in allowed:
+            raise ConfigError(
+                f"{where}.base_url {self.base_url!r} is not one the server allows; "
+                f"the operator lists them in SENTIFORGE_BACKEND_URLS ({allowed})"
+            )
+        if self.api_key_env not in key_envs:
+            raise ConfigError(
+                f"{where}.api_key_env must be one of {key_envs} (SENTIFORGE_BACKEND_KEY_ENVS), "
+                f"not {self.api_key_env[:60]!r}"
+            )
+
 
 class StepSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = _STRICT
 
     strategy: str = "generate"
     params: dict[str, Any] = Field(default_factory=dict)
 
 
 class Recipe(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = _STRICT
 
-    name: str = "sentiforge-run"
+    name: Name = "sentiforge-run"
     scheme: str | dict[str, Any] = "three_class"
-    language: str = "en"
-    seed: int = 0
+    language: str = Field(default="en", min_length=1, max_length=12)
+    seed: Seed = 0
     backend: BackendSpec = Field(default_factory=BackendSpec)
-    steps: list[StepSpec] = Field(default_factory=lambda: [StepSpec()])
+    steps: list[StepSpec] = Field(default_factory=lambda: [StepSpec()], max_length=50)
     seeds: str | None = None  # name of a real dataset: few-shot pool and augmentation seeds
     seed_split: str | None = "train"  # only this split of the seed dataset is used (never a holdout)
     max_attempts: int = Field(default=5, ge=1, le=50)
-    max_cost: float | None = None
-    max_total_tokens: int | None = None
+    max_cost: float | None = Field(default=None, ge=0)
+    max_total_tokens: int | None = Field(default=None, ge=1)
     templates: str | None = None  # a folder of edited prompt templates, looked up before the packaged ones
 
     def label_scheme(self) -> Any:

@@ -43,9 +43,12 @@ async def test_upload_browse_export_delete(admin: httpx.AsyncClient, store: Stor
         answer = await admin.get("/v1/datasets/seeds/export", params={"format": fmt})
         assert answer.status_code == 200 and answer.headers["content-type"] == "application/zip"
         names = zipfile.ZipFile(io.BytesIO(answer.content)).namelist()
-        assert "seeds/metadata.json" in names and len(names) >= 3, (fmt, names)
+        assert "dataset-1/metadata.json" in names and len(names) >= 3, (fmt, names)  # no entry named by a caller
+        assert answer.headers["content-disposition"] == f'attachment; filename="seeds-{fmt}.zip"'
     meta = json.loads(
-        zipfile.ZipFile(io.BytesIO((await admin.get("/v1/datasets/seeds/export")).content)).read("seeds/metadata.json")
+        zipfile.ZipFile(io.BytesIO((await admin.get("/v1/datasets/seeds/export")).content)).read(
+            "dataset-1/metadata.json"
+        )
     )
     assert meta["counts"]["total"] == 30 if "total" in meta["counts"] else sum(meta["splits"]["counts"].values()) == 30
     assert (await admin.get("/v1/datasets/seeds/export", params={"format": "xml"})).status_code == 422

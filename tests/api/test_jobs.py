@@ -123,7 +123,7 @@ async def test_bad_requests_are_clear_4xx_and_store_nothing(admin: httpx.AsyncCl
     quality = await admin.post("/v1/jobs/quality", json={"dataset": "missing", "judge": "none"})
     assert quality.status_code == 404 and "missing" in quality.json()["detail"]
     train = await admin.post("/v1/jobs/train", json={"dataset": "/etc/passwd.csv", "out_dir": "m"})
-    assert train.status_code == 404 and "stored datasets" in train.json()["detail"]
+    assert train.status_code == 422 and "stored datasets" in train.json()["detail"]
     escape = await admin.post("/v1/jobs/train", json={"dataset": "uci:yelp", "out_dir": "../outside"})
     assert escape.status_code == 422 and "model name" in escape.json()["detail"]
     templates = await admin.post("/v1/jobs/generate", json={"dataset": "x", "templates": "/tmp", "backend": FAKE})

@@ -99,7 +99,7 @@ def test_bad_model_paths_give_clear_errors(tmp_path: Path) -> None:
 def test_a_missing_server_binary_says_how_to_build_it(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setattr(sys, "executable", str(tmp_path / "python"))
     monkeypatch.setenv("PATH", str(tmp_path))
-    with pytest.raises(ConfigError, match="scripts/build_llama_server.sh"):
+    with pytest.raises(ConfigError, match=r"scripts/build_llama_server\.sh"):
         find_binary()
 
 
@@ -207,7 +207,8 @@ async def test_real_choices_schemas_logprobs_and_seeds() -> None:
     assert scored.logprobs and len(scored.logprobs) >= 5 and all(v <= 0 for v in scored.logprobs.values())
     ask = req("Write one short sentence about a late train.", temperature=1.0, max_tokens=30, seed=42)
     first = await backend.complete(ask)
-    other = await backend.complete(req("Write one short sentence about a cake.", temperature=1.0, max_tokens=30, seed=1))
+    cake = req("Write one short sentence about a cake.", temperature=1.0, max_tokens=30, seed=1)
+    other = await backend.complete(cake)
     again = await backend.complete(ask)
     assert first.text == again.text and first.text != other.text
     await backend.aclose()

@@ -4,6 +4,7 @@ reported, and a job killed mid-batch re-attaching to its batch without paying tw
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -148,6 +149,15 @@ def test_parse_lines_keeps_good_lines_and_names_broken_ones() -> None:
         ("b", False, "batch_expired: late"),
     ]
     assert problems == ["out line 2 is not JSON: '{broken'", "out line 5 has no custom_id: '[1]'"]
+
+
+def test_parse_lines_keeps_a_unicode_line_break_inside_an_answer() -> None:
+    content = json.dumps({"choices": [{"message": {"content": "first\u2028second\x85third"}}]}, ensure_ascii=False)
+    line = json.dumps(
+        {"custom_id": "a", "response": {"status_code": 200, "body": json.loads(content)}}, ensure_ascii=False
+    )
+    outcomes, problems = parse_lines(line + "\n", "out")
+    assert problems == [] and [o.custom_id for o in outcomes] == ["a"]
 
 
 RUNNER = """

@@ -30,14 +30,17 @@ def test_train_saves_a_model_with_metrics_and_predict_uses_it(tmp_path: Path) ->
     lines = out.strip().splitlines()
     assert lines[0].startswith("positive") and lines[1].startswith("negative")
     texts = tmp_path / "in.txt"
-    texts.write_text("Great pizza!\n\nTerrible, cold and late.\n")
-    rows = [json.loads(line) for line in run("predict", str(model), "--file", str(texts), "--json").splitlines()]
-    assert [r["label"] for r in rows] == ["positive", "negative"]
+    texts.write_text("Great pizza!\n\nTerrible,\u2028cold and late.\n", encoding="utf-8")  # U+2028 inside a text
+    answered = run("predict", str(model), "--file", str(texts), "--json").strip().split("\n")  # JSON Lines
+    rows = [json.loads(line) for line in answered]
+    assert [r["label"] for r in rows] == ["positive", "negative"] and rows[1]["text"] == "Terrible,\u2028cold and late."
     assert abs(sum(rows[0]["scores"].values()) - 1) < 1e-3
 
 
 def test_train_and_predict_explain_bad_input(tmp_path: Path) -> None:
     assert "unknown classifier" in run("train", "uci:yelp", "-c", "svm", "--out", str(tmp_path / "x"), ok=False)
+    assert "not a valid name" in run("train", "uci:yelp", "-c", "fake", "--out", str(tmp_path / "my model"), ok=False)
+    assert not (tmp_path / "my model").exists()
     assert "not a saved sentiforge model" in run("predict", str(tmp_path), "hello", ok=False)
     run("train", "uci:yelp", "-c", "fake", "--out", str(tmp_path / "f"), "--no-evaluate")
     assert "give texts" in run("predict", str(tmp_path / "f"), ok=False)

@@ -191,6 +191,11 @@ BAD_CASES: dict[str, tuple[Callable[[Path], Path], ColumnMap, list[str]]] = {
         ColumnMap(split="split"),
         ["line 3", "'train set'"],
     ),
+    "a NUL in a text": (
+        lambda d: write(d / "f.jsonl", '{"text": "a", "label": "pos"}\n{"text": "b\\u0000c", "label": "pos"}\n'),
+        ColumnMap(),
+        ["f.jsonl", "line 2", "column text holds a NUL character"],
+    ),
     "unknown suffix": (lambda d: write(d / "f.xlsx", "x"), ColumnMap(), ["f.xlsx", "cannot tell the format"]),
     "missing file": (lambda d: d / "nope.csv", ColumnMap(), ["nope.csv", "does not exist"]),
 }

@@ -1,14 +1,18 @@
 """Errors as HTTP answers: each class of the hierarchy gets its status, every answer is JSON
-``{"detail": message, "error": kind}`` with a message that says what to do."""
+``{"detail": message, "error": kind}`` with a message that says what to do: ours, the
+framework's (401, 403, 404 for an unknown path, 405, 413, 429, 400 for a body that does not
+decode) and the unexpected alike. A database failure never shows its SQL or its parameters."""
 
 from __future__ import annotations
 
 import logging
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
 
 from sentiforge import errors as E
 
@@ -42,7 +46,28 @@ async def sentiforge_error(_request: Request, exc: Exception) -> JSONResponse:
     code = status_of(exc)
     if code >= 500:
         log.warning("%s: %s", type(exc).__name__, exc)
+    if code == 503:  # the database's own message may quote a statement and its parameters
+        message = "the database failed to answer; retry later (the server log has the details)"
+        return JSONResponse(error_body(message, type(exc).__name__), status_code=code)
     return JSONResponse(error_body(str(exc), type(exc).__name__), status_code=code)
+
+
+def _kind(exc: HTTPException) -> str:
+    """``BodyTooLarge`` for our subclasses, else the status in words: ``Unauthorized``, ``NotFound``."""
+    if type(exc).__name__ != "HTTPException":  # starlette's or fastapi's
+        return type(exc).__name__
+    try:
+        return "".join(HTTPStatus(exc.status_code).phrase.title().split())
+    except ValueError:
+        return "HTTPError"
+
+
+async def http_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+    if exc.status_code == 400 and detail == "There was an error parsing the body":
+        detail = "the body could not be read (send UTF-8 JSON, or a form for uploads)"
+    return JSONResponse(error_body(detail, _kind(exc)), status_code=exc.status_code, headers=exc.headers)
 
 
 async def validation_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -64,5 +89,6 @@ async def unexpected(_request: Request, exc: Exception) -> JSONResponse:
 
 def install(app: FastAPI) -> None:
     app.add_exception_handler(E.SentiforgeError, sentiforge_error)
+    app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(Exception, unexpected)

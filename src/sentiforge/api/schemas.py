@@ -5,13 +5,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Generic, TypeVar
 
-from fastapi import Path
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from fastapi import Path, Query
+from pydantic import BaseModel, Field, model_validator
 
 from sentiforge.app.predict import Prediction
+from sentiforge.names import NAME_PATTERN, NO_NUL, CallerInput, Name
 
 T = TypeVar("T")
-JobId = Annotated[int, Path(ge=1, le=2**62, description="A job's id")]
+MAX_ID = 2**31 - 1  # ids are Integer primary keys: int4 on PostgreSQL
+JobId = Annotated[int, Path(ge=1, le=MAX_ID, description="A job's id")]
+Cursor = Annotated[int, Query(ge=0, le=MAX_ID, description="The last id of the page before (next_cursor)")]
+# a free-text filter of a query string (a label, a strategy, part of a reason)
+FilterText = Annotated[str | None, Query(pattern=NO_NUL, max_length=200)]
+NamePath = Annotated[str, Path(pattern=NAME_PATTERN, description="A name: 1-100 of A-Z a-z 0-9 . _ -")]
 MAX_TEXT_CHARS = 20_000
 
 
@@ -47,10 +53,8 @@ class Progress(BaseModel):
     error: str | None = None
 
 
-class SentimentIn(BaseModel):
+class SentimentIn(CallerInput):
     """One text (``text``) or a batch (``texts``), and optionally the model to use."""
-
-    model_config = ConfigDict(extra="forbid")
 
     text: str | None = Field(default=None, min_length=1, max_length=MAX_TEXT_CHARS)
     texts: list[str] | None = Field(default=None, min_length=1)
@@ -74,11 +78,9 @@ class SentimentOut(BaseModel):
     predictions: list[Prediction] | None = None
 
 
-class KeyCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    name: str = Field(min_length=1, max_length=100)
-    scopes: list[str] = Field(min_length=1)
+class KeyCreate(CallerInput):
+    name: Name
+    scopes: list[str] = Field(min_length=1, max_length=5)
 
 
 class KeyCreated(BaseModel):

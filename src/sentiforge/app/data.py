@@ -60,7 +60,9 @@ def export_archive(
     include_rejected: bool = False,
 ) -> tuple[Path, ExportResult]:
     """Export a dataset (every file ``export`` writes, metadata.json included) into one zip
-    archive in a fresh temporary folder; the caller deletes that folder (``path.parent``)."""
+    archive in a fresh temporary folder; the caller deletes that folder (``path.parent``).
+    Neither the archive's file name nor its entries' names come from the caller: the entries
+    are the exporter's own file names, under ``dataset-<id>/``."""
     from sentiforge.io.exporters import export_dataset
 
     work = Path(tempfile.mkdtemp(prefix="sentiforge-export-"))
@@ -69,11 +71,12 @@ def export_archive(
         result = export_dataset(
             store, dataset, work / "out", format=fmt, splits=splits, seed=seed, include_rejected=include_rejected
         )
-        archive = work / f"{dataset}-{format}.zip"
+        folder = f"dataset-{store.dataset_id(dataset)}"
+        archive = work / f"{folder}-{format}.zip"
         with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as zf:
             for file in sorted(result.out.rglob("*")):
                 if file.is_file():
-                    zf.write(file, Path(dataset) / file.relative_to(result.out))
+                    zf.write(file, f"{folder}/{file.relative_to(result.out).as_posix()}")
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise

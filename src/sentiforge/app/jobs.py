@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from sentiforge.engine import JobResult, Progress, prompt_library, run_job, seed_pool
 from sentiforge.errors import ConfigError, ConflictError, JobConflictError, StoreError
-from sentiforge.recipe import Recipe
+from sentiforge.recipe import MAX_COUNT, Recipe
 from sentiforge.store import Store
 from sentiforge.store.schemas import JobPublic
 from sentiforge.strategies.base import StepContext, build_strategy
@@ -48,13 +48,6 @@ def _create_job(
 ) -> int:
     scheme = recipe.label_scheme()
     _check_templates(recipe)
-    try:
-        dataset_id = store.dataset_id(dataset)
-    except StoreError:
-        dataset_id = store.create_dataset(dataset, scheme, kind="synthetic", meta={"recipe": recipe.name})
-    else:
-        if not exist_ok:
-            raise ConflictError(f"dataset '{dataset}' exists already")
     ctx = StepContext(client=None, scheme=scheme, prompts=prompt_library(recipe), pool=seed_pool(store, recipe))  # type: ignore[arg-type]
     target = 0
     for i, spec in enumerate(recipe.steps):
@@ -62,6 +55,15 @@ def _create_job(
         ctx.step = i
         target += strategy.size(ctx)
         _warn_unused_attributes(strategy, ctx)
+    if target > MAX_COUNT:
+        raise ConfigError(f"the recipe's steps make {target} samples; a job makes at most {MAX_COUNT}")
+    try:
+        dataset_id = store.dataset_id(dataset)
+    except StoreError:
+        dataset_id = store.create_dataset(dataset, scheme, kind="synthetic", meta={"recipe": recipe.name})
+    else:
+        if not exist_ok:
+            raise ConflictError(f"dataset '{dataset}' exists already")
     return store.create_job(dataset_id, recipe.dump(), target, kind=kind, request=request)
 
 
@@ -194,9 +196,11 @@ def list_jobs(
     after: int = 0,
     limit: int | None = None,
 ) -> list[JobPublic]:
-    """Jobs in id order, filtered by status, dataset and kind; a page when ``limit`` is given."""
+    """Jobs in id order, filtered by status, dataset and kind (an empty filter is no filter);
+    a page when ``limit`` is given."""
     from sentiforge.store.jobs import STATUSES
 
+    status, kind = status or None, kind or None
     if status is not None and status not in STATUSES:
         raise ConfigError(f"unknown job status {status!r}; choose one of {list(STATUSES)}")
     dataset_id = store.dataset_id(dataset) if dataset else None

@@ -55,8 +55,12 @@ class Trained:
 
 
 def train(request: TrainRequest, *, db: str | None = None) -> Trained:
-    """Train a classifier on a dataset (a store name, a file or a built-in set) and save it."""
+    """Train a classifier on a dataset (a store name, a file or a built-in set) and save it in
+    ``out_dir``, whose folder name is the model's name (the one name rule: the service serves it)."""
     from sentiforge.evaluation.inputs import load_samples
+    from sentiforge.names import check_name
+
+    check_name(Path(request.out_dir).name, "model name (the name of the --out folder)")
 
     samples, scheme = load_samples(request.dataset, request.scheme, db=db)
     samples = [s for s in samples if s.status == "accepted"]

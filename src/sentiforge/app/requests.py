@@ -2,19 +2,22 @@
 and the HTTP API takes as JSON bodies. Job requests turn into recipes (``to_recipe``); the
 others are arguments of one application-layer operation each.
 
-Unknown fields are refused, so a misspelt option is an error, not a silent default.
+Unknown fields are refused, so a misspelt option is an error, not a silent default; types are
+strict (``"5"`` or ``true`` is no count), numbers stay within what the store can hold, names
+follow the one name rule (:mod:`sentiforge.names`) and no text holds a NUL character.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, Field, ValidationError, field_validator, model_validator
 
 from sentiforge.config import DEFAULT_MODEL, get_settings
 from sentiforge.errors import ConfigError
-from sentiforge.recipe import BackendSpec, Recipe, StepSpec
+from sentiforge.names import NAME_MAX, CallerInput, Name
+from sentiforge.recipe import MAX_COUNT, BackendSpec, Recipe, Seed, StepSpec
 from sentiforge.strategies.generate import DEFAULT_KIND_OF_TEXT
 
 if TYPE_CHECKING:
@@ -23,9 +26,7 @@ if TYPE_CHECKING:
 AUGMENTERS = ("extract_aspects", "cda", "ada", "cada", "backtranslate", "translate", "evolve")
 
 
-class _Request(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class _Request(CallerInput):
     @classmethod
     def build(cls, **fields: Any) -> Any:
         """Validate, turning pydantic's error into a ConfigError that names the bad fields."""
@@ -42,6 +43,35 @@ def _where(loc: tuple[Any, ...]) -> str:
     return f"{path} (--{str(loc[0]).replace('_', '-')})" if loc and isinstance(loc[0], str) else path
 
 
+def _classifier(name: str) -> str:
+    from sentiforge.classifiers.registry import KINDS
+
+    if name not in KINDS:
+        raise ValueError(f"unknown classifier {name!r}; choose one of {list(KINDS)}")
+    return name
+
+
+def _embedder(name: str) -> str:
+    from sentiforge.embeddings import ALIASES, NAMES
+
+    known = ["auto", "none", *NAMES, *ALIASES]
+    if name not in known:
+        raise ValueError(f"unknown embedder {name!r}; choose one of {known}")
+    return name
+
+
+def _quality_config(config: dict[str, Any]) -> dict[str, Any]:
+    from sentiforge.quality.config import QualityConfig
+
+    QualityConfig.model_validate(config)  # its ValidationError names the bad setting
+    return config
+
+
+Classifier = Annotated[str, AfterValidator(_classifier)]
+Embedder = Annotated[str, AfterValidator(_embedder)]
+Count = Annotated[int, Field(ge=1, le=MAX_COUNT)]
+
+
 def templates_folder(given: str | None) -> str | None:
     """The templates folder a job uses: the one given, else ``SENTIFORGE_TEMPLATES_DIR``."""
     chosen = given or get_settings().templates_dir
@@ -51,8 +81,8 @@ def templates_folder(given: str | None) -> str | None:
 class GenerateRequest(_Request):
     """Generate a balanced, labelled synthetic dataset from scratch."""
 
-    dataset: str = Field(min_length=1, max_length=200)
-    count: int = Field(default=30, ge=1)
+    dataset: Name
+    count: Count = 30
     scheme: str | dict[str, Any] = "three_class"
     kind_of_text: str = DEFAULT_KIND_OF_TEXT
     attributes: dict[str, list[str]] = Field(default_factory=dict)
@@ -67,9 +97,10 @@ class GenerateRequest(_Request):
     match_style: bool = False  # lengths and surface habits of the seeds (needs seeds)
     avoid_words: list[str] = Field(default_factory=list)
     check_label: Literal["auto", "judge", "off"] = "auto"  # auto: the judge on the embedded model
-    language: str | None = None  # default: the seeds' own (detected at import), else English
+    # default: the seeds' own (detected at import), else English
+    language: str | None = Field(default=None, min_length=1, max_length=12)
     max_cost: float | None = Field(default=None, ge=0)
-    seed: int = 0
+    seed: Seed = 0
     templates: str | None = None
     backend: BackendSpec = Field(default_factory=BackendSpec)
 
@@ -88,7 +119,7 @@ class GenerateRequest(_Request):
             "check_label": self.check_label,
         }
         return Recipe(
-            name=f"generate-{self.dataset}",
+            name=f"generate-{self.dataset}"[:NAME_MAX],
             scheme=self.scheme,
             language=self.language or self._seed_language(store),
             seed=self.seed,
@@ -113,9 +144,9 @@ class AugmentRequest(_Request):
     """Augment real seeds (CDA, ADA, CADA, backtranslation, translation)."""
 
     seeds: str
-    dataset: str = Field(min_length=1, max_length=200)
+    dataset: Name
     strategies: list[str] = Field(default_factory=lambda: ["cada"], min_length=1)
-    per_seed: int = Field(default=2, ge=1)
+    per_seed: int = Field(default=2, ge=1, le=100)
     rationale: bool = False
     judge: bool = True
     routes: list[str] = Field(default_factory=list)
@@ -123,10 +154,10 @@ class AugmentRequest(_Request):
     target: str | None = None
     temperature: float | None = None
     seed_split: str = "train"
-    language: str | None = None  # default: the seeds' own
+    language: str | None = Field(default=None, min_length=1, max_length=12)  # default: the seeds' own
     max_cost: float | None = Field(default=None, ge=0)
     max_attempts: int = Field(default=3, ge=1, le=50)
-    seed: int = 0
+    seed: Seed = 0
     templates: str | None = None
     backend: BackendSpec = Field(default_factory=BackendSpec)
 
@@ -172,7 +203,7 @@ class AugmentRequest(_Request):
                 "import seeds with a train split or pass --seed-split"
             )
         return Recipe(
-            name=f"augment-{self.dataset}",
+            name=f"augment-{self.dataset}"[:NAME_MAX],
             scheme=scheme.model_dump(mode="json"),
             language=self.language or first.language,
             seed=self.seed,
@@ -189,7 +220,7 @@ class AugmentRequest(_Request):
 class RecipeRequest(_Request):
     """Run a recipe (plain data, e.g. read from a YAML file) into a dataset."""
 
-    dataset: str = Field(min_length=1, max_length=200)
+    dataset: Name
     recipe: Recipe
 
     def to_recipe(self, store: Store | None = None) -> Recipe:
@@ -212,10 +243,11 @@ class QualityRequest(_Request):
     holdout_split: str | None = None
     seeds: str | None = None
     seed_split: str | None = "train"
-    config: dict[str, Any] | None = None  # thresholds and weights (QualityConfig); None: the defaults
+    # thresholds and weights (QualityConfig); None: the defaults
+    config: Annotated[dict[str, Any], AfterValidator(_quality_config)] | None = None
     judge: Literal["embedded", "openai", "fake", "none"] = "embedded"
     judge_model: str = DEFAULT_MODEL
-    embedder: str | None = None  # auto, minilm, multilingual, fake, or none (no embedding checks)
+    embedder: Embedder | None = None  # auto, minilm, multilingual, fake, or none (no embedding checks)
 
 
 class EvaluateRequest(_Request):
@@ -225,19 +257,19 @@ class EvaluateRequest(_Request):
     synthetic: str
     holdout: str | None = None
     scheme: str | None = None
-    classifiers: list[str] = Field(default_factory=lambda: ["tfidf"], min_length=1)
+    classifiers: list[Classifier] = Field(default_factory=lambda: ["tfidf"], min_length=1, max_length=6)
     out_dir: str = "sentiforge-report"
     holdout_fraction: float = Field(default=0.3, ge=0.05, le=0.9)
     cap: float = Field(default=0.6, ge=0.0, le=0.95)
-    bootstrap: int = Field(default=1000, ge=0)
-    cv: int = Field(default=5, ge=0)
-    embedder: str = "auto"
+    bootstrap: int = Field(default=1000, ge=0, le=100_000)
+    cv: int = Field(default=5, ge=0, le=50)
+    embedder: Embedder = "auto"
     on_leak: Literal["drop", "error"] = "drop"
-    epochs: int | None = Field(default=None, ge=1)  # None: 3, or the transformer preset's
+    epochs: int | None = Field(default=None, ge=1, le=1000)  # None: 3, or the transformer preset's
     # transformer: auto (the cpu preset when no GPU trains it), cpu (minutes on a few thousand texts) or full
     transformer_preset: Literal["auto", "cpu", "full"] = "auto"
     base_model: str = "gemma-3-270m"  # reasoner: packaged name, .gguf path or local HF folder
-    seed: int = 0
+    seed: Seed = 0
 
     @field_validator("classifiers", mode="before")
     @classmethod
@@ -255,14 +287,14 @@ class TrainRequest(_Request):
 
     dataset: str
     out_dir: str
-    classifier: str = "tfidf"
+    classifier: Classifier = "tfidf"
     scheme: str | None = None
-    epochs: int = Field(default=3, ge=1)
-    max_len: int = Field(default=128, ge=8)
+    epochs: int = Field(default=3, ge=1, le=1000)
+    max_len: int = Field(default=128, ge=8, le=32_768)
     class_weight: Literal["balanced"] | None = None
     evaluate: bool = True
     base_model: str = "gemma-3-270m"  # reasoner: packaged name, .gguf path or local HF folder
     full_finetune: bool = False  # reasoner: all weights instead of LoRA adapters
     # reasoner: samples without a rationale get one written by this backend first (else the label alone)
     rationale_backend: BackendSpec | None = None
-    seed: int = 0
+    seed: Seed = 0

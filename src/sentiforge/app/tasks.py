@@ -7,32 +7,26 @@ kept alive in the store the same way, so a job list, a cancel or a restart treat
 alike. A cancel stops a quality run between batches and an evaluation between stages; a
 training that has started runs to its end. Resuming one runs the call again.
 
-:func:`for_service` confines what a request may touch when it comes over HTTP: datasets of
-the store or the built-in sets (never a server path), models saved in the models folder,
-reports in the reports folder.
+Over HTTP a request first goes through :func:`sentiforge.app.confinement.for_service`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import re
-import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sentiforge.app.confinement import BUILTIN, in_store
 from sentiforge.app.requests import EvaluateRequest, QualityRequest, TrainRequest, kind_of
-from sentiforge.errors import ConfigError, NotFoundError, SentiforgeError
+from sentiforge.errors import SentiforgeError
 from sentiforge.store.jobs import this_process
 
 if TYPE_CHECKING:
-    from sentiforge.config import Settings
     from sentiforge.engine import Progress
     from sentiforge.store import Store
 
 TaskRequest = QualityRequest | EvaluateRequest | TrainRequest
 KINDS: dict[str, type[TaskRequest]] = {"quality": QualityRequest, "evaluate": EvaluateRequest, "train": TrainRequest}
-BUILTIN = ("vader:", "uci:")
-MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 HEARTBEAT_SECONDS = 2.0
 
 
@@ -44,76 +38,13 @@ def submit(store: Store, request: TaskRequest) -> int:
     """Create a queued quality, evaluate or train job for the request; returns its id."""
     kind = kind_of(request)
     dataset = _dataset_name(request)
-    dataset_id = store.dataset_id(dataset) if not dataset.startswith(BUILTIN) and _in_store(store, dataset) else None
+    dataset_id = store.dataset_id(dataset) if not dataset.startswith(BUILTIN) and in_store(store, dataset) else None
     target = store.count(dataset_id, status=None) if kind == "quality" and dataset_id else 1
     return store.create_job(dataset_id, {}, target, kind=kind, request=request.model_dump(mode="json"))
 
 
 def _dataset_name(request: TaskRequest) -> str:
     return request.synthetic if isinstance(request, EvaluateRequest) else request.dataset
-
-
-def _in_store(store: Store, name: str) -> bool:
-    try:
-        store.dataset_id(name)
-    except NotFoundError:
-        return False
-    return True
-
-
-def model_folder(name: str, models_dir: Path) -> Path:
-    """Where the service saves a model called ``name``: a plain name inside the models folder."""
-    if not MODEL_NAME.match(name) or name in {".", ".."}:
-        raise ConfigError(
-            f"model name {name!r} must be 1-100 letters, digits, '.', '_' or '-' "
-            "(it names a folder in the classifiers folder)"
-        )
-    return models_dir / name
-
-
-def _check_backend(request: Any, settings: Settings) -> None:
-    """Over HTTP a caller must not steer the server's keys: an OpenAI-compatible backend may
-    only call the default endpoint or one of ``SENTIFORGE_BACKEND_URLS``, and read its key
-    from a variable named ``*API_KEY``; prompt templates come from the server's settings."""
-    backend = getattr(request, "backend", None) or getattr(getattr(request, "recipe", None), "backend", None)
-    templates = getattr(request, "templates", None) or getattr(getattr(request, "recipe", None), "templates", None)
-    if templates:
-        raise ConfigError("the service uses the server's templates (SENTIFORGE_TEMPLATES_DIR); leave 'templates' out")
-    if backend is None or backend.kind != "openai":
-        return
-    allowed = [u.strip().rstrip("/") for u in settings.backend_urls.split(",") if u.strip()]
-    if backend.base_url and backend.base_url.rstrip("/") not in allowed:
-        raise ConfigError(
-            f"backend.base_url {backend.base_url!r} is not one the server allows (SENTIFORGE_BACKEND_URLS: {allowed})"
-        )
-    if not backend.api_key_env.endswith("API_KEY"):
-        raise ConfigError("backend.api_key_env must name a variable ending in API_KEY (e.g. OPENAI_API_KEY)")
-
-
-def for_service(store: Store, request: TaskRequest | Any, settings: Settings) -> Any:
-    """The request as the service runs it: every data source a store dataset or a built-in set,
-    ``out_dir`` a model name (train) or a fresh folder in the reports folder (evaluate), and
-    no server path, endpoint or variable chosen by the caller (see :func:`_check_backend`)."""
-    _check_backend(request, settings)
-    sources: tuple[str, ...] = ("seeds",) if getattr(request, "seeds", None) and hasattr(request, "to_recipe") else ()
-    if isinstance(request, QualityRequest):
-        sources = ("dataset", "holdout", "seeds")
-    elif isinstance(request, EvaluateRequest):
-        sources = ("real", "synthetic", "holdout")
-    elif isinstance(request, TrainRequest):
-        sources = ("dataset",)
-    for field in sources:
-        name = getattr(request, field)
-        if name and not name.startswith(BUILTIN) and not _in_store(store, name):
-            raise NotFoundError(
-                f"{field}: no dataset named '{name}' in the store (the service reads only stored datasets and the "
-                "built-in vader:* / uci:* sets; upload a file with POST /v1/datasets/{name}/import first)"
-            )
-    if isinstance(request, TrainRequest):
-        return request.model_copy(update={"out_dir": str(model_folder(request.out_dir, settings.classifiers_dir))})
-    if isinstance(request, EvaluateRequest):
-        return request.model_copy(update={"out_dir": str(settings.reports_dir / uuid.uuid4().hex[:12])})
-    return request
 
 
 async def run_task(store: Store, job_id: int, *, progress: Progress | None = None) -> str:

@@ -76,7 +76,7 @@ def parse_lines(text: str, source: str) -> tuple[list[LineOutcome], list[str]]:
     outcome (not JSON, no custom_id): a broken line costs that line only."""
     outcomes: list[LineOutcome] = []
     problems: list[str] = []
-    for number, raw in enumerate(text.splitlines(), start=1):
+    for number, raw in enumerate(text.split("\n"), start=1):  # not splitlines(): U+2028 stays in a JSON string
         if not raw.strip():
             continue
         try:

@@ -63,8 +63,10 @@ def predict(
 
     items = list(texts or [])
     if file is not None:
-        try:
-            items += [line.strip() for line in file.read_text(encoding="utf-8").splitlines() if line.strip()]
+        from sentiforge.io.importers import decoded_lines
+
+        try:  # lines end at \n only: a U+2028 inside a text stays in it
+            items += [line.strip() for line in decoded_lines(file, "utf-8") if line.strip()]
         except OSError as exc:
             raise DataError(f"cannot read {file}: {exc}") from exc
     if not items:

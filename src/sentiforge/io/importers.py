@@ -25,6 +25,7 @@ from typing import Any, Literal
 from sentiforge.errors import DataError, LabelError, SentiforgeError
 from sentiforge.io.splits import assign
 from sentiforge.labels import LabelScheme
+from sentiforge.names import find_nul
 from sentiforge.samples import Sample
 from sentiforge.store import Store
 
@@ -226,6 +227,10 @@ def _converter(
         def bad(problem: str) -> DataError:
             return DataError(f"{path}: {where}: {problem}")
 
+        nul = find_nul({c: values[c] for c in columns.required(scheme)})
+        if nul is not None:
+            raise bad(f"column {nul} holds a NUL character (\\x00), which cannot be stored; remove it")
+
         text = values[columns.text]
         if not isinstance(text, str) or not text.strip():
             raise bad(f"column '{columns.text}' is empty or not text ({text!r})")
@@ -284,6 +289,17 @@ def _clean(value: Any) -> Any:
 # -- readers --------------------------------------------------------------------------------
 
 
+def read_rows(
+    path: str | Path, needed: list[str], *, format: Format | None = None, encoding: str = "utf-8",
+    delimiter: str | None = None, batch: int = 1000,
+) -> Iterator[Row]:  # fmt: skip
+    """The raw rows of any importable file, each with where it is (``line 3``), streamed: the
+    one reader of tabular files, for labelled imports and unlabelled pools alike. A file
+    without a ``needed`` column, or a malformed row, raises a DataError naming the line."""
+    path = Path(path)
+    return _reader(path, format or _detect(path), needed, encoding=encoding, delimiter=delimiter, batch=batch)()
+
+
 def _reader(
     path: Path, fmt: Format, needed: list[str], *, encoding: str, delimiter: str | None, batch: int
 ) -> Callable[[], Iterator[Row]]:
@@ -300,7 +316,7 @@ def _reader(
     raise DataError(f"unknown import format {fmt!r}; use csv, jsonl or parquet")
 
 
-def _lines(path: Path, encoding: str) -> Iterator[str]:
+def decoded_lines(path: Path, encoding: str) -> Iterator[str]:
     """Decoded lines, with the line number and bytes of any that do not decode."""
     with path.open("rb") as f:
         for number, raw in enumerate(f, 1):
@@ -324,7 +340,7 @@ def _missing(path: Path, needed: list[str], present: list[str], where: str = "")
 
 
 def _csv_rows(path: Path, needed: list[str], encoding: str, sep: str) -> Iterator[Row]:
-    reader = csv.reader(_lines(path, encoding), delimiter=sep, strict=True)
+    reader = csv.reader(decoded_lines(path, encoding), delimiter=sep, strict=True)
     try:
         header = next(reader, None)
         if header is None:
@@ -349,7 +365,7 @@ def _csv_rows(path: Path, needed: list[str], encoding: str, sep: str) -> Iterato
 
 
 def _jsonl_rows(path: Path, needed: list[str], encoding: str) -> Iterator[Row]:
-    for number, line in enumerate(_lines(path, encoding), 1):
+    for number, line in enumerate(decoded_lines(path, encoding), 1):
         if not line.strip():
             continue
         try:

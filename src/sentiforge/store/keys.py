@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select, update
 
 from sentiforge.errors import ConfigError, ConflictError, NotFoundError
+from sentiforge.names import check_name
 from sentiforge.store.base import StoreBase
 from sentiforge.store.models import ApiKeyRow, utcnow
 from sentiforge.store.schemas import ApiKeyPublic
@@ -42,9 +43,7 @@ def split_token(token: str) -> str | None:
 class KeyTables(StoreBase):
     def create_key(self, name: str, scopes: Sequence[str]) -> tuple[ApiKeyPublic, str]:
         """A new key and its token (shown once: only its hash is stored)."""
-        name = name.strip()
-        if not name or len(name) > 100:
-            raise ConfigError("a key needs a name of 1 to 100 characters (the reviewer's name, or the app's)")
+        check_name(name, "key name")  # the reviewer's name, or the app's
         wanted = sorted(set(scopes))
         unknown = [s for s in wanted if s not in SCOPES]
         if not wanted or unknown:

@@ -7,15 +7,29 @@ passes in to write one. ``models.py`` (the tables) stays private to the store pa
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, Literal
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
 from sentiforge.labels import LabelScheme
+from sentiforge.names import NO_NUL
 from sentiforge.samples import Sample
 
 _ROW = ConfigDict(from_attributes=True, frozen=True)
+
+
+def _utc_iso(value: datetime) -> str:
+    """The store keeps naive UTC times; JSON says so (RFC 3339 ``date-time`` needs an offset)."""
+    aware = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return aware.isoformat().replace("+00:00", "Z")
+
+
+Timestamp = Annotated[
+    datetime,
+    PlainSerializer(_utc_iso, return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "format": "date-time"}, mode="serialization"),
+]
 
 
 class DatasetPublic(BaseModel):
@@ -28,7 +42,7 @@ class DatasetPublic(BaseModel):
     kind: str  # real | synthetic
     scheme: LabelScheme
     meta: dict[str, Any] = Field(default_factory=dict)
-    created_at: datetime
+    created_at: Timestamp
     counts: dict[str, int] | None = None
 
 
@@ -37,7 +51,7 @@ class SamplePublic(Sample):
 
     dataset_id: int
     job_id: int | None = None
-    created_at: datetime
+    created_at: Timestamp
     quality_score: float | None = None  # from the dataset's latest quality run (find_samples)
     review: str | None = None  # its review item's status, if it was queued (find_samples)
 
@@ -47,9 +61,9 @@ class SampleFilter(BaseModel):
     store (``find_samples``), the application (``browse_samples``) and the API's query string."""
 
     status: Literal["accepted", "rejected", "any"] = "accepted"
-    label: str | None = None
-    strategy: str | None = None
-    split: str | None = None
+    label: str | None = Field(default=None, pattern=NO_NUL, max_length=200)
+    strategy: str | None = Field(default=None, pattern=NO_NUL, max_length=200)
+    split: str | None = Field(default=None, pattern=NO_NUL, max_length=200)
     min_score: float | None = Field(default=None, ge=0, le=1)  # the latest quality run's score
     max_score: float | None = Field(default=None, ge=0, le=1)
     review: Literal["pending", "approved", "rejected", "relabelled", "edited"] | None = None  # review state
@@ -78,10 +92,10 @@ class JobPublic(BaseModel):
     cost: float
     error: str | None = None
     claimed_by: str | None = None
-    heartbeat_at: datetime | None = None
+    heartbeat_at: Timestamp | None = None
     cancel_requested: bool = False
-    created_at: datetime
-    updated_at: datetime
+    created_at: Timestamp
+    updated_at: Timestamp
 
 
 class JobEventPublic(BaseModel):
@@ -93,7 +107,7 @@ class JobEventPublic(BaseModel):
     job_id: int
     kind: str
     data: dict[str, Any] = Field(default_factory=dict)
-    created_at: datetime
+    created_at: Timestamp
 
 
 # -- API keys -------------------------------------------------------------------------------
@@ -106,8 +120,8 @@ class ApiKeyPublic(BaseModel):
     key_id: str
     name: str
     scopes: list[str]
-    created_at: datetime
-    revoked_at: datetime | None = None
+    created_at: Timestamp
+    revoked_at: Timestamp | None = None
 
 
 # -- quality --------------------------------------------------------------------------------
@@ -124,8 +138,8 @@ class QualityRunPublic(BaseModel):
     seeds: str | None = None
     counts: dict[str, Any] = Field(default_factory=dict)
     error: str | None = None
-    created_at: datetime
-    finished_at: datetime | None = None
+    created_at: Timestamp
+    finished_at: Timestamp | None = None
 
 
 class QualityRecordCreate(BaseModel):
@@ -175,7 +189,7 @@ class ReviewItemPublic(BaseModel):
     text: str
     label: str | None
     decided_by: str | None
-    decided_at: datetime | None
+    decided_at: Timestamp | None
     note: str | None
     # what helps decide: provenance, the gate's reasons and per-check results (judge, classifier)
     strategy: str | None = None

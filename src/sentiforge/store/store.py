@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from sentiforge.errors import ConflictError, NotFoundError
 from sentiforge.labels import LabelScheme
+from sentiforge.names import check_name
 from sentiforge.store.base import default_url, make_engine
 from sentiforge.store.cache import JobWriter, SqlCache
 from sentiforge.store.jobs import JobTables
@@ -38,6 +39,7 @@ class Store(SampleTables, QualityTables, ReviewTables, JobTables, ShardTables, K
     def create_dataset(
         self, name: str, scheme: LabelScheme, *, kind: str = "synthetic", meta: dict[str, Any] | None = None
     ) -> int:
+        check_name(name, "dataset name")
         with self.session() as s:
             row = DatasetRow(name=name, kind=kind, scheme=scheme.model_dump(mode="json"), meta=meta or {})
             s.add(row)

@@ -150,7 +150,9 @@ class Strategy(Protocol):
 
 
 class StrategyOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """A recipe step's options: plain data, typed strictly (``"5"`` or ``true`` is no count)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
 
 REGISTRY: dict[str, Callable[[dict[str, Any]], Strategy]] = {}

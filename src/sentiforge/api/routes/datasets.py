@@ -17,9 +17,10 @@ from starlette.background import BackgroundTask
 
 from sentiforge.api.deps import ReadKey, SettingsDep, StoreDep, WriteKey
 from sentiforge.api.routes.jobs import ERRORS
-from sentiforge.api.schemas import Page
+from sentiforge.api.schemas import Cursor, NamePath, Page
 from sentiforge.app import data
 from sentiforge.errors import ConfigError
+from sentiforge.names import NO_NUL
 from sentiforge.store.schemas import DatasetPublic
 
 router = APIRouter(prefix="/v1/datasets", tags=["datasets"], responses=ERRORS)
@@ -41,7 +42,7 @@ class ImportOut(BaseModel):
 def list_datasets(
     store: StoreDep,
     _: ReadKey,
-    cursor: Annotated[int, Query(ge=0, le=2**62)] = 0,
+    cursor: Cursor = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> Page[DatasetPublic]:
     """Datasets in id order, each with its sample counts by status."""
@@ -50,17 +51,22 @@ def list_datasets(
 
 
 @router.get("/{name}")
-def get_dataset(name: str, store: StoreDep, _: ReadKey) -> DatasetPublic:
+def get_dataset(name: NamePath, store: StoreDep, _: ReadKey) -> DatasetPublic:
     found = store.dataset(name)
     return found.model_copy(update={"counts": store.count(found.id, status=None, by="status")})
 
 
 @contextmanager
 def _uploaded(file: UploadFile, format: str | None) -> Iterator[Path]:
-    """The upload streamed to a temporary file (removed afterwards), named with its suffix."""
-    suffix = Path(file.filename or "").suffix.lower() or (f".{format}" if format else "")
-    if not suffix and not format:
-        raise ConfigError("name the file with its suffix (.csv, .jsonl, .parquet) or give 'format'")
+    """The upload streamed to a temporary file (removed afterwards), named with its suffix: a
+    known one, never the caller's text."""
+    from sentiforge.io.importers import SUFFIXES
+
+    suffix = Path(file.filename or "").suffix.lower()
+    if suffix not in SUFFIXES:
+        if not format:
+            raise ConfigError("name the file with its suffix (.csv, .tsv, .jsonl, .parquet) or give 'format'")
+        suffix = f".{format}"
     folder = Path(tempfile.mkdtemp(prefix="sentiforge-upload-"))
     try:
         path = folder / f"upload{suffix}"
@@ -74,27 +80,30 @@ def _uploaded(file: UploadFile, format: str | None) -> Iterator[Path]:
 
 @router.post("/{name}/import", status_code=201)
 def import_file(
-    name: str,
+    name: NamePath,
     store: StoreDep,
     _: WriteKey,
     file: Annotated[UploadFile, File(description="A .csv, .tsv, .jsonl or .parquet file")],
-    scheme: Annotated[str | None, Form()] = None,
+    scheme: Annotated[str | None, Form(description="A built-in scheme's name (default: the dataset's own)")] = None,
     text_col: Annotated[str, Form()] = "text",
     label_col: Annotated[str | None, Form()] = None,
     language_col: Annotated[str | None, Form()] = None,
     split_col: Annotated[str | None, Form()] = None,
     rationale_col: Annotated[str | None, Form()] = None,
     attr_col: Annotated[list[str] | None, Form()] = None,
-    language: Annotated[str, Form()] = "en",
+    language: Annotated[str, Form(min_length=1, max_length=12, pattern=NO_NUL)] = "en",
     splits: Annotated[str | None, Form(description="Draw stratified splits, e.g. 0.8,0.1,0.1")] = None,
     format: Annotated[Literal["csv", "jsonl", "parquet"] | None, Form()] = None,
     delimiter: Annotated[str | None, Form(max_length=1)] = None,
-    seed: Annotated[int, Form()] = 0,
+    seed: Annotated[int, Form(ge=0, le=2**32 - 1)] = 0,
 ) -> ImportOut:
     """Upload real, labelled data into a dataset (made if new): every row, or none if one is bad.
     The body streams to a temporary file (size-limited by SENTIFORGE_MAX_UPLOAD_MB)."""
     from sentiforge.io.importers import ColumnMap
+    from sentiforge.labels import BUILTIN
 
+    if scheme is not None and scheme not in BUILTIN:  # never a path: the server's files stay its own
+        raise ConfigError(f"unknown label scheme {scheme[:60]!r}; over HTTP use one of {sorted(set(BUILTIN))}")
     columns = ColumnMap(text=text_col, label=label_col, language=language_col, split=split_col)
     columns = replace(columns, rationale=rationale_col, attributes=tuple(attr_col or ()))
     options = {"splits": splits, "format": format, "language": language, "seed": seed, "delimiter": delimiter}
@@ -112,12 +121,14 @@ def import_file(
 
 @router.get("/{name}/export", response_class=FileResponse, responses={200: {"content": {"application/zip": {}}}})
 def export(
-    name: str,
+    name: NamePath,
     store: StoreDep,
     _: ReadKey,
     format: Literal["jsonl", "csv", "parquet", "hf"] = "jsonl",
-    splits: Annotated[str | None, Query(description="Fresh stratified splits, e.g. 0.8,0.1,0.1")] = None,
-    seed: int = 0,
+    splits: Annotated[
+        str | None, Query(max_length=100, description="Fresh stratified splits, e.g. 0.8,0.1,0.1")
+    ] = None,
+    seed: Annotated[int, Query(ge=0, le=2**32 - 1)] = 0,
     include_rejected: bool = False,
 ) -> Any:
     """The dataset in any export format, as one zip (split files and metadata.json)."""
@@ -132,11 +143,11 @@ def export(
         include_rejected=include_rejected,
     )
     cleanup = BackgroundTask(shutil.rmtree, archive.parent, ignore_errors=True)
-    return FileResponse(archive, media_type="application/zip", filename=archive.name, background=cleanup)
+    return FileResponse(archive, media_type="application/zip", filename=f"{name}-{format}.zip", background=cleanup)
 
 
 @router.delete("/{name}", status_code=204)
-def delete(name: str, store: StoreDep, _: WriteKey) -> Response:
+def delete(name: NamePath, store: StoreDep, _: WriteKey) -> Response:
     """Delete a dataset with its samples and jobs."""
     store.delete_dataset(name)
     return Response(status_code=204)
@@ -144,7 +155,7 @@ def delete(name: str, store: StoreDep, _: WriteKey) -> Response:
 
 @router.get("/{name}/quality/history")
 def quality_history(
-    name: str, store: StoreDep, settings: SettingsDep, _: ReadKey, threshold: Threshold = None
+    name: NamePath, store: StoreDep, settings: SettingsDep, _: ReadKey, threshold: Threshold = None
 ) -> list[dict[str, Any]]:
     """Each quality run's summary (reject rate by check, label balance, judge agreement, mean
     score, diversity, distance to seeds), its change from the run before, and what moved beyond
@@ -156,7 +167,7 @@ def quality_history(
 
 @router.get("/{name}/jobs/history")
 def jobs_history(
-    name: str, store: StoreDep, settings: SettingsDep, _: ReadKey, threshold: Threshold = None
+    name: NamePath, store: StoreDep, settings: SettingsDep, _: ReadKey, threshold: Threshold = None
 ) -> list[dict[str, Any]]:
     """The summary of each finished generation/augment job that filled the dataset (counts,
     reject rate by reason, label balance, judge agreement, diversity, distance to seeds), its

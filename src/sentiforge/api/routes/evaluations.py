@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse
 
 from sentiforge.api.deps import ReadKey, SettingsDep, StoreDep
 from sentiforge.api.routes.jobs import ERRORS
-from sentiforge.api.schemas import JobId, Page
+from sentiforge.api.schemas import Cursor, JobId, Page
 from sentiforge.app import jobs
 from sentiforge.errors import ConflictError, NotFoundError
 from sentiforge.store.schemas import JobPublic
@@ -24,7 +24,7 @@ router = APIRouter(prefix="/v1/evaluations", tags=["evaluations"], responses=ERR
 def list_evaluations(
     store: StoreDep,
     _: ReadKey,
-    cursor: Annotated[int, Query(ge=0, le=2**62)] = 0,
+    cursor: Cursor = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> Page[JobPublic]:
     """Evaluate jobs (any status); a completed one's ``result`` holds the headline numbers."""
@@ -53,7 +53,7 @@ def get_report(job_id: JobId, store: StoreDep, settings: SettingsDep, _: ReadKey
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-@router.get("/{job_id}/report.html", response_class=HTMLResponse)
+@router.get("/{job_id}/report.html", responses={200: {"content": {"text/html": {"schema": {"type": "string"}}}}})
 def get_html(job_id: JobId, store: StoreDep, settings: SettingsDep, _: ReadKey) -> HTMLResponse:
     """The self-contained HTML report."""
     path = _report_dir(store, settings, job_id) / "report.html"

@@ -12,8 +12,8 @@ from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import StreamingResponse
 
 from sentiforge.api.deps import ReadKey, RunnerDep, SettingsDep, StoreDep, WriteKey
-from sentiforge.api.schemas import ErrorOut, JobId, Page, Progress
-from sentiforge.app import jobs, tasks
+from sentiforge.api.schemas import Cursor, ErrorOut, FilterText, JobId, Page, Progress
+from sentiforge.app import confinement, jobs, tasks
 from sentiforge.app.requests import (
     AugmentRequest,
     EvaluateRequest,
@@ -22,6 +22,7 @@ from sentiforge.app.requests import (
     RecipeRequest,
     TrainRequest,
 )
+from sentiforge.names import NAME_PATTERN
 from sentiforge.store.jobs import FINISHED
 from sentiforge.store.schemas import JobEventPublic, JobPublic
 
@@ -34,7 +35,7 @@ SSE_KEEPALIVE_SECONDS = 15.0
 
 
 def _submit(store: Any, runner: Any, settings: Any, request: Any) -> JobPublic:
-    request = tasks.for_service(store, request, settings)
+    request = confinement.for_service(store, request, settings)
     job_id = tasks.submit(store, request) if type(request) in tasks.KINDS.values() else jobs.submit(store, request)
     runner.start(job_id)
     return jobs.get(store, job_id)
@@ -84,13 +85,13 @@ def train(body: TrainRequest, store: StoreDep, runner: RunnerDep, settings: Sett
 def list_jobs(
     store: StoreDep,
     _: ReadKey,
-    status: str | None = None,
-    dataset: str | None = None,
-    kind: str | None = None,
-    cursor: Annotated[int, Query(ge=0, le=2**62)] = 0,
+    status: FilterText = None,
+    dataset: Annotated[str | None, Query(pattern=f"{NAME_PATTERN}|^$")] = None,
+    kind: FilterText = None,
+    cursor: Cursor = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> Page[JobPublic]:
-    """Jobs in id order; filter by status, dataset and kind."""
+    """Jobs in id order; filter by status, dataset and kind (an empty filter is no filter)."""
     found = jobs.list_jobs(store, status=status, dataset=dataset, kind=kind, after=cursor, limit=limit + 1)
     return Page.of(found, limit)
 
@@ -112,7 +113,7 @@ def resume(
     store: StoreDep,
     runner: RunnerDep,
     _: WriteKey,
-    max_cost: Annotated[float | None, Body(embed=True, ge=0)] = None,
+    max_cost: Annotated[float | None, Body(embed=True, ge=0, allow_inf_nan=False)] = None,
 ) -> JobPublic:
     """Run a stopped job again from where it stopped (optionally with a new cost cap)."""
     jobs.check_resumable(store, job_id)
@@ -123,9 +124,7 @@ def resume(
 
 
 @router.get("/{job_id}/events")
-def events(
-    job_id: JobId, store: StoreDep, _: ReadKey, after: Annotated[int, Query(ge=0, le=2**62)] = 0
-) -> list[JobEventPublic]:
+def events(job_id: JobId, store: StoreDep, _: ReadKey, after: Cursor = 0) -> list[JobEventPublic]:
     """What happened to the job, oldest first (ids above ``after``)."""
     jobs.get(store, job_id)
     return store.job_events(job_id, after=after)

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from sentiforge.api.deps import AdminKey, StoreDep
 from sentiforge.api.routes.jobs import ERRORS
-from sentiforge.api.schemas import KeyCreate, KeyCreated
+from sentiforge.api.schemas import KeyCreate, KeyCreated, NamePath
 from sentiforge.store.schemas import ApiKeyPublic
 
 router = APIRouter(prefix="/v1/keys", tags=["keys"], responses=ERRORS)
@@ -24,6 +24,6 @@ def create_key(body: KeyCreate, store: StoreDep, _: AdminKey) -> KeyCreated:
 
 
 @router.post("/{key}/revoke")
-def revoke_key(key: str, store: StoreDep, _: AdminKey) -> ApiKeyPublic:
+def revoke_key(key: NamePath, store: StoreDep, _: AdminKey) -> ApiKeyPublic:
     """Revoke by number, key id or the active key's name."""
     return store.revoke_key(key)

@@ -8,10 +8,11 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from sentiforge.api.deps import ReadKey, RegistryDep, StoreDep
 from sentiforge.api.metrics import render
+from sentiforge.api.routes.jobs import ERRORS
 
 router = APIRouter(tags=["metrics"])
 
 
-@router.get("/metrics", response_class=Response, responses={200: {"content": {"text/plain": {}}}})
+@router.get("/metrics", response_class=Response, responses={200: {"content": {"text/plain": {}}}, **ERRORS})
 def metrics(store: StoreDep, registry: RegistryDep, _: ReadKey) -> Response:
     return Response(render(store, registry), media_type=CONTENT_TYPE_LATEST)

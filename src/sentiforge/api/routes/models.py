@@ -8,6 +8,7 @@ from fastapi import APIRouter
 
 from sentiforge.api.deps import ModelsKey, RegistryDep
 from sentiforge.api.routes.jobs import ERRORS
+from sentiforge.api.schemas import NamePath
 from sentiforge.app.predict import ModelPublic
 
 router = APIRouter(prefix="/v1/models", tags=["models"], responses=ERRORS)
@@ -21,7 +22,7 @@ def list_models(registry: RegistryDep, _: ModelsKey) -> list[ModelPublic]:
 
 
 @router.get("/{model_id}/drift")
-def model_drift(model_id: str, registry: RegistryDep, _: ModelsKey) -> dict[str, Any]:
+def model_drift(model_id: NamePath, registry: RegistryDep, _: ModelsKey) -> dict[str, Any]:
     """Input drift of the texts this model was asked about (the answering worker's window):
     each measure's shift from the training texts, its real-vs-real baseline and limit, and
     which are flagged. A model saved without a reference answers ``reference: false``."""

@@ -9,13 +9,14 @@ from fastapi import APIRouter
 from sentiforge.api.deps import ReadKey, SettingsDep, StoreDep
 from sentiforge.api.routes.datasets import Threshold
 from sentiforge.api.routes.jobs import ERRORS
+from sentiforge.api.schemas import NamePath
 
 router = APIRouter(prefix="/v1/recipes", tags=["datasets"], responses=ERRORS)
 
 
 @router.get("/{recipe}/history")
 def recipe_history(
-    recipe: str, store: StoreDep, settings: SettingsDep, _: ReadKey, threshold: Threshold = None
+    recipe: NamePath, store: StoreDep, settings: SettingsDep, _: ReadKey, threshold: Threshold = None
 ) -> list[dict[str, Any]]:
     """The summary of each finished job that ran the recipe (named, or by the hash its
     summaries show), oldest first, its change from the job before, and what moved beyond

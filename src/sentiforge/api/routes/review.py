@@ -7,23 +7,23 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from sentiforge.api.deps import Scope, StoreDep
 from sentiforge.api.routes.jobs import ERRORS
+from sentiforge.api.schemas import MAX_ID, FilterText, NamePath
 from sentiforge.errors import SentiforgeError
+from sentiforge.names import CallerInput
 from sentiforge.quality.review import ReviewQueue
 from sentiforge.store.schemas import ApiKeyPublic, ReviewFilter, ReviewItemPublic
 
 router = APIRouter(prefix="/v1/review", tags=["review"], responses=ERRORS)
 ReviewKey = Annotated[ApiKeyPublic, Depends(Scope("review"))]
-ItemId = Annotated[int, Field(ge=1, le=2**62)]
+ItemId = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
-class DecisionIn(BaseModel):
+class DecisionIn(CallerInput):
     """``approve``, ``reject``, ``relabel`` (with ``label``) or ``edit`` (with ``text``)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     action: Literal["approve", "reject", "relabel", "edit"]
     label: str | None = Field(default=None, max_length=100)
@@ -31,17 +31,13 @@ class DecisionIn(BaseModel):
     note: str | None = Field(default=None, max_length=2_000)
 
 
-class BulkIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class BulkIn(CallerInput):
     ids: list[ItemId] = Field(min_length=1, max_length=1_000)
     action: Literal["approve", "reject"]
     note: str | None = Field(default=None, max_length=2_000)
 
 
-class SecondIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class SecondIn(CallerInput):
     status: Literal["approved", "rejected", "relabelled", "edited"]
     label: str | None = Field(default=None, max_length=100)
 
@@ -72,7 +68,7 @@ def _decide(queue: ReviewQueue, item_id: int, body: DecisionIn, who: str) -> Rev
 
 
 @router.get("/{dataset}")
-def queue_summary(dataset: str, store: StoreDep, _: ReviewKey) -> QueueOut:
+def queue_summary(dataset: NamePath, store: StoreDep, _: ReviewKey) -> QueueOut:
     queue = ReviewQueue(store)
     scheme = store.scheme(dataset)
     return QueueOut(
@@ -86,15 +82,15 @@ def queue_summary(dataset: str, store: StoreDep, _: ReviewKey) -> QueueOut:
 
 @router.get("/{dataset}/items")
 def list_items(
-    dataset: str,
+    dataset: NamePath,
     store: StoreDep,
     key: ReviewKey,
     status: Literal["pending", "approved", "rejected", "relabelled", "edited"] | None = None,
-    label: str | None = None,
-    strategy: str | None = None,
+    label: FilterText = None,
+    strategy: FilterText = None,
     min_score: Annotated[float | None, Query(ge=0, le=1)] = None,
     max_score: Annotated[float | None, Query(ge=0, le=1)] = None,
-    reason: str | None = None,
+    reason: FilterText = None,
     second: bool = False,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[ReviewItemPublic]:

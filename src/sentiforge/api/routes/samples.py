@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from sentiforge.api.deps import ReadKey, StoreDep
 from sentiforge.api.routes.jobs import ERRORS
-from sentiforge.api.schemas import Page
+from sentiforge.api.schemas import Cursor, NamePath, Page
 from sentiforge.app import data
 from sentiforge.store.schemas import SampleFilter, SamplePublic
 
@@ -17,11 +17,11 @@ router = APIRouter(prefix="/v1/datasets", tags=["samples"], responses=ERRORS)
 
 @router.get("/{name}/samples")
 def list_samples(
-    name: str,
+    name: NamePath,
     store: StoreDep,
     _: ReadKey,
     where: Annotated[SampleFilter, Query()],
-    cursor: Annotated[int, Query(ge=0, le=2**62)] = 0,
+    cursor: Cursor = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> Page[SamplePublic]:
     """A page of samples in id order, each with its latest quality score and review state."""
