@@ -30,7 +30,7 @@ from sentiforge.prompts import PromptLibrary
 from sentiforge.recipe import Recipe
 from sentiforge.samples import Sample, text_hash
 from sentiforge.store import Store
-from sentiforge.store.jobs import this_process
+from sentiforge.store.claims import this_process
 from sentiforge.store.schemas import JobPublic
 from sentiforge.store.shards import ShardPublic
 from sentiforge.strategies.base import StepContext, Strategy, Task, build_strategy

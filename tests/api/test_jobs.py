@@ -94,6 +94,30 @@ async def test_cancel_a_queued_job_then_resume_it(admin: httpx.AsyncClient, stor
     assert done["status"] == "completed" and done["recipe"]["max_cost"] == 1.5
 
 
+async def test_a_cancel_of_a_job_waiting_for_a_slot_sticks(
+    make_client: Any, tokens: dict[str, str], settings: Any
+) -> None:
+    """Issue 21.4: a job queued behind a full runner, cancelled, never starts when the slot frees."""
+    import asyncio
+
+    one_slot = settings.model_copy(update={"max_running_jobs": 1})
+    slow = {"kind": "fake", "fake_latency": 0.1, "concurrency": 1}
+    async with make_client(tokens["admin"], one_slot) as client:
+        first = (await client.post("/v1/jobs/generate", json={"dataset": "a", "count": 6, "backend": slow})).json()
+        second = (await client.post("/v1/jobs/generate", json={"dataset": "b", "count": 6, "backend": FAKE})).json()
+        await asyncio.sleep(0.2)
+        assert (await client.get(f"/v1/jobs/{second['id']}")).json()["status"] == "queued"
+        cancelled = await client.post(f"/v1/jobs/{second['id']}/cancel")
+        assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+        assert (await wait_job(client, first["id"]))["status"] == "completed"
+        after = await wait_job(client, second["id"])  # its waiting task took the slot, found it cancelled
+        assert (after["status"], after["done"], after["requests"], after["cache_hits"]) == ("cancelled", 0, 0, 0)
+        kinds = [e["kind"] for e in (await client.get(f"/v1/jobs/{second['id']}/events")).json()]
+        assert kinds == ["created", "cancelled"]
+        assert (await client.post(f"/v1/jobs/{second['id']}/resume")).status_code == 202
+        assert (await wait_job(client, second["id"]))["status"] == "completed"
+
+
 async def test_cancel_a_running_job(admin: httpx.AsyncClient) -> None:
     slow = {"kind": "fake", "fake_latency": 0.2, "concurrency": 1}
     job = (await admin.post("/v1/jobs/generate", json={"dataset": "slow", "count": 200, "backend": slow})).json()

@@ -20,7 +20,7 @@ from sentiforge.engine import Engine
 from sentiforge.errors import JobConflictError
 from sentiforge.recipe import BackendSpec, Recipe, StepSpec
 from sentiforge.store import Store
-from sentiforge.store.jobs import this_process
+from sentiforge.store.claims import this_process
 
 RUNNER = """
 import asyncio, sys

@@ -10,6 +10,7 @@ import pytest
 
 from sentiforge.app import jobs
 from sentiforge.app.shards import run_shard, split
+from sentiforge.errors import JobConflictError
 from sentiforge.recipe import BackendSpec, Recipe, StepSpec
 from sentiforge.store import Store
 from sentiforge.testing.backend import FakeBackend
@@ -87,3 +88,21 @@ async def test_resuming_a_sharded_job_queues_only_its_unfinished_shards(store: S
     assert store.job(job_id).status == "incomplete"
     assert split(store, job_id, 10) == [second]
     assert store.job(job_id).status == "running" and store.shard(second).status == "queued"
+
+
+async def test_a_cancel_ends_queued_shards_at_once_and_sticks_until_a_resume(store: Store) -> None:
+    """Issue 21.4 for sharded jobs: a cancel with every shard still queued settles the job now;
+    a delivery arriving afterwards runs nothing; a resume queues the shards again."""
+    job_id = _job(store, 20)
+    first, second = split(store, job_id, 10)
+    assert jobs.cancel(store, job_id).status == "cancelled"  # no worker ever needed to see it
+    assert {s.status for s in store.shards(job_id)} == {"cancelled"}
+    fake = FakeBackend()
+    assert (await run_shard(store, first, backend=fake)).status == "cancelled" and fake.requests == 0
+    with pytest.raises(JobConflictError, match="cancelled"):
+        store.claim_job(job_id, "someone:1")
+    jobs.requeue(store, job_id)
+    assert split(store, job_id, 10) == [first, second]
+    for shard_id in (first, second):
+        await run_shard(store, shard_id, backend=fake)
+    assert (store.job(job_id).status, store.job(job_id).done) == ("completed", 20)

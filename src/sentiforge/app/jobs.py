@@ -102,7 +102,6 @@ async def execute(store: Store, job_id: int, *, progress: Progress | None = None
     job = store.job(job_id)
     if job.kind in tasks.KINDS:
         return await tasks.run_task(store, job_id, progress=progress)
-    store.add_job_event(job_id, "started")
     try:
         result = await run(store, job_id, progress=progress, **options)
     except JobConflictError:
@@ -114,15 +113,11 @@ async def execute(store: Store, job_id: int, *, progress: Progress | None = None
     return result.status
 
 
-def check_resumable(store: Store, job_id: int) -> JobPublic:
-    """The job, if resuming it makes sense: not one that is running, nor one that completed."""
-    job = store.job(job_id)
-    if job.status in ("running", "completed"):
-        raise JobConflictError(
-            f"job {job_id} is {job.status}: there is nothing to resume"
-            + (" (cancel it first to restart it)" if job.status == "running" else "")
-        )
-    return job
+def requeue(store: Store, job_id: int) -> JobPublic:
+    """Make a stopped job (crash, cancel, budget) runnable again, before running it: a start
+    asked earlier and still waiting for a slot runs it too, a cancel after this stops it again.
+    JobConflictError for a job that is running or completed."""
+    return store.requeue_job(job_id)
 
 
 async def run(
@@ -158,7 +153,10 @@ async def run_recipe(
 async def resume_job(
     store: Store, job_id: int, *, backend: Backend | None = None, progress: Progress | None = None
 ) -> JobResult:
-    """Run a job that stopped (crash, Ctrl-C, cancel, budget): filled slots are kept."""
+    """Run a job that stopped (crash, Ctrl-C, cancel, budget): filled slots are kept (a
+    completed one runs nothing)."""
+    if store.job(job_id).status != "completed":
+        await asyncio.to_thread(requeue, store, job_id)
     return await run(store, job_id, backend=backend, progress=progress)
 
 
@@ -220,12 +218,12 @@ async def wait(store: Store, job_id: int, *, statuses: tuple[str, ...] = ("runni
 __all__ = [
     "UnusedAttributeWarning",
     "cancel",
-    "check_resumable",
     "create_job",
     "execute",
     "get",
     "list_jobs",
     "reclaim",
+    "requeue",
     "resume_job",
     "run",
     "run_recipe",

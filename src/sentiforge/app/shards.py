@@ -12,10 +12,11 @@ import asyncio
 from typing import TYPE_CHECKING, Any
 
 from sentiforge.engine import Engine, prompt_library, seed_pool
-from sentiforge.errors import SentiforgeError
+from sentiforge.errors import JobConflictError, SentiforgeError
 from sentiforge.recipe import Recipe
 from sentiforge.store import Store
-from sentiforge.store.jobs import FINISHED, this_process
+from sentiforge.store.claims import this_process
+from sentiforge.store.jobs import FINISHED, WAITING
 from sentiforge.store.shards import ShardPublic
 from sentiforge.strategies.base import StepContext, build_strategy
 
@@ -50,9 +51,9 @@ def step_sizes(store: Store, recipe: Recipe) -> list[int]:
 
 def split(store: Store, job_id: int, size: int) -> list[int]:
     """Cut a queued (or resumable) job into shards of at most ``size`` slots; their ids."""
-    from sentiforge.app.jobs import check_resumable
-
-    job = check_resumable(store, job_id)
+    job = store.job(job_id)
+    if job.status not in WAITING:
+        raise JobConflictError(f"job {job_id} is {job.status}: it is not waiting to run")
     if existing := [s for s in store.shards(job_id) if s.status != "completed"]:
         store.requeue_shards(job_id, [s.id for s in existing])  # resuming: its unfinished shards again
         return [s.id for s in existing]

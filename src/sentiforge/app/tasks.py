@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from sentiforge.app.requests import EvaluateRequest, QualityRequest, TrainRequest, kind_of
 from sentiforge.errors import ConfigError, NotFoundError, SentiforgeError
-from sentiforge.store.jobs import this_process
+from sentiforge.store.claims import this_process
 
 if TYPE_CHECKING:
     from sentiforge.config import Settings
@@ -120,7 +120,6 @@ async def run_task(store: Store, job_id: int, *, progress: Progress | None = Non
     """Claim a quality, evaluate or train job, run its call in a thread, record how it ended."""
     owner = this_process()
     job = await asyncio.to_thread(store.claim_job, job_id, owner)
-    store.add_job_event(job_id, "started", owner=owner)
     request = KINDS[job.kind].model_validate(job.request or {})
     stop = asyncio.Event()
     watcher = asyncio.create_task(_watch(store, job_id, owner, stop))

@@ -116,6 +116,7 @@ def resume(
     with open_store(db) as store:
         if max_cost is not None:
             jobs.set_budget(store, job_id, max_cost)
+        jobs.requeue(store, job_id)
         if run_job(store, job_id).status != "completed":
             raise typer.Exit(1)
 

@@ -115,7 +115,7 @@ def resume(
     max_cost: Annotated[float | None, Body(embed=True, ge=0)] = None,
 ) -> JobPublic:
     """Run a stopped job again from where it stopped (optionally with a new cost cap)."""
-    jobs.check_resumable(store, job_id)
+    jobs.requeue(store, job_id)
     if max_cost is not None:
         jobs.set_budget(store, job_id, max_cost)
     runner.start(job_id)
