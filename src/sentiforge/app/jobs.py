@@ -203,8 +203,8 @@ def list_jobs(
 
 def reclaim(store: Store) -> list[int]:
     """Mark jobs whose process died while running as ``incomplete`` (resumable); their ids.
-    Shards whose worker died unseen are queued again first (a starting worker sends them)."""
-    store.reclaim_dead_shards()
+    A sharded job is left to its shards: :func:`sentiforge.app.shards.sweep` sends again those
+    whose worker died."""
     return store.reclaim_dead_jobs()
 
 

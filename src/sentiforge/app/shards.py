@@ -3,12 +3,16 @@
 :func:`split` makes the shards of a job (each step's plan cut into ranges of ``size`` slots);
 :func:`run_shard` claims one (counting the delivery) and runs the engine over its range only.
 A shard is idempotent: slots stored already are skipped and responses come from the shared
-cache, so a redelivered shard neither repeats samples nor pays twice.
+cache, so a redelivered shard neither repeats samples nor pays twice. That lets
+:func:`sweep` (every live worker and the service, every ``SWEEP_SECONDS``) send again, at
+once, a shard whose worker died: the job goes on within a minute with no new worker and no
+wait for the broker's visibility timeout; :func:`revive` does it for a resume.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from sentiforge.engine import Engine, prompt_library, seed_pool
@@ -25,6 +29,8 @@ if TYPE_CHECKING:
     from sentiforge.config import Settings
 
 MAX_DELIVERIES = 3
+SWEEP_SECONDS = 10.0  # how often live workers (and the service) look for shards of dead ones
+Send = Callable[[list[int]], None]  # queues shards for the workers (worker/tasks.py: send)
 
 
 def wants_workers(store: Store, job_id: int, settings: Settings) -> bool:
@@ -60,6 +66,30 @@ def split(store: Store, job_id: int, size: int) -> list[int]:
     sizes = step_sizes(store, Recipe.model_validate(job.recipe))
     ranges = [(step, a, min(a + size, n)) for step, n in enumerate(sizes) for a in range(0, n, max(size, 1))]
     return store.create_shards(job_id, ranges)
+
+
+def sweep(store: Store, send: Send, *, waiting: bool = False) -> list[int]:
+    """Queue again the shards whose worker died (silent past the claims' stale limit, or a
+    dead pid on this host) and send them; with ``waiting``, also send every queued shard of a
+    running job, whose message a restart may have lost (a copy still queued finds the shard
+    claimed or finished and does nothing). The ids sent."""
+    ids = store.reclaim_dead_shards()
+    if waiting:
+        ids = sorted({*ids, *store.waiting_shards()})
+    if ids:
+        send(ids)
+    return ids
+
+
+def revive(store: Store, job_id: int, send: Send) -> list[int]:
+    """A resume of a sharded job that still shows running: its shards whose worker died are
+    queued again and, with its other queued shards, sent again. JobConflictError when every
+    unfinished shard runs on a live worker."""
+    ids = sorted({*store.reclaim_dead_shards(job_id=job_id), *store.waiting_shards(job_id)})
+    if not ids:
+        raise JobConflictError(f"job {job_id} is running: live workers hold its unfinished shards")
+    send(ids)
+    return ids
 
 
 async def run_shard(
