@@ -159,10 +159,12 @@ class JobRun:
             concurrency=engine.concurrency,
             seed=self.recipe.seed,
         )
+        self.writer.count_paid(self.client.accounting)  # each paid answer's counters go with its cache row
         self.stop: str | None = None
         self.error: str | None = None
         self.last_flush = time.monotonic()
         self.flushing = asyncio.Lock()
+        self.committing = asyncio.Lock()
 
     def _accounting(self) -> Accounting:
         job: JobPublic | ShardPublic = self.shard or self.job
@@ -335,6 +337,7 @@ class JobRun:
 
     async def _keep(self, sample: Sample, task: Task, attempt: int) -> bool:
         """Store an attempt's sample: accepted (True) unless it repeats one, else as a reject."""
+        await self._commit_answers()
         if sample.status == "accepted":
             h = text_hash(sample.text)
             if h not in self.hashes and await self._claim(h, task.slot):
@@ -350,6 +353,23 @@ class JobRun:
             self.rejected += 1
             await self._after_write()
         return False
+
+    async def _commit_answers(self) -> None:
+        """Commit the answers paid so far (with the paid counters) before a sample made from them
+        counts, so a killed run repays only answers in flight. One transaction, in a worker
+        thread, for every answer that came meanwhile (slots queue on the lock: a group commit);
+        a failed write leaves them buffered for the samples' next batch."""
+        cache = self.writer.cache
+        async with self.committing:
+            if not cache.pending or self.client.cache is not cache:
+                return
+            answers = cache.take()
+            try:
+                await asyncio.to_thread(cache.write, answers)
+            except SentiforgeError:
+                cache.settle(answers, written=False)
+                return
+            cache.settle(answers, written=True)
 
     async def _claim(self, h: str, slot: str) -> bool:
         """Take a text for a slot. A shard also claims it in the store, as other shards of the

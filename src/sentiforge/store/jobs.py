@@ -156,14 +156,18 @@ class JobTables:
         )
 
     def requeue_job(self, job_id: int) -> JobPublic:
-        """Make a stopped job claimable again (a resume): queued, from any waiting status or
-        cancelled. JobConflictError for a running or completed one."""
+        """Make a stopped job claimable again (a resume): queued, from any waiting status, from
+        cancelled, or from running under a dead claim (its process was killed). JobConflictError
+        for a job that runs in a live process or has completed."""
         with self.engine.begin() as conn:
             conn.execute(
                 update(JobRow)
                 .where(JobRow.id == job_id, JobRow.status.in_((*WAITING, "cancelled")))
                 .values(status="queued", cancel_requested=False, updated_at=utcnow())
             )
+        unsharded = or_(JobRow.claimed_by.is_(None), JobRow.claimed_by != SHARDED)
+        for dead in claims.dead_claims(self.engine, JobRow, where=(JobRow.id == job_id) & unsharded):
+            claims.release(self.engine, JobRow, dead, {"status": "queued", "cancel_requested": False})
         job = self.job(job_id)
         if job.status != "queued":
             raise JobConflictError(
