@@ -172,3 +172,28 @@ async def test_a_restart_reclaims_jobs_left_running(make_client: Any, tokens: di
         assert [e["kind"] for e in (await client.get(f"/v1/jobs/{job_id}/events")).json()][-1] == "reclaimed"
         await client.post(f"/v1/jobs/{job_id}/resume")
         assert (await wait_job(client, job_id))["status"] == "completed"
+
+
+async def test_a_refused_job_leaves_no_dataset_behind(admin: httpx.AsyncClient, store: Store) -> None:
+    """Issue 21.8: requests refused after their dataset's name was seen (a count beyond what a
+    job can hold, a recipe whose plan cannot be built) store nothing."""
+    huge = await admin.post("/v1/jobs/generate", json={"dataset": "huge", "count": 2**40, "backend": FAKE})
+    assert 400 <= huge.status_code < 500, huge.text
+    bad_plan = {"steps": [{"strategy": "generate", "params": {"count": 3, "no_such_option": 1}}], "backend": FAKE}
+    refused = await admin.post("/v1/jobs/recipe", json={"dataset": "bad", "recipe": bad_plan})
+    assert 400 <= refused.status_code < 500, refused.text
+    assert store.list_jobs() == [] and store.list_datasets() == []
+
+
+async def test_concurrent_creates_of_one_new_dataset_all_succeed(admin: httpx.AsyncClient, store: Store) -> None:
+    """Issue 21.8: 20 jobs created at once into one new dataset: one makes it, all 20 are
+    accepted (no wrong 409 "exists already"), on SQLite and PostgreSQL."""
+    import asyncio
+
+    body = {"dataset": "together", "count": 3, "backend": FAKE}
+    answers = await asyncio.gather(*(admin.post("/v1/jobs/generate", json=body) for _ in range(20)))
+    assert [a.status_code for a in answers] == [202] * 20, [a.text for a in answers if a.status_code != 202]
+    assert [d.name for d in store.list_datasets()] == ["together"]
+    for answer in answers:
+        await wait_job(admin, answer.json()["id"])
+    assert len({j.dataset_id for j in store.list_jobs()}) == 1

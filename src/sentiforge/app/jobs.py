@@ -12,7 +12,7 @@ import warnings
 from typing import TYPE_CHECKING, Any
 
 from sentiforge.engine import JobResult, Progress, prompt_library, run_job, seed_pool
-from sentiforge.errors import ConfigError, ConflictError, JobConflictError, StoreError
+from sentiforge.errors import ConfigError, JobConflictError
 from sentiforge.recipe import Recipe
 from sentiforge.store import Store
 from sentiforge.store.schemas import JobPublic
@@ -21,6 +21,8 @@ from sentiforge.strategies.base import StepContext, build_strategy
 if TYPE_CHECKING:
     from sentiforge.app.requests import JobRequest
     from sentiforge.backends.base import Backend
+
+MAX_TARGET = 2**31 - 1  # a job's counters are 32-bit integers in the store
 
 
 def create_job(
@@ -48,13 +50,6 @@ def _create_job(
 ) -> int:
     scheme = recipe.label_scheme()
     _check_templates(recipe)
-    try:
-        dataset_id = store.dataset_id(dataset)
-    except StoreError:
-        dataset_id = store.create_dataset(dataset, scheme, kind="synthetic", meta={"recipe": recipe.name})
-    else:
-        if not exist_ok:
-            raise ConflictError(f"dataset '{dataset}' exists already")
     ctx = StepContext(client=None, scheme=scheme, prompts=prompt_library(recipe), pool=seed_pool(store, recipe))  # type: ignore[arg-type]
     target = 0
     for i, spec in enumerate(recipe.steps):
@@ -62,7 +57,12 @@ def _create_job(
         ctx.step = i
         target += strategy.size(ctx)
         _warn_unused_attributes(strategy, ctx)
-    return store.create_job(dataset_id, recipe.dump(), target, kind=kind, request=request)
+    if target > MAX_TARGET:
+        raise ConfigError(f"the recipe plans {target:,} samples; a job holds at most {MAX_TARGET:,}")
+    # the plan holds: the dataset (unless it exists) and the job are made together, or neither
+    return store.create_job_in(
+        dataset, scheme.model_dump(mode="json"), recipe.dump(), target, kind=kind, request=request, exist_ok=exist_ok
+    )
 
 
 def _check_templates(recipe: Recipe) -> None:

@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import func, insert, or_, select, update
 
-from sentiforge.errors import JobConflictError, NotFoundError
+from sentiforge.errors import ConflictError, JobConflictError, NotFoundError
 from sentiforge.store import claims
+from sentiforge.store.base import insert_if_absent
 from sentiforge.store.claims import STALE_AFTER
 from sentiforge.store.models import DatasetRow, JobEventRow, JobRow, SampleRow, utcnow
 from sentiforge.store.schemas import JobEventPublic, JobPublic
@@ -62,6 +63,39 @@ class JobTables:
             s.add(JobEventRow(job_id=row.id, kind="created", data={"kind": kind, "target": target}))
             s.commit()
             return row.id
+
+    def create_job_in(
+        self,
+        dataset: str,
+        scheme: dict[str, Any],
+        recipe: dict[str, Any],
+        target: int,
+        *,
+        kind: str = "recipe",
+        request: dict[str, Any] | None = None,
+        exist_ok: bool = True,
+    ) -> int:
+        """A queued job filling the synthetic dataset ``dataset``, made with it unless it exists,
+        in one transaction: a job refused leaves no dataset behind, and of concurrent creates of
+        one new dataset one makes it and the others fill it (ConflictError only without
+        ``exist_ok``, when it existed)."""
+        now = utcnow()
+        meta = {"recipe": recipe.get("name")}
+        with self.engine.begin() as conn:
+            made = {"name": dataset, "kind": "synthetic", "scheme": scheme, "meta": meta, "created_at": now}
+            dataset_id = insert_if_absent(conn, DatasetRow, made, DatasetRow.id)
+            if dataset_id is None:
+                if not exist_ok:
+                    raise ConflictError(
+                        f"a dataset named '{dataset}' exists already; pick another name or delete it first"
+                    )
+                dataset_id = conn.execute(select(DatasetRow.id).where(DatasetRow.name == dataset)).scalar_one()
+            job = {"dataset_id": dataset_id, "recipe": recipe, "target": target, "status": "queued", "kind": kind,
+                   "request": request, "created_at": now, "updated_at": now}  # fmt: skip
+            job_id = conn.execute(insert(JobRow).values(**job).returning(JobRow.id)).scalar_one()
+            created = {"job_id": job_id, "kind": "created", "data": {"kind": kind, "target": target}, "created_at": now}
+            conn.execute(insert(JobEventRow).values(**created))
+        return int(job_id)
 
     def add_job_event(self, job_id: int, kind: str, **data: Any) -> None:
         with self.engine.begin() as conn:

@@ -16,6 +16,7 @@ from sqlalchemy import func, insert, select, text, update
 
 from sentiforge.errors import JobConflictError, NotFoundError
 from sentiforge.store import claims
+from sentiforge.store.base import insert_if_absent
 from sentiforge.store.claims import STALE_AFTER
 from sentiforge.store.jobs import SHARDED, Beat
 from sentiforge.store.models import JobEventRow, JobRow, JobShardRow, TextClaimRow, utcnow
@@ -194,7 +195,7 @@ class ShardTables:
                 # after it, synchronously, and WAL is flushed in order, so a stored sample's
                 # claim is as durable as the sample; a claim lost in a crash costs nothing
                 conn.execute(text("SET LOCAL synchronous_commit TO OFF"))
-            if _insert_if_absent(conn, values):
+            if insert_if_absent(conn, TextClaimRow, values, TextClaimRow.text_hash) is not None:
                 return True
             holder = conn.execute(
                 select(C.job_id, C.slot).where(C.dataset_id == dataset_id, C.text_hash == text_hash)
@@ -219,20 +220,6 @@ def _roll_up(conn: Any, job_id: int) -> str:
         values.update(status=status, error="; ".join(errors) or None, cancel_requested=False)
     conn.execute(update(JobRow).where(JobRow.id == job_id).values(**values))
     return status
-
-
-def _insert_if_absent(conn: Any, values: dict[str, Any]) -> bool:
-    """Insert a claim unless its key exists (ON CONFLICT DO NOTHING); whether it was inserted."""
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects import postgresql
-
-        stmt: Any = postgresql.insert(TextClaimRow).on_conflict_do_nothing()
-    else:
-        from sqlalchemy.dialects import sqlite
-
-        stmt = sqlite.insert(TextClaimRow).on_conflict_do_nothing()
-    # RETURNING, not rowcount: psycopg reports no row count for an INSERT that did nothing
-    return conn.execute(stmt.returning(TextClaimRow.text_hash), values).first() is not None
 
 
 def _job_status(states: list[str]) -> str:
