@@ -56,6 +56,7 @@ class JobResult:
     seconds: float
     error: str | None = None
     per_step: list[int] = field(default_factory=list)
+    reused: dict[int, int] = field(default_factory=dict)  # answers other jobs paid for, by payer job
 
 
 def seed_pool(store: Store, recipe: Recipe) -> list[Sample]:
@@ -158,6 +159,7 @@ class JobRun:
             accounting=self._accounting(),
             concurrency=engine.concurrency,
             seed=self.recipe.seed,
+            cache_scope=f"job:{job.id}" if self.recipe.fresh else "",
         )
         self.writer.count_paid(self.client.accounting)  # each paid answer's counters go with its cache row
         self.stop: str | None = None
@@ -199,6 +201,8 @@ class JobRun:
         target = self.shard.stop - self.shard.start if self.shard else self.job.target
         status = self.stop or ("completed" if self.done >= target else "incomplete")
         await self._final_flush(status=status, error=self.error)
+        if reused := dict(self.writer.cache.reused):  # said in the job's summary (app/summaries.py)
+            await asyncio.to_thread(self.store.add_job_event, self.job.id, "reused", jobs=reused)
         return JobResult(
             job_id=self.job.id,
             dataset_id=self.dataset_id,
@@ -207,6 +211,7 @@ class JobRun:
             seconds=time.monotonic() - started,
             error=self.error,
             per_step=per_step,
+            reused=reused,
             **self._counts(),
         )
 

@@ -70,6 +70,7 @@ class GenerateRequest(_Request):
     language: str | None = None  # default: the seeds' own (detected at import), else English
     max_cost: float | None = Field(default=None, ge=0)
     seed: int = 0
+    fresh: bool = False  # send every request again, even one an earlier job's answer is cached for
     templates: str | None = None
     backend: BackendSpec = Field(default_factory=BackendSpec)
 
@@ -95,6 +96,7 @@ class GenerateRequest(_Request):
             seeds=self.pool or self.seeds,
             seed_split=None if self.pool else self.seed_split,
             max_cost=self.max_cost,
+            fresh=self.fresh,
             backend=self.backend,
             templates=templates_folder(self.templates),
             steps=[StepSpec(strategy="grounded" if self.pool else "generate", params=params)],
@@ -127,6 +129,7 @@ class AugmentRequest(_Request):
     max_cost: float | None = Field(default=None, ge=0)
     max_attempts: int = Field(default=3, ge=1, le=50)
     seed: int = 0
+    fresh: bool = False  # send every request again, even one an earlier job's answer is cached for
     templates: str | None = None
     backend: BackendSpec = Field(default_factory=BackendSpec)
 
@@ -180,6 +183,7 @@ class AugmentRequest(_Request):
             seed_split=split,
             max_cost=self.max_cost,
             max_attempts=self.max_attempts,
+            fresh=self.fresh,
             backend=self.backend,
             templates=templates_folder(self.templates),
             steps=[StepSpec(strategy=name, params=self.step_params(name)) for name in self.strategies],

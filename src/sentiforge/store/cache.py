@@ -11,6 +11,7 @@ goes with the next batch of samples instead.
 
 from __future__ import annotations
 
+import collections
 import hashlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -34,9 +35,12 @@ PAID = ("requests", "prompt_tokens", "completion_tokens", "cost")  # counters th
 class SqlCache:
     """The response cache in the store. Writes are buffered until :meth:`flush`."""
 
-    def __init__(self, store: Store, backend_key: str) -> None:
+    def __init__(self, store: Store, backend_key: str, job_id: int | None = None) -> None:
         self.store = store
         self.backend_key = backend_key
+        self.job_id = job_id  # recorded as the payer of the answers this cache writes
+        # answers read from the store that other jobs paid for: payer job id -> count
+        self.reused: collections.Counter[int] = collections.Counter()
         # where a write of answers also sets the paid counters: (table, row id, the run's accounting)
         self.counters: tuple[Any, int, Accounting] | None = None
         self.pending: dict[str, Completion] = {}
@@ -69,7 +73,7 @@ class SqlCache:
         if self.index is not None and _prefix(key) not in self.index:
             return None
         c = CacheRow
-        q = select(c.text, c.model, c.finish_reason, c.prompt_tokens, c.completion_tokens).where(c.key == key)
+        q = select(c.text, c.model, c.finish_reason, c.prompt_tokens, c.completion_tokens, c.job_id).where(c.key == key)
         try:
             with self.store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
                 row = conn.execute(q).first()
@@ -77,6 +81,8 @@ class SqlCache:
             raise StoreError(f"could not read the response cache at {self.store.safe_url}: {exc}") from exc
         if row is None:
             return None
+        if row.job_id is not None and row.job_id != self.job_id:
+            self.reused[row.job_id] += 1
         return Completion(
             text=row.text,
             model=row.model,
@@ -132,6 +138,7 @@ class SqlCache:
                 "finish_reason": c.finish_reason,
                 "prompt_tokens": c.usage.prompt_tokens,
                 "completion_tokens": c.usage.completion_tokens,
+                "job_id": self.job_id,
                 "created_at": now,
             }
             for k, c in (self.pending if responses is None else responses).items()
@@ -207,7 +214,7 @@ class JobWriter:
         self.dataset_id = dataset_id
         self.job_id = job_id
         self.shard_id = shard_id
-        self.cache = SqlCache(store, backend_key)
+        self.cache = SqlCache(store, backend_key, job_id)
         self._rows: list[dict[str, Any]] = []
 
     @property

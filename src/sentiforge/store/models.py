@@ -161,6 +161,7 @@ class CacheRow(Base):
     finish_reason: Mapped[str | None] = mapped_column(String(40), default=None)
     prompt_tokens: Mapped[int] = mapped_column(Integer, default=0)
     completion_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    job_id: Mapped[int | None] = mapped_column(Integer, default=None)  # the job that paid for it (no FK: outlives it)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
