@@ -250,3 +250,46 @@ async def test_a_restarted_service_sends_waiting_shards_and_a_resume_revives_dea
     assert (job["status"], job["done"]) == ("completed", 200), job
     with Store(settings.database_url) as store:
         assert _accepted_slots(store, job_id) == (200, 200)
+
+
+def _value(text: str, name: str, labels: str = "") -> float:
+    """A metric's value in Prometheus exposition text (0 when absent)."""
+    for line in text.splitlines():
+        if line.startswith(f"{name}{labels} ") or (not labels and line.startswith(f"{name} ")):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+async def test_one_scrape_of_the_service_shows_what_the_workers_did(
+    worker_env: dict[str, str], start_worker: Callable[[str], Any]
+) -> None:
+    """Issue 21.12: a job run by a worker process: the service's /metrics (read key) counts its
+    samples exactly, its rate-limit waits and their seconds, its tokens and its cost."""
+    import httpx
+
+    from sentiforge.api.main import create_app
+    from sentiforge.config import Settings
+    from sentiforge.testing.server import OpenAITestServer
+    from sentiforge.worker.tasks import dispatch
+
+    settings = Settings(rate_limit_per_minute=0)
+    with OpenAITestServer() as server, Store(settings.database_url) as store:
+        read = store.create_key("scraper", ["read"])[1]
+        spec = BackendSpec(kind="openai", base_url=server.base_url, model=f"m{time.time()}", concurrency=4,
+                           requests_per_minute=600, input_per_mtok=1.0, output_per_mtok=2.0)  # fmt: skip
+        job_id = _job(store, 60, spec)
+        dispatch(store, job_id, shard_size=30)
+        start_worker("w1")
+        job = _wait(store, job_id, 120)
+        assert (job.status, job.done) == ("completed", 60), job.error
+        app = create_app(settings)
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+                assert (await client.get("/metrics")).status_code == 401
+                text = (await client.get("/metrics", headers={"Authorization": f"Bearer {read}"})).text
+    assert _value(text, "sentiforge_job_samples_total") == 60
+    assert _value(text, "sentiforge_llm_rate_limit_waits_total", '{kind="limiter"}') >= 5
+    assert _value(text, "sentiforge_llm_rate_limit_wait_seconds_total", '{kind="limiter"}') > 0.5
+    assert _value(text, "sentiforge_llm_tokens_total", '{kind="prompt"}') == job.prompt_tokens > 0
+    assert _value(text, "sentiforge_llm_cost_usd_total") == pytest.approx(job.cost) and job.cost > 0

@@ -42,7 +42,7 @@ class JobRunner:
             log.warning("jobs %s were left running by a stopped process: marked incomplete", reclaimed)
         if self.settings is not None and self.settings.broker_url:
             await self._sweep(waiting=True)
-            self.sweeper = asyncio.create_task(self._sweep_forever(), name="shard-sweeper")
+        self.sweeper = asyncio.create_task(self._sweep_forever(), name="shard-sweeper")
         return reclaimed
 
     async def _sweep(self, *, waiting: bool = False) -> None:
@@ -56,11 +56,19 @@ class JobRunner:
             log.warning("the shard sweep failed: %s", exc)
 
     async def _sweep_forever(self) -> None:
+        """Every sweep period: the shards of dead workers (with a broker), and this process's
+        fleet counters saved (a scrape of another server process then sees them)."""
+        from sentiforge.app import fleet
         from sentiforge.app.shards import SWEEP_SECONDS
 
         while True:
             await asyncio.sleep(SWEEP_SECONDS)
-            await self._sweep()
+            if self.settings is not None and self.settings.broker_url:
+                await self._sweep()
+            try:
+                await asyncio.to_thread(fleet.save, self.store)
+            except Exception as exc:  # the database is away for now: the next round saves
+                log.warning("could not save the fleet counters: %s", exc)
 
     def resume(self, job_id: int, max_cost: float | None = None) -> None:
         """Run a stopped job again; a sharded job that shows running, but whose shards' workers
@@ -90,20 +98,13 @@ class JobRunner:
             self.tasks[job_id] = asyncio.create_task(self._run(job_id), name=f"job-{job_id}")
 
     async def _run(self, job_id: int) -> None:
-        from sentiforge.api.metrics import SAMPLES
-        from sentiforge.app import jobs
-
-        last = {"done": -1}
-
-        def progress(done: int, _target: int, _rejected: int) -> None:
-            if last["done"] >= 0 and done > last["done"]:
-                SAMPLES.inc(done - last["done"])
-            last["done"] = done
+        from sentiforge.app import fleet, jobs
 
         try:
             if await asyncio.to_thread(self._to_workers, job_id):
                 return
             async with self.slots:
+                progress = fleet.sample_counter((await asyncio.to_thread(jobs.get, self.store, job_id)).done)
                 status = await jobs.execute(self.store, job_id, progress=progress)
                 log.info("job %s finished: %s", job_id, status)
         except asyncio.CancelledError:

@@ -15,6 +15,7 @@ import asyncio
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from sentiforge.app import fleet
 from sentiforge.engine import Engine, prompt_library, seed_pool
 from sentiforge.errors import JobConflictError, SentiforgeError
 from sentiforge.recipe import Recipe
@@ -110,6 +111,8 @@ async def run_shard(
     job = store.job(shard.job_id)
     owned = backend is None
     backend = backend or from_spec(Recipe.model_validate(job.recipe).backend)
+    engine_options.setdefault("progress", fleet.sample_counter(shard.done))
+    saver = asyncio.create_task(_save_counters(store))
     status, error = "failed", "interrupted"  # stays so only when the run raised past the engine
     try:
         result = await Engine(store, backend, **engine_options).run(job.id, shard)
@@ -118,15 +121,24 @@ async def run_shard(
         error = str(exc)
         raise
     finally:
+        saver.cancel()
         if owned:
             await backend.aclose()
         if status != "failed" or error != "interrupted":
             await asyncio.to_thread(store.finish_shard, shard_id, status, error or None)
+        await asyncio.to_thread(fleet.save, store)
     if store.job(job.id).status in FINISHED:  # the last shard: the job is done, summarise it
         from sentiforge.app.summaries import summarise_job
 
         await asyncio.to_thread(summarise_job, store, job.id)
     return store.shard(shard_id)
+
+
+async def _save_counters(store: Store) -> None:
+    """While a shard runs: this process's fleet counters saved every few seconds."""
+    while True:
+        await asyncio.sleep(fleet.SAVE_SECONDS)
+        await asyncio.to_thread(fleet.save, store)
 
 
 def run_shard_sync(store: Store, shard_id: int, **options: Any) -> ShardPublic:

@@ -262,6 +262,20 @@ class JobEventRow(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class FleetCounterRow(Base):
+    """A counter one process of the fleet (a worker, a server) keeps, as it last saved it: a
+    scrape of any server sums them (``sentiforge.app.fleet``). A process restarted is a new
+    process: its rows start afresh and the old ones stay, so the sums never go down."""
+
+    __tablename__ = "fleet_counters"
+
+    process: Mapped[str] = mapped_column(String(200), primary_key=True)  # host:pid:start
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    label: Mapped[str] = mapped_column(String(100), primary_key=True, default="")
+    value: Mapped[float] = mapped_column(Float, default=0.0)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class ApiKeyRow(Base):
     """An HTTP API key: its public id (the lookup), a SHA-256 of the whole token, never the token."""
 

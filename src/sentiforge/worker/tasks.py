@@ -15,7 +15,9 @@ import time
 
 from celery import signals
 
+from sentiforge.app import fleet
 from sentiforge.app.shards import SWEEP_SECONDS, run_shard_sync, split, sweep
+from sentiforge.backends.ratelimit import on_wait
 from sentiforge.config import get_settings
 from sentiforge.errors import JobConflictError
 from sentiforge.store import Store
@@ -23,6 +25,7 @@ from sentiforge.worker.app import celery_app
 
 app = celery_app()
 log = logging.getLogger(__name__)
+on_wait(fleet.observe_wait)  # the shards' rate-limit waits, in the fleet's counters (app/fleet.py)
 RETRY_SECONDS = 5
 
 
