@@ -277,19 +277,25 @@ async def test_one_scrape_of_the_service_shows_what_the_workers_did(
         read = store.create_key("scraper", ["read"])[1]
         spec = BackendSpec(kind="openai", base_url=server.base_url, model=f"m{time.time()}", concurrency=4,
                            requests_per_minute=600, input_per_mtok=1.0, output_per_mtok=2.0)  # fmt: skip
-        job_id = _job(store, 60, spec)
-        dispatch(store, job_id, shard_size=30)
-        start_worker("w1")
-        job = _wait(store, job_id, 120)
-        assert (job.status, job.done) == ("completed", 60), job.error
         app = create_app(settings)
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
                 assert (await client.get("/metrics")).status_code == 401
-                text = (await client.get("/metrics", headers={"Authorization": f"Bearer {read}"})).text
-    assert _value(text, "sentiforge_job_samples_total") == 60
-    assert _value(text, "sentiforge_llm_rate_limit_waits_total", '{kind="limiter"}') >= 5
-    assert _value(text, "sentiforge_llm_rate_limit_wait_seconds_total", '{kind="limiter"}') > 0.5
+                key = {"Authorization": f"Bearer {read}"}
+                before = (await client.get("/metrics", headers=key)).text  # what this test process ran before
+                job_id = _job(store, 60, spec)
+                dispatch(store, job_id, shard_size=30)
+                start_worker("w1")
+                job = await asyncio.to_thread(_wait, store, job_id, 120)
+                assert (job.status, job.done) == ("completed", 60), job.error
+                text = (await client.get("/metrics", headers=key)).text
+
+    def grew(name: str, labels: str = "") -> float:
+        return _value(text, name, labels) - _value(before, name, labels)
+
+    assert grew("sentiforge_job_samples_total") == 60
+    assert grew("sentiforge_llm_rate_limit_waits_total", '{kind="limiter"}') >= 5
+    assert grew("sentiforge_llm_rate_limit_wait_seconds_total", '{kind="limiter"}') > 0.5
     assert _value(text, "sentiforge_llm_tokens_total", '{kind="prompt"}') == job.prompt_tokens > 0
     assert _value(text, "sentiforge_llm_cost_usd_total") == pytest.approx(job.cost) and job.cost > 0
