@@ -125,3 +125,25 @@ async def test_a_resume_revives_a_running_sharded_job_whose_worker_died(store: S
     store.claim_shard(third, "other-host:1", max_deliveries=3)
     with pytest.raises(JobConflictError, match="live workers hold"):
         revive(store, job_id, sent.append)
+
+
+async def test_a_cancel_while_a_shard_runs_stops_it_and_ends_the_queued_one(store: Store) -> None:
+    """Cancel at another state: one shard running, one queued. The running one stops at its next
+    heartbeat, the queued one at once; the job ends cancelled; a resume completes it exactly."""
+    import asyncio
+
+    job_id = _job(store, 40)
+    first, second = split(store, job_id, 20)
+    slow = FakeBackend(latency=0.05, max_concurrency=1)
+    running = asyncio.create_task(run_shard(store, first, backend=slow, heartbeat_seconds=0.05))
+    while store.shard(first).status != "running" or slow.requests < 3:
+        await asyncio.sleep(0.01)
+    jobs.cancel(store, job_id)
+    assert store.shard(second).status == "cancelled"
+    assert (await running).status == "cancelled" and slow.requests < 20
+    assert store.job(job_id).status == "cancelled"
+    jobs.requeue(store, job_id)
+    for shard_id in split(store, job_id, 20):
+        await run_shard(store, shard_id, backend=FakeBackend())
+    job = store.job(job_id)
+    assert (job.status, job.done, store.count(job.dataset_id)) == ("completed", 40, 40)
