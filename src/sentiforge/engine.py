@@ -3,8 +3,9 @@ store, and resumes a killed job exactly where it stopped.
 
 Resume works because (1) each slot of a step's plan is deterministic, (2) an accepted
 sample is stored with its slot under a unique (job, slot) constraint, and (3) every
-response is cached by request content in the same transaction as the samples it produced,
-so a resumed job skips filled slots and replays the rest from the cache before paying.
+response is cached by request content, committed before a sample made from it counts, so a
+resumed job skips filled slots and replays the rest from the cache: a kill repays only the
+answers in flight.
 
 An :class:`Engine` is configuration only (store, backend, prompts, flush policy); each
 ``run`` makes a :class:`JobRun` that holds that run's state, claims the job in the store
