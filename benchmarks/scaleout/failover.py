@@ -60,7 +60,8 @@ def _one(env: dict[str, str], server: Any, count: int, shard: int, other_host: b
         victim = _worker(env, "victim", patch if other_host else "")
         survivor = _worker(env, "survivor")
         try:
-            job_id = jobs.create_job(store, Recipe(backend=spec, steps=[StepSpec(params={"count": count})]), "f")
+            recipe = Recipe(backend=spec, steps=[StepSpec(params={"count": count})])
+            job_id = jobs.create_job(store, recipe, f"failover-{other_host}")  # a dataset of its own
             dispatch(store, job_id, shard_size=shard)
             mark = "another-host:" if other_host else None
             while True:
