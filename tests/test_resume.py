@@ -4,6 +4,7 @@ committed to the cache. And a budget cap stops a job cleanly; a larger budget fi
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -140,4 +141,50 @@ async def test_budget_stops_cleanly_and_a_larger_budget_finishes(tmp_path: Path)
     assert len(fake.history) + len(more.history) == second.requests  # nothing was paid for twice
     texts = [s.text for s in store.samples(row.dataset_id)]
     assert len(texts) == len(set(texts)) == 40
+    store.close()
+
+
+RUN_ONE = """
+import asyncio, sys
+from sentiforge.engine import run_job
+from sentiforge.store import Store
+print(asyncio.run(run_job(Store(sys.argv[1]), int(sys.argv[2]))).status)
+"""
+
+
+def test_a_killed_job_repays_only_answers_in_flight_and_counts_what_it_paid(tmp_path: Path) -> None:
+    """Issue 21.6: SIGKILL of an in-process job between two flushes of its samples, then a resume:
+    the answers the killed process was paid for come from the cache (not one is paid twice but
+    those in flight at the kill), and the job's counters include them."""
+    from sentiforge.app.jobs import resume_job as resume
+    from sentiforge.testing.server import OpenAITestServer
+
+    url = f"sqlite:///{tmp_path / 'paid.db'}"
+    store = Store(url)
+    script = tmp_path / "run_one.py"
+    script.write_text(RUN_ONE)
+    with OpenAITestServer(latency=0.05) as server:
+        spec = BackendSpec(kind="openai", base_url=server.base_url, model=f"m-{time.time()}", concurrency=4)
+        job = create_job(store, Recipe(backend=spec, steps=[StepSpec(params={"count": 240})]), "paid")
+        proc = subprocess.Popen([sys.executable, str(script), url, str(job)], stdout=subprocess.PIPE, text=True)
+        while store.job(job).done < 87:
+            assert proc.poll() is None, proc.communicate()
+            time.sleep(0.02)
+        time.sleep(0.5)  # half a flush period: answers paid, their samples not yet stored
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.communicate(timeout=30)
+        killed = store.job(job)
+        paid_by_killed = len(server.requests)
+        result = asyncio.run(resume(store, job))
+        twice = server.answered_twice()
+        final = store.job(job)
+    print(
+        f"killed at {killed.done}/240 having been answered {paid_by_killed} requests ({killed.requests} counted); "
+        f"resume: {final.cache_hits} cache hits, {len(twice)} answered twice ({100 * len(twice) / 240:.1f}%)"
+    )
+    assert (result.status, result.done, store.count(final.dataset_id)) == ("completed", 240, 240)
+    assert len(twice) <= spec.concurrency  # only the answers in flight at the kill
+    assert final.cache_hits > 0  # answers the killed process paid for, its samples lost with it
+    assert 0 <= len(server.requests) - final.requests <= spec.concurrency  # the counters include them
+    assert killed.requests >= paid_by_killed - spec.concurrency
     store.close()

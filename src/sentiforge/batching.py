@@ -48,11 +48,12 @@ class RecordingClient(LLMClient):
     """Answers from the response cache only; writes down every other request and defers it."""
 
     def __init__(self, client: LLMClient) -> None:
-        super().__init__(client.backend, cache=client.cache, accounting=Accounting(pricing=client.accounting.pricing))
+        pricing = Accounting(pricing=client.accounting.pricing)
+        super().__init__(client.backend, cache=client.cache, accounting=pricing, cache_scope=client.cache_scope)
         self.missing: dict[str, ChatRequest] = {}
 
     async def complete(self, request: ChatRequest) -> Completion:
-        key = request.cache_key(self.backend.key)
+        key = self.key(request)
         hit = self.cache.get(key)
         if hit is not None:
             return hit.model_copy(update={"cached": True})

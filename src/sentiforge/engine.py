@@ -3,8 +3,9 @@ store, and resumes a killed job exactly where it stopped.
 
 Resume works because (1) each slot of a step's plan is deterministic, (2) an accepted
 sample is stored with its slot under a unique (job, slot) constraint, and (3) every
-response is cached by request content in the same transaction as the samples it produced,
-so a resumed job skips filled slots and replays the rest from the cache before paying.
+response is cached by request content, committed before a sample made from it counts, so a
+resumed job skips filled slots and replays the rest from the cache: a kill repays only the
+answers in flight.
 
 An :class:`Engine` is configuration only (store, backend, prompts, flush policy); each
 ``run`` makes a :class:`JobRun` that holds that run's state, claims the job in the store
@@ -32,7 +33,7 @@ from sentiforge.prompts import PromptLibrary
 from sentiforge.recipe import Recipe
 from sentiforge.samples import Sample, text_hash
 from sentiforge.store import Store
-from sentiforge.store.jobs import this_process
+from sentiforge.store.claims import this_process
 from sentiforge.store.schemas import JobPublic
 from sentiforge.store.shards import ShardPublic
 from sentiforge.strategies.base import StepContext, Strategy, Task, build_strategy
@@ -59,6 +60,7 @@ class JobResult:
     seconds: float
     error: str | None = None
     per_step: list[int] = field(default_factory=list)
+    reused: dict[int, int] = field(default_factory=dict)  # answers other jobs paid for, by payer job
 
 
 def seed_pool(store: Store, recipe: Recipe) -> list[Sample]:
@@ -167,11 +169,14 @@ class JobRun:
             accounting=self._accounting(),
             concurrency=engine.concurrency,
             seed=self.recipe.seed,
+            cache_scope=f"job:{job.id}" if self.recipe.fresh else "",
         )
+        self.writer.count_paid(self.client.accounting)  # each paid answer's counters go with its cache row
         self.stop: str | None = None
         self.error: str | None = None
         self.last_flush = time.monotonic()
         self.flushing = asyncio.Lock()
+        self.committing = asyncio.Lock()
 
     def _accounting(self) -> Accounting:
         job: JobPublic | ShardPublic = self.shard or self.job
@@ -206,6 +211,8 @@ class JobRun:
         target = self.shard.stop - self.shard.start if self.shard else self.job.target
         status = self.stop or ("completed" if self.done >= target else "incomplete")
         await self._final_flush(status=status, error=self.error)
+        if reused := dict(self.writer.cache.reused):  # said in the job's summary (app/summaries.py)
+            await asyncio.to_thread(self.store.add_job_event, self.job.id, "reused", jobs=reused)
         return JobResult(
             job_id=self.job.id,
             dataset_id=self.dataset_id,
@@ -214,6 +221,7 @@ class JobRun:
             seconds=time.monotonic() - started,
             error=self.error,
             per_step=per_step,
+            reused=reused,
             **self._counts(),
         )
 
@@ -373,6 +381,7 @@ class JobRun:
 
     async def _keep(self, sample: Sample, task: Task, attempt: int) -> bool:
         """Store an attempt's sample: accepted (True) unless it repeats one, else as a reject."""
+        await self._commit_answers()
         if sample.status == "accepted":
             h = text_hash(sample.text)
             if h not in self.hashes and await self._claim(h, task.slot):
@@ -388,6 +397,23 @@ class JobRun:
             self.rejected += 1
             await self._after_write()
         return False
+
+    async def _commit_answers(self) -> None:
+        """Commit the answers paid so far (with the paid counters) before a sample made from them
+        counts, so a killed run repays only answers in flight. One transaction, in a worker
+        thread, for every answer that came meanwhile (slots queue on the lock: a group commit);
+        a failed write leaves them buffered for the samples' next batch."""
+        cache = self.writer.cache
+        async with self.committing:
+            if not cache.pending or self.client.cache is not cache:
+                return
+            answers = cache.take()
+            try:
+                await asyncio.to_thread(cache.write, answers)
+            except SentiforgeError:
+                cache.settle(answers, written=False)
+                return
+            cache.settle(answers, written=True)
 
     async def _claim(self, h: str, slot: str) -> bool:
         """Take a text for a slot. A shard also claims it in the store, as other shards of the

@@ -118,6 +118,9 @@ class Recipe(BaseModel):
     max_attempts: int = Field(default=5, ge=1, le=50)
     max_cost: float | None = Field(default=None, ge=0)
     max_total_tokens: int | None = Field(default=None, ge=1)
+    # answers cached by other jobs (the same requests: same recipe and seed) are not reused:
+    # every request is sent again, and only this job's own answers come back on a resume
+    fresh: bool = False
     templates: str | None = None  # a folder of edited prompt templates, looked up before the packaged ones
 
     def label_scheme(self) -> Any:

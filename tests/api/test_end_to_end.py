@@ -117,3 +117,18 @@ async def test_llm_rate_limit_waits_of_a_job_show_in_the_metrics(
     seconds = "sentiforge_llm_rate_limit_wait_seconds_total"
     assert _metric(after, waits, "limiter") - _metric(before, waits, "limiter") >= 2
     assert _metric(after, seconds, "limiter") - _metric(before, seconds, "limiter") >= 0.5
+
+
+async def test_samples_of_a_job_the_server_runs_are_all_counted(admin: Any) -> None:
+    """Issue 21.12: sentiforge_job_samples_total counts every accepted sample, the first of each
+    run included (it missed it), on a fresh job and on a resumed one."""
+    from tests.api.conftest import wait_job
+
+    def samples(text: str) -> float:
+        found = [line for line in text.splitlines() if line.startswith("sentiforge_job_samples_total ")]
+        return float(found[0].rsplit(" ", 1)[1]) if found else 0.0
+
+    before = samples((await admin.get("/metrics")).text)
+    made = await admin.post("/v1/jobs/generate", json={"dataset": "counted", "count": 9, "backend": {"kind": "fake"}})
+    assert (await wait_job(admin, made.json()["id"]))["done"] == 9
+    assert samples((await admin.get("/metrics")).text) - before == 9

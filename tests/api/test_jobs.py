@@ -94,6 +94,30 @@ async def test_cancel_a_queued_job_then_resume_it(admin: httpx.AsyncClient, stor
     assert done["status"] == "completed" and done["recipe"]["max_cost"] == 1.5
 
 
+async def test_a_cancel_of_a_job_waiting_for_a_slot_sticks(
+    make_client: Any, tokens: dict[str, str], settings: Any
+) -> None:
+    """Issue 21.4: a job queued behind a full runner, cancelled, never starts when the slot frees."""
+    import asyncio
+
+    one_slot = settings.model_copy(update={"max_running_jobs": 1})
+    slow = {"kind": "fake", "fake_latency": 0.1, "concurrency": 1}
+    async with make_client(tokens["admin"], one_slot) as client:
+        first = (await client.post("/v1/jobs/generate", json={"dataset": "a", "count": 6, "backend": slow})).json()
+        second = (await client.post("/v1/jobs/generate", json={"dataset": "b", "count": 6, "backend": FAKE})).json()
+        await asyncio.sleep(0.2)
+        assert (await client.get(f"/v1/jobs/{second['id']}")).json()["status"] == "queued"
+        cancelled = await client.post(f"/v1/jobs/{second['id']}/cancel")
+        assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+        assert (await wait_job(client, first["id"]))["status"] == "completed"
+        after = await wait_job(client, second["id"])  # its waiting task took the slot, found it cancelled
+        assert (after["status"], after["done"], after["requests"], after["cache_hits"]) == ("cancelled", 0, 0, 0)
+        kinds = [e["kind"] for e in (await client.get(f"/v1/jobs/{second['id']}/events")).json()]
+        assert kinds == ["created", "cancelled"]
+        assert (await client.post(f"/v1/jobs/{second['id']}/resume")).status_code == 202
+        assert (await wait_job(client, second["id"]))["status"] == "completed"
+
+
 async def test_cancel_a_running_job(admin: httpx.AsyncClient) -> None:
     slow = {"kind": "fake", "fake_latency": 0.2, "concurrency": 1}
     job = (await admin.post("/v1/jobs/generate", json={"dataset": "slow", "count": 200, "backend": slow})).json()
@@ -148,3 +172,28 @@ async def test_a_restart_reclaims_jobs_left_running(make_client: Any, tokens: di
         assert [e["kind"] for e in (await client.get(f"/v1/jobs/{job_id}/events")).json()][-1] == "reclaimed"
         await client.post(f"/v1/jobs/{job_id}/resume")
         assert (await wait_job(client, job_id))["status"] == "completed"
+
+
+async def test_a_refused_job_leaves_no_dataset_behind(admin: httpx.AsyncClient, store: Store) -> None:
+    """Issue 21.8: requests refused after their dataset's name was seen (a count beyond what a
+    job can hold, a recipe whose plan cannot be built) store nothing."""
+    huge = await admin.post("/v1/jobs/generate", json={"dataset": "huge", "count": 2**40, "backend": FAKE})
+    assert 400 <= huge.status_code < 500, huge.text
+    bad_plan = {"steps": [{"strategy": "generate", "params": {"count": 3, "no_such_option": 1}}], "backend": FAKE}
+    refused = await admin.post("/v1/jobs/recipe", json={"dataset": "bad", "recipe": bad_plan})
+    assert 400 <= refused.status_code < 500, refused.text
+    assert store.list_jobs() == [] and store.list_datasets() == []
+
+
+async def test_concurrent_creates_of_one_new_dataset_all_succeed(admin: httpx.AsyncClient, store: Store) -> None:
+    """Issue 21.8: 20 jobs created at once into one new dataset: one makes it, all 20 are
+    accepted (no wrong 409 "exists already"), on SQLite and PostgreSQL."""
+    import asyncio
+
+    body = {"dataset": "together", "count": 3, "backend": FAKE}
+    answers = await asyncio.gather(*(admin.post("/v1/jobs/generate", json=body) for _ in range(20)))
+    assert [a.status_code for a in answers] == [202] * 20, [a.text for a in answers if a.status_code != 202]
+    assert [d.name for d in store.list_datasets()] == ["together"]
+    for answer in answers:
+        await wait_job(admin, answer.json()["id"])
+    assert len({j.dataset_id for j in store.list_jobs()}) == 1

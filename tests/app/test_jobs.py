@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from sqlalchemy import delete
 from typer.testing import CliRunner
 
 from sentiforge.app import jobs
@@ -20,7 +21,8 @@ from sentiforge.engine import Engine
 from sentiforge.errors import JobConflictError
 from sentiforge.recipe import BackendSpec, Recipe, StepSpec
 from sentiforge.store import Store
-from sentiforge.store.jobs import this_process
+from sentiforge.store.claims import this_process
+from sentiforge.store.models import SampleRow
 
 RUNNER = """
 import asyncio, sys
@@ -160,3 +162,32 @@ def test_database_writes_run_off_the_event_loop(tmp_path: Path, monkeypatch: pyt
     loop_thread = asyncio.run(go())
     assert threads and loop_thread not in threads
     assert len(accepted_texts(store, 1)) == 30
+
+
+def test_a_job_that_reuses_another_jobs_answers_says_so_and_fresh_sends_them_again(tmp_path: Path) -> None:
+    """Issue 21.7: the same request into another dataset is answered from the cache the first job
+    filled: the CLI and the job's summary say so, naming the job and the dataset it copies;
+    --fresh sends every request again, and a resume of a fresh job pays nothing twice."""
+    url = f"sqlite:///{tmp_path / 'reuse.db'}"
+    generate = ["generate", "--backend", "fake", "--count", "12", "--db", url]
+    first = CliRunner().invoke(cli_app, [*generate, "-d", "first"], terminal_width=200)
+    assert first.exit_code == 0 and "warning" not in first.output, first.output
+    second = CliRunner().invoke(cli_app, [*generate, "-d", "second"], terminal_width=200)
+    assert second.exit_code == 0, second.output
+    assert "12 answers came from the cache of earlier jobs (1)" in " ".join(second.output.split())
+    with Store(url) as store:
+        copied = store.job(2)
+        assert (copied.requests, copied.cache_hits) == (0, 12)
+        reused = (copied.result or {})["summary"]["reused"]
+        assert (reused["answers"], reused["jobs"], reused["datasets"]) == (12, {"1": 12}, ["first"])
+    fresh = CliRunner().invoke(cli_app, [*generate, "-d", "third", "--fresh"], terminal_width=200)
+    assert fresh.exit_code == 0 and "warning" not in fresh.output, fresh.output
+    with Store(url) as store:
+        sent = store.job(3)
+        assert (sent.requests, sent.cache_hits, sent.status) == (12, 0, "completed")
+        assert "reused" not in (sent.result or {})["summary"]
+        with store.engine.begin() as conn:  # as if killed before its samples were stored
+            conn.execute(delete(SampleRow).where(SampleRow.job_id == 3))
+        store.update_job(3, status="incomplete", done=0)
+        resumed = asyncio.run(jobs.resume_job(store, 3))  # its own answers, from the cache
+        assert (resumed.done, resumed.requests, resumed.cache_hits, resumed.reused) == (12, 12, 12, {})

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from sentiforge.app.jobs import create_job, run_recipe
+from sentiforge.app.jobs import create_job, resume_job, run_recipe
 from sentiforge.backends.openai_batch import parse_lines
 from sentiforge.engine import run_job
 from sentiforge.recipe import BackendSpec, Recipe, StepSpec
@@ -333,7 +333,7 @@ async def test_a_job_cancelled_while_its_batch_runs_resumes_onto_the_same_batch(
         cancelled = await running
         (batch,) = server.batches.batches.values()
         assert cancelled.status == "cancelled" and batch["status"] == "in_progress"
-        resumed = await run_job(store, job)
+        resumed = await resume_job(store, job)  # a cancel sticks until a resume
         assert len(server.batches.batches) == 1 and server.batches.billed_twice() == []
     assert resumed.status == "completed" and resumed.done == 20
     assert [d.get("batch_id") for k, d in batch_events(store, job) if k == "batch_collected"] == [batch["id"]]

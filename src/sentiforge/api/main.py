@@ -13,9 +13,10 @@ from fastapi import FastAPI
 
 from sentiforge.api import errors
 from sentiforge.api.limits import BodyLimit, RateLimiter
-from sentiforge.api.metrics import MetricsMiddleware, observe_llm_wait
+from sentiforge.api.metrics import MetricsMiddleware
 from sentiforge.api.routes import ROUTERS
 from sentiforge.api.runner import JobRunner
+from sentiforge.app import fleet
 from sentiforge.app.predict import ModelRegistry
 from sentiforge.backends.ratelimit import on_wait
 from sentiforge.config import Settings, get_settings
@@ -44,7 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="sentiforge", version="1", description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
-    on_wait(observe_llm_wait)  # rate-limit waits of the jobs this process runs, as metrics
+    on_wait(fleet.observe_wait)  # rate-limit waits of the jobs this process runs, as metrics
     from sentiforge.app.drift import DriftWatch
 
     watch = DriftWatch(settings.drift_window, settings.drift_embedder)

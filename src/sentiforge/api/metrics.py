@@ -1,12 +1,13 @@
 """Prometheus metrics, correct under several Gunicorn workers.
 
-Counters and histograms each process updates (requests, latency, predictions, 429s, samples
-written by this server's jobs) use prometheus_client's multiprocess mode when
-``PROMETHEUS_MULTIPROC_DIR`` is set (deploy/gunicorn.conf.py sets it): every worker writes
-its own files and a scrape, answered by any worker, sums them. What the database knows
-(jobs by status, LLM tokens and cost, quality rejects by check, samples written in the last
-minute by any process, the CLI's included) is read from the store at scrape time, so it is
-the same whichever worker answers.
+Counters and histograms of the HTTP service (requests, latency, predictions, 429s) use
+prometheus_client's multiprocess mode when ``PROMETHEUS_MULTIPROC_DIR`` is set
+(deploy/gunicorn.conf.py sets it): every worker writes its own files and a scrape, answered by
+any worker, sums them. What the database knows is read from the store at scrape time, so it
+is the same whichever worker answers: jobs by status, LLM tokens and cost, quality rejects by
+check, samples written in the last minute by any process, and the fleet's counters
+(``sentiforge.app.fleet``: rate-limit waits and samples accepted by the jobs of every server
+and every Celery worker, wherever it runs).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from sentiforge.app import fleet
 
 if TYPE_CHECKING:
     from sentiforge.app.predict import ModelRegistry
@@ -33,19 +36,11 @@ LATENCY = Histogram(
 )
 PREDICTIONS = Counter("sentiforge_predictions", "Texts classified by /v1/sentiment", ["model"])
 RATE_LIMITED = Counter("sentiforge_rate_limited", "Requests refused with 429 (per-key request limit)")
-SAMPLES = Counter("sentiforge_job_samples", "Samples accepted by jobs this server ran")
-LLM_WAITS = Counter(
-    "sentiforge_llm_rate_limit_waits", "LLM requests of this server's jobs that waited for a limit", ["kind"]
-)
-LLM_WAIT_SECONDS = Counter(
-    "sentiforge_llm_rate_limit_wait_seconds", "Seconds LLM requests of this server's jobs waited for limits", ["kind"]
-)
-
-
-def observe_llm_wait(kind: str, seconds: float) -> None:
-    """A request of a job this process runs waited for a provider limit (backends.ratelimit.on_wait)."""
-    LLM_WAITS.labels(kind).inc()
-    LLM_WAIT_SECONDS.labels(kind).inc(max(seconds, 0.0))
+FLEET = {  # the fleet's counters (app/fleet.py) as metrics: name, help, label
+    fleet.SAMPLES: ("Samples accepted by the jobs of every server and worker", None),
+    fleet.WAITS: ("LLM requests of every server's and worker's jobs that waited for a limit", "kind"),
+    fleet.WAIT_SECONDS: ("Seconds LLM requests of every server's and worker's jobs waited for limits", "kind"),
+}
 
 
 class StoreCollector:
@@ -77,6 +72,19 @@ class StoreCollector:
         yield GaugeMetricFamily(
             "sentiforge_samples_last_minute", "Samples written in the last minute", value=self.store.samples_since(60)
         )
+        yield from self.fleet()
+
+    def fleet(self) -> Iterator[Any]:
+        totals = self.store.fleet_counters()
+        for name, (doc, label) in FLEET.items():
+            family = CounterMetricFamily(f"sentiforge_{name}", doc, labels=[label] if label else None)
+            found = {lab: v for (n, lab), v in totals.items() if n == name}
+            if label is None:
+                family.add_metric([], found.get("", 0.0))
+            else:
+                for value_label, value in sorted(found.items()):
+                    family.add_metric([value_label], value)
+            yield family
 
 
 class DriftCollector:
@@ -120,6 +128,7 @@ def render(store: Store, models: ModelRegistry | None = None) -> bytes:
 
         registry = REGISTRY
     out = generate_latest(registry)
+    fleet.save(store)  # this process's own counters, current at this scrape
     extra = CollectorRegistry(auto_describe=False)
     extra.register(StoreCollector(store))
     if models is not None:

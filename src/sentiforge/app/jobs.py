@@ -12,7 +12,7 @@ import warnings
 from typing import TYPE_CHECKING, Any
 
 from sentiforge.engine import JobResult, Progress, prompt_library, run_job, seed_pool
-from sentiforge.errors import ConfigError, ConflictError, JobConflictError, StoreError
+from sentiforge.errors import ConfigError, JobConflictError
 from sentiforge.recipe import MAX_COUNT, Recipe
 from sentiforge.store import Store
 from sentiforge.store.schemas import JobPublic
@@ -21,6 +21,7 @@ from sentiforge.strategies.base import StepContext, build_strategy
 if TYPE_CHECKING:
     from sentiforge.app.requests import JobRequest
     from sentiforge.backends.base import Backend
+
 
 
 def create_job(
@@ -56,15 +57,11 @@ def _create_job(
         target += strategy.size(ctx)
         _warn_unused_attributes(strategy, ctx)
     if target > MAX_COUNT:
-        raise ConfigError(f"the recipe's steps make {target} samples; a job makes at most {MAX_COUNT}")
-    try:
-        dataset_id = store.dataset_id(dataset)
-    except StoreError:
-        dataset_id = store.create_dataset(dataset, scheme, kind="synthetic", meta={"recipe": recipe.name})
-    else:
-        if not exist_ok:
-            raise ConflictError(f"dataset '{dataset}' exists already")
-    return store.create_job(dataset_id, recipe.dump(), target, kind=kind, request=request)
+        raise ConfigError(f"the recipe plans {target:,} samples; a job holds at most {MAX_COUNT:,}")
+    # the plan holds: the dataset (unless it exists) and the job are made together, or neither
+    return store.create_job_in(
+        dataset, scheme.model_dump(mode="json"), recipe.dump(), target, kind=kind, request=request, exist_ok=exist_ok
+    )
 
 
 def _check_templates(recipe: Recipe) -> None:
@@ -104,7 +101,6 @@ async def execute(store: Store, job_id: int, *, progress: Progress | None = None
     job = store.job(job_id)
     if job.kind in tasks.KINDS:
         return await tasks.run_task(store, job_id, progress=progress)
-    store.add_job_event(job_id, "started")
     try:
         result = await run(store, job_id, progress=progress, **options)
     except JobConflictError:
@@ -116,15 +112,11 @@ async def execute(store: Store, job_id: int, *, progress: Progress | None = None
     return result.status
 
 
-def check_resumable(store: Store, job_id: int) -> JobPublic:
-    """The job, if resuming it makes sense: not one that is running, nor one that completed."""
-    job = store.job(job_id)
-    if job.status in ("running", "completed"):
-        raise JobConflictError(
-            f"job {job_id} is {job.status}: there is nothing to resume"
-            + (" (cancel it first to restart it)" if job.status == "running" else "")
-        )
-    return job
+def requeue(store: Store, job_id: int) -> JobPublic:
+    """Make a stopped job (crash, cancel, budget) runnable again, before running it: a start
+    asked earlier and still waiting for a slot runs it too, a cancel after this stops it again.
+    JobConflictError for a job that is running or completed."""
+    return store.requeue_job(job_id)
 
 
 async def run(
@@ -160,7 +152,10 @@ async def run_recipe(
 async def resume_job(
     store: Store, job_id: int, *, backend: Backend | None = None, progress: Progress | None = None
 ) -> JobResult:
-    """Run a job that stopped (crash, Ctrl-C, cancel, budget): filled slots are kept."""
+    """Run a job that stopped (crash, Ctrl-C, cancel, budget): filled slots are kept (a
+    completed one runs nothing)."""
+    if store.job(job_id).status != "completed":
+        await asyncio.to_thread(requeue, store, job_id)
     return await run(store, job_id, backend=backend, progress=progress)
 
 
@@ -209,8 +204,8 @@ def list_jobs(
 
 def reclaim(store: Store) -> list[int]:
     """Mark jobs whose process died while running as ``incomplete`` (resumable); their ids.
-    Shards whose worker died unseen are queued again first (a starting worker sends them)."""
-    store.reclaim_dead_shards()
+    A sharded job is left to its shards: :func:`sentiforge.app.shards.sweep` sends again those
+    whose worker died."""
     return store.reclaim_dead_jobs()
 
 
@@ -224,12 +219,12 @@ async def wait(store: Store, job_id: int, *, statuses: tuple[str, ...] = ("runni
 __all__ = [
     "UnusedAttributeWarning",
     "cancel",
-    "check_resumable",
     "create_job",
     "execute",
     "get",
     "list_jobs",
     "reclaim",
+    "requeue",
     "resume_job",
     "run",
     "run_recipe",

@@ -101,6 +101,7 @@ class GenerateRequest(_Request):
     language: str | None = Field(default=None, min_length=1, max_length=12)
     max_cost: float | None = Field(default=None, ge=0)
     seed: Seed = 0
+    fresh: bool = False  # send every request again, even one an earlier job's answer is cached for
     templates: str | None = None
     backend: BackendSpec = Field(default_factory=BackendSpec)
 
@@ -126,6 +127,7 @@ class GenerateRequest(_Request):
             seeds=self.pool or self.seeds,
             seed_split=None if self.pool else self.seed_split,
             max_cost=self.max_cost,
+            fresh=self.fresh,
             backend=self.backend,
             templates=templates_folder(self.templates),
             steps=[StepSpec(strategy="grounded" if self.pool else "generate", params=params)],
@@ -158,6 +160,7 @@ class AugmentRequest(_Request):
     max_cost: float | None = Field(default=None, ge=0)
     max_attempts: int = Field(default=3, ge=1, le=50)
     seed: Seed = 0
+    fresh: bool = False  # send every request again, even one an earlier job's answer is cached for
     templates: str | None = None
     backend: BackendSpec = Field(default_factory=BackendSpec)
 
@@ -211,6 +214,7 @@ class AugmentRequest(_Request):
             seed_split=split,
             max_cost=self.max_cost,
             max_attempts=self.max_attempts,
+            fresh=self.fresh,
             backend=self.backend,
             templates=templates_folder(self.templates),
             steps=[StepSpec(strategy=name, params=self.step_params(name)) for name in self.strategies],

@@ -3,19 +3,25 @@
 :func:`split` makes the shards of a job (each step's plan cut into ranges of ``size`` slots);
 :func:`run_shard` claims one (counting the delivery) and runs the engine over its range only.
 A shard is idempotent: slots stored already are skipped and responses come from the shared
-cache, so a redelivered shard neither repeats samples nor pays twice.
+cache, so a redelivered shard neither repeats samples nor pays twice. That lets
+:func:`sweep` (every live worker and the service, every ``SWEEP_SECONDS``) send again, at
+once, a shard whose worker died: the job goes on within a minute with no new worker and no
+wait for the broker's visibility timeout; :func:`revive` does it for a resume.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from sentiforge.app import fleet
 from sentiforge.engine import Engine, prompt_library, seed_pool
-from sentiforge.errors import SentiforgeError
+from sentiforge.errors import JobConflictError, SentiforgeError
 from sentiforge.recipe import Recipe
 from sentiforge.store import Store
-from sentiforge.store.jobs import FINISHED, this_process
+from sentiforge.store.claims import this_process
+from sentiforge.store.jobs import FINISHED, WAITING
 from sentiforge.store.shards import ShardPublic
 from sentiforge.strategies.base import StepContext, build_strategy
 
@@ -24,6 +30,8 @@ if TYPE_CHECKING:
     from sentiforge.config import Settings
 
 MAX_DELIVERIES = 3
+SWEEP_SECONDS = 10.0  # how often live workers (and the service) look for shards of dead ones
+Send = Callable[[list[int]], None]  # queues shards for the workers (worker/tasks.py: send)
 
 
 def wants_workers(store: Store, job_id: int, settings: Settings) -> bool:
@@ -50,15 +58,39 @@ def step_sizes(store: Store, recipe: Recipe) -> list[int]:
 
 def split(store: Store, job_id: int, size: int) -> list[int]:
     """Cut a queued (or resumable) job into shards of at most ``size`` slots; their ids."""
-    from sentiforge.app.jobs import check_resumable
-
-    job = check_resumable(store, job_id)
+    job = store.job(job_id)
+    if job.status not in WAITING:
+        raise JobConflictError(f"job {job_id} is {job.status}: it is not waiting to run")
     if existing := [s for s in store.shards(job_id) if s.status != "completed"]:
         store.requeue_shards(job_id, [s.id for s in existing])  # resuming: its unfinished shards again
         return [s.id for s in existing]
     sizes = step_sizes(store, Recipe.model_validate(job.recipe))
     ranges = [(step, a, min(a + size, n)) for step, n in enumerate(sizes) for a in range(0, n, max(size, 1))]
     return store.create_shards(job_id, ranges)
+
+
+def sweep(store: Store, send: Send, *, waiting: bool = False) -> list[int]:
+    """Queue again the shards whose worker died (silent past the claims' stale limit, or a
+    dead pid on this host) and send them; with ``waiting``, also send every queued shard of a
+    running job, whose message a restart may have lost (a copy still queued finds the shard
+    claimed or finished and does nothing). The ids sent."""
+    ids = store.reclaim_dead_shards()
+    if waiting:
+        ids = sorted({*ids, *store.waiting_shards()})
+    if ids:
+        send(ids)
+    return ids
+
+
+def revive(store: Store, job_id: int, send: Send) -> list[int]:
+    """A resume of a sharded job that still shows running: its shards whose worker died are
+    queued again and, with its other queued shards, sent again. JobConflictError when every
+    unfinished shard runs on a live worker."""
+    ids = sorted({*store.reclaim_dead_shards(job_id=job_id), *store.waiting_shards(job_id)})
+    if not ids:
+        raise JobConflictError(f"job {job_id} is running: live workers hold its unfinished shards")
+    send(ids)
+    return ids
 
 
 async def run_shard(
@@ -79,6 +111,8 @@ async def run_shard(
     job = store.job(shard.job_id)
     owned = backend is None
     backend = backend or from_spec(Recipe.model_validate(job.recipe).backend)
+    engine_options.setdefault("progress", fleet.sample_counter(shard.done))
+    saver = asyncio.create_task(_save_counters(store))
     status, error = "failed", "interrupted"  # stays so only when the run raised past the engine
     try:
         result = await Engine(store, backend, **engine_options).run(job.id, shard)
@@ -87,15 +121,24 @@ async def run_shard(
         error = str(exc)
         raise
     finally:
+        saver.cancel()
         if owned:
             await backend.aclose()
         if status != "failed" or error != "interrupted":
             await asyncio.to_thread(store.finish_shard, shard_id, status, error or None)
+        await asyncio.to_thread(fleet.save, store)
     if store.job(job.id).status in FINISHED:  # the last shard: the job is done, summarise it
         from sentiforge.app.summaries import summarise_job
 
         await asyncio.to_thread(summarise_job, store, job.id)
     return store.shard(shard_id)
+
+
+async def _save_counters(store: Store) -> None:
+    """While a shard runs: this process's fleet counters saved every few seconds."""
+    while True:
+        await asyncio.sleep(fleet.SAVE_SECONDS)
+        await asyncio.to_thread(fleet.save, store)
 
 
 def run_shard_sync(store: Store, shard_id: int, **options: Any) -> ShardPublic:

@@ -22,6 +22,36 @@ def configured_embedder() -> Any:
     return summary_embedder(get_settings().drift_embedder)
 
 
+def reused_answers(store: Store, job_id: int) -> dict[str, Any] | None:
+    """What a job took from answers other jobs paid for (the engine's "reused" events): the
+    count, by payer job, and the datasets those filled (which this job's texts then repeat)."""
+    from collections import Counter
+
+    from sentiforge.errors import NotFoundError
+
+    payers: Counter[int] = Counter()
+    for event in store.job_events(job_id, limit=100_000):
+        if event.kind == "reused":
+            payers.update({int(k): int(n) for k, n in event.data.get("jobs", {}).items()})
+    if not payers:
+        return None
+    datasets = set()
+    for payer in payers:
+        try:
+            dataset_id = store.job(payer).dataset_id
+            if dataset_id is not None:
+                datasets.add(store.dataset(dataset_id).name)
+        except NotFoundError:
+            continue
+    return {
+        "answers": sum(payers.values()),
+        "jobs": {str(j): n for j, n in sorted(payers.items())},
+        "datasets": sorted(datasets),
+        "note": "answers cached by earlier jobs with the same requests (recipe and seed): their texts "
+        'repeat here; --fresh ("fresh": true) sends every request again',
+    }
+
+
 def summarise_job(store: Store, job_id: int, embedder: Any = None) -> dict[str, Any] | None:
     """Make and keep the job's summary (in its result); the summary, or None if it failed."""
     from sentiforge.quality.summary import job_summary
@@ -30,6 +60,8 @@ def summarise_job(store: Store, job_id: int, embedder: Any = None) -> dict[str, 
         if embedder is None:
             embedder = configured_embedder()
         summary = job_summary(store, job_id, None if isinstance(embedder, _NoEmbedder) else embedder)
+        if reused := reused_answers(store, job_id):
+            summary["reused"] = reused
         store.set_job_summary(job_id, summary)
     except Exception:  # a summary is a by-product: the job's own outcome stands
         log.exception("could not summarise job %s", job_id)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from sentiforge.app.confinement import BUILTIN, in_store
 from sentiforge.app.requests import EvaluateRequest, QualityRequest, TrainRequest, kind_of
 from sentiforge.errors import SentiforgeError
-from sentiforge.store.jobs import this_process
+from sentiforge.store.claims import this_process
 
 if TYPE_CHECKING:
     from sentiforge.engine import Progress
@@ -51,7 +51,6 @@ async def run_task(store: Store, job_id: int, *, progress: Progress | None = Non
     """Claim a quality, evaluate or train job, run its call in a thread, record how it ended."""
     owner = this_process()
     job = await asyncio.to_thread(store.claim_job, job_id, owner)
-    store.add_job_event(job_id, "started", owner=owner)
     request = KINDS[job.kind].model_validate(job.request or {})
     stop = asyncio.Event()
     watcher = asyncio.create_task(_watch(store, job_id, owner, stop))

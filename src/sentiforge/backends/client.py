@@ -139,8 +139,10 @@ class LLMClient:
         concurrency: int | None = None,
         sleep: Sleep = asyncio.sleep,
         seed: int = 0,
+        cache_scope: str = "",
     ) -> None:
         self.backend = backend
+        self.cache_scope = cache_scope  # set: cache keys of its own (a job that must not reuse others' answers)
         self.cache = cache if cache is not None else MemoryCache()
         self.accounting = accounting or Accounting()
         self.retry = retry or RetryPolicy()
@@ -151,8 +153,12 @@ class LLMClient:
         self._rng = random.Random(seed)
         self.retries = 0
 
+    def key(self, request: ChatRequest) -> str:
+        """The request's cache key: by content, within this client's scope when it has one."""
+        return request.cache_key(f"{self.backend.key}|{self.cache_scope}" if self.cache_scope else self.backend.key)
+
     async def complete(self, request: ChatRequest) -> Completion:
-        key = request.cache_key(self.backend.key)
+        key = self.key(request)
         hit = self.cache.get(key)
         if hit is not None:
             self.accounting.cache_hits += 1

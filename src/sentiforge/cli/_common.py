@@ -124,11 +124,28 @@ def print_result(r: JobResult) -> None:
     )
     if r.error:
         console.print(f"[red]{r.error}[/red]")
+    if r.reused:
+        jobs = ", ".join(str(j) for j in sorted(r.reused))
+        console.print(
+            f"[yellow]warning:[/yellow] {sum(r.reused.values())} answers came from the cache of earlier jobs "
+            f"({jobs}) that sent the same requests: this dataset repeats their texts. Run with --fresh to send "
+            "every request again, or change --seed.",
+            highlight=False,
+        )
 
 
 # -- the backend options, shared by every command that calls a model --------------------------
 
 MaxCostOpt = Annotated[float | None, typer.Option("--max-cost", help="Stop cleanly before spending more (USD)")]
+FreshOpt = Annotated[
+    bool,
+    typer.Option(
+        "--fresh",
+        help="Send every request again, even one whose answer an earlier job cached (the same recipe and "
+        "seed into another dataset otherwise copies its texts). A seeded backend may still answer alike: "
+        "change --seed for other texts.",
+    ),
+]
 TemplatesOpt = Annotated[
     str | None,
     typer.Option(

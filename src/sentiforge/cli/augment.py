@@ -11,6 +11,7 @@ import typer
 from sentiforge.app.requests import AUGMENTERS, AugmentRequest
 from sentiforge.cli._common import (
     DbOption,
+    FreshOpt,
     MaxCostOpt,
     TemplatesOpt,
     console,
@@ -41,6 +42,7 @@ def augment(
     max_cost: MaxCostOpt = None,
     max_attempts: Annotated[int, typer.Option(min=1, max=50)] = 3,
     seed: int = 0,
+    fresh: FreshOpt = False,
     templates: TemplatesOpt = None,
     save_recipe: Annotated[Path | None, typer.Option(help="Also write the recipe as JSON here.")] = None,
     db: DbOption = None,

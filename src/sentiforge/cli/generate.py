@@ -12,6 +12,7 @@ from sentiforge.app import jobs
 from sentiforge.app.requests import GenerateRequest, RecipeRequest
 from sentiforge.cli._common import (
     DbOption,
+    FreshOpt,
     MaxCostOpt,
     TemplatesOpt,
     console,
@@ -82,6 +83,7 @@ def generate(
     ] = None,
     max_cost: MaxCostOpt = None,
     seed: int = 0,
+    fresh: FreshOpt = False,
     templates: TemplatesOpt = None,
     save_recipe: Annotated[Path | None, typer.Option(help="Also write the recipe as JSON here.")] = None,
     db: DbOption = None,
@@ -99,10 +101,12 @@ def generate(
 def run(
     recipe_file: Annotated[Path, typer.Argument(help="Recipe as .yaml or .json")],
     dataset: Annotated[str, typer.Option("--dataset", "-d")],
+    fresh: FreshOpt = False,
     db: DbOption = None,
 ) -> None:
     """Run a recipe file into a dataset."""
-    request = RecipeRequest(dataset=dataset, recipe=Recipe.load(recipe_file))
+    recipe = Recipe.load(recipe_file)
+    request = RecipeRequest(dataset=dataset, recipe=recipe.model_copy(update={"fresh": fresh or recipe.fresh}))
     with open_store(db) as store:
         submit_and_run(store, request)
 
@@ -116,6 +120,7 @@ def resume(
     with open_store(db) as store:
         if max_cost is not None:
             jobs.set_budget(store, job_id, max_cost)
+        jobs.requeue(store, job_id)
         if run_job(store, job_id).status != "completed":
             raise typer.Exit(1)
 

@@ -17,6 +17,21 @@ from sqlalchemy.orm import Session
 from sentiforge.errors import StoreError
 
 
+def insert_if_absent(conn: Any, table: Any, values: dict[str, Any], returning: Any) -> Any:
+    """Insert a row unless its unique key exists (ON CONFLICT DO NOTHING, on SQLite and
+    PostgreSQL alike: no racy check-then-insert); ``returning`` of the new row, else None."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
+        stmt: Any = postgresql.insert(table).on_conflict_do_nothing()
+    else:
+        from sqlalchemy.dialects import sqlite
+
+        stmt = sqlite.insert(table).on_conflict_do_nothing()
+    # RETURNING, not rowcount: psycopg reports no row count for an INSERT that did nothing
+    return conn.execute(stmt.returning(returning), values).scalar()
+
+
 def default_url() -> str:
     from sentiforge.config import get_settings
 

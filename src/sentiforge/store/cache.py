@@ -1,18 +1,23 @@
 """The response cache and the job writer.
 
-A :class:`JobWriter` buffers a job's new samples *and* the responses they came from and
-writes both in one transaction, so after a crash the cache and the samples agree.
+A :class:`JobWriter` buffers a job's new samples and writes them in one transaction with the
+job's counters. The paid answers are committed to the cache before a sample made from them
+counts (the engine's group commit: :meth:`SqlCache.take`, :meth:`SqlCache.write` in a worker
+thread, :meth:`SqlCache.settle`), with the paid counters (requests, tokens, cost) in the same
+transaction: a process killed mid-job repays only the answers in flight, and its successor's
+counters include what the killed one paid. A response whose write fails stays buffered and
+goes with the next batch of samples instead.
 """
 
 from __future__ import annotations
 
-import contextlib
+import collections
 import hashlib
 import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from sentiforge.backends.base import Completion, Usage
@@ -22,20 +27,25 @@ from sentiforge.store.models import CacheRow, JobRow, JobShardRow, SampleRow, ut
 from sentiforge.store.samples import sample_values
 
 if TYPE_CHECKING:
+    from sentiforge.backends.client import Accounting
     from sentiforge.store.store import Store
+
+PAID = ("requests", "prompt_tokens", "completion_tokens", "cost")  # counters that move with each paid answer
 
 
 class SqlCache:
     """The response cache in the store. Writes are buffered until :meth:`flush`."""
 
-    def __init__(self, store: Store, backend_key: str, *, write_through: bool = False) -> None:
+    def __init__(self, store: Store, backend_key: str, job_id: int | None = None) -> None:
         self.store = store
         self.backend_key = backend_key
-        # a shard's cache writes each response at once: a worker killed mid-shard then repays
-        # only the answers still in flight, not those since its last flush
-        self.write_through = write_through
+        self.job_id = job_id  # recorded as the payer of the answers this cache writes
+        # answers read from the store that other jobs paid for: payer job id -> count
+        self.reused: collections.Counter[int] = collections.Counter()
+        # where a write of answers also sets the paid counters: (table, row id, the run's accounting)
+        self.counters: tuple[Any, int, Accounting] | None = None
         self.pending: dict[str, Completion] = {}
-        self.writing: dict[str, Completion] = {}  # taken by a JobWriter batch, not committed yet
+        self.writing: dict[str, Completion] = {}  # taken by a write, not committed yet
         # 64-bit prefixes of the keys stored for this backend (see load_index); None: no index
         self.index: set[int] | None = None
 
@@ -64,9 +74,9 @@ class SqlCache:
         if self.index is not None and _prefix(key) not in self.index:
             return None
         c = CacheRow
-        q = select(c.text, c.model, c.finish_reason, c.prompt_tokens, c.completion_tokens, c.logprobs).where(
-            c.key == key
-        )
+        q = select(
+            c.text, c.model, c.finish_reason, c.prompt_tokens, c.completion_tokens, c.logprobs, c.job_id
+        ).where(c.key == key)
         try:
             with self.store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
                 row = conn.execute(q).first()
@@ -74,6 +84,8 @@ class SqlCache:
             raise StoreError(f"could not read the response cache at {self.store.safe_url}: {exc}") from exc
         if row is None:
             return None
+        if row.job_id is not None and row.job_id != self.job_id:
+            self.reused[row.job_id] += 1
         return Completion(
             text=row.text,
             model=row.model,
@@ -86,11 +98,40 @@ class SqlCache:
         self.pending[key] = completion
         if self.index is not None:
             self.index.add(_prefix(key))
-        if self.write_through:
-            with contextlib.suppress(StoreError):  # else it stays pending, for the batch's transaction
-                self.flush()
 
-    def rows(self) -> list[dict[str, Any]]:
+    def take(self) -> Answers:
+        """The buffered responses and the paid counters now, for :meth:`write` off the event
+        loop (the responses stay readable through ``writing`` until :meth:`settle`)."""
+        taken = Answers(dict(self.pending), None)
+        if self.counters is not None:
+            taken.paid = {k: getattr(self.counters[2], k) for k in PAID}
+        self.writing.update(self.pending)
+        self.pending.clear()
+        return taken
+
+    def write(self, answers: Answers) -> None:
+        """Commit taken responses with the paid counters (StoreError if it fails)."""
+        try:
+            with self.store.engine.begin() as conn:
+                if conn.dialect.name == "postgresql":
+                    # no wait for the WAL flush (most of a write's time): the server has the row
+                    # once this returns, so a killed job process loses nothing; only a crash of
+                    # PostgreSQL itself can drop the last ~0.6 s of answers (repaid then)
+                    conn.execute(text("SET LOCAL synchronous_commit TO OFF"))
+                _insert_cache(conn, self.rows(answers.responses))
+                if answers.paid and self.counters is not None:
+                    set_paid(conn, self.counters[0], self.counters[1], answers.paid)
+        except SQLAlchemyError as exc:
+            raise StoreError(f"could not write the response cache to {self.store.safe_url}: {exc}") from exc
+
+    def settle(self, answers: Answers, *, written: bool) -> None:
+        """After :meth:`write`: forget written responses, or buffer failed ones again."""
+        for key in answers.responses:
+            self.writing.pop(key, None)
+        if not written:
+            self.pending = {**answers.responses, **self.pending}
+
+    def rows(self, responses: dict[str, Completion] | None = None) -> list[dict[str, Any]]:
         now = utcnow()
         return [
             {
@@ -102,21 +143,38 @@ class SqlCache:
                 "prompt_tokens": c.usage.prompt_tokens,
                 "completion_tokens": c.usage.completion_tokens,
                 "logprobs": json.dumps(c.logprobs, ensure_ascii=False) if c.logprobs else None,
+                "job_id": self.job_id,
                 "created_at": now,
             }
-            for k, c in self.pending.items()
+            for k, c in (self.pending if responses is None else responses).items()
         ]
 
     def flush(self) -> None:
-        """Write the buffered responses; on failure they stay buffered for the next flush."""
-        if not self.pending:
-            return
+        """Write the buffered responses now; on failure they stay buffered (StoreError)."""
+        answers = self.take()
         try:
-            with self.store.engine.begin() as conn:
-                _insert_cache(conn, self.rows())
-        except SQLAlchemyError as exc:
-            raise StoreError(f"could not write the response cache to {self.store.safe_url}: {exc}") from exc
-        self.pending.clear()
+            self.write(answers)
+        except StoreError:
+            self.settle(answers, written=False)
+            raise
+        self.settle(answers, written=True)
+
+
+@dataclass
+class Answers:
+    """Responses taken from a cache's buffer, and the paid counters when they were taken."""
+
+    responses: dict[str, Completion]
+    paid: dict[str, Any] | None
+
+
+def set_paid(conn: Any, table: Any, row_id: int, paid: dict[str, Any]) -> None:
+    """Set a job's (or shard's) paid counters unless the row counts more already: a
+    write-through and a batch's write race, and the later of them may carry older totals."""
+    q = update(table).where(table.id == row_id)
+    if "requests" in paid:
+        q = q.where(table.requests <= paid["requests"])
+    conn.execute(q.values(**paid))
 
 
 def _prefix(key: str) -> int:
@@ -161,8 +219,21 @@ class JobWriter:
         self.dataset_id = dataset_id
         self.job_id = job_id
         self.shard_id = shard_id
-        self.cache = SqlCache(store, backend_key, write_through=shard_id is not None)
+        self.cache = SqlCache(store, backend_key, job_id)
         self._rows: list[dict[str, Any]] = []
+
+    @property
+    def table(self) -> Any:
+        """The row the counters go to: the shard's, or the job's."""
+        return JobShardRow if self.shard_id is not None else JobRow
+
+    @property
+    def row_id(self) -> int:
+        return self.shard_id if self.shard_id is not None else self.job_id
+
+    def count_paid(self, accounting: Accounting) -> None:
+        """Write the run's paid counters with each write of responses."""
+        self.cache.counters = (self.table, self.row_id, accounting)
 
     def add(self, sample: Sample, slot: str) -> None:
         self._rows.append(sample_values(sample, self.dataset_id, self.job_id, slot))
@@ -188,10 +259,11 @@ class JobWriter:
                 if batch.rows:
                     conn.execute(insert(SampleRow), batch.rows)
                 if job_values:
+                    paid = {k: job_values.pop(k) for k in PAID if k in job_values}
+                    if paid:
+                        set_paid(conn, self.table, self.row_id, paid)
                     job_values["updated_at"] = utcnow()
-                    table: Any = JobShardRow if self.shard_id is not None else JobRow
-                    row_id = self.shard_id if self.shard_id is not None else self.job_id
-                    conn.execute(update(table).where(table.id == row_id).values(**job_values))
+                    conn.execute(update(self.table).where(self.table.id == self.row_id).values(**job_values))
         except SQLAlchemyError as exc:
             raise StoreError(f"could not write to the store at {self.store.safe_url}: {exc}") from exc
 

@@ -1,23 +1,21 @@
 """The jobs table: create, read, claim, heartbeat, cancel.
 
-A job is run by at most one process at a time. :meth:`JobTables.claim_job` is one
-conditional UPDATE (``... WHERE status != 'running'``), atomic on SQLite and PostgreSQL
-alike, so of two processes claiming one job exactly one wins; the other gets
-:class:`JobConflictError`. A claim that nobody keeps alive any more (its process was
-killed: no heartbeat for ``stale_after`` seconds, or its pid is gone on this host) is taken
-over with a compare-and-swap on the old claim, so a crashed job can always be resumed.
+A job is run by at most one process at a time (claims and takeovers: ``store/claims.py``,
+shared with shards); the loser of a claim gets :class:`JobConflictError`. A cancelled job is
+not claimable: a start asked before the cancel (a job waiting for a free slot) finds it so and
+does nothing; only :meth:`JobTables.requeue_job` (a resume) makes it claimable again.
 """
 
 from __future__ import annotations
 
-import os
-import socket
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, or_, select, update
 
-from sentiforge.errors import JobConflictError, NotFoundError
+from sentiforge.errors import ConflictError, JobConflictError, NotFoundError
+from sentiforge.store import claims
+from sentiforge.store.base import insert_if_absent
+from sentiforge.store.claims import STALE_AFTER
 from sentiforge.store.models import DatasetRow, JobEventRow, JobRow, SampleRow, utcnow
 from sentiforge.store.schemas import JobEventPublic, JobPublic
 
@@ -27,7 +25,6 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
     from sqlalchemy.orm import Session
 
-STALE_AFTER = 30.0  # seconds without a heartbeat after which a running claim is abandoned
 Beat = Literal["ok", "cancel", "lost"]
 # Job statuses. queued: created, not started; running: claimed by a live process;
 # completed: every slot filled; incomplete: ran every slot but some failed all attempts, or
@@ -36,25 +33,8 @@ Beat = Literal["ok", "cancel", "lost"]
 STATUSES = ("queued", "running", "completed", "incomplete", "failed", "cancelled", "budget_stopped")
 FINISHED = ("completed", "incomplete", "failed", "cancelled", "budget_stopped")
 WAITING = ("queued", "incomplete", "failed", "budget_stopped")  # statuses a cancel ends at once
-
-
-def this_process() -> str:
-    """The owner name a claim records: host and pid."""
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def _owner_gone(owner: str | None) -> bool:
-    """True when ``owner`` is a process of this host that no longer exists."""
-    host, _, pid = (owner or "").rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
+CLAIMABLE = (*WAITING, "completed")  # not running, not cancelled (a resume requeues that first)
+SHARDED = "shards"  # a job's claimed_by while its shards run (its liveness is theirs)
 
 
 class JobTables:
@@ -62,6 +42,7 @@ class JobTables:
 
     engine: Engine
     session: Callable[[], Session]
+    cancel_queued_shards: Callable[[int], None]  # ShardTables'
 
     def create_job(
         self,
@@ -82,6 +63,39 @@ class JobTables:
             s.add(JobEventRow(job_id=row.id, kind="created", data={"kind": kind, "target": target}))
             s.commit()
             return row.id
+
+    def create_job_in(
+        self,
+        dataset: str,
+        scheme: dict[str, Any],
+        recipe: dict[str, Any],
+        target: int,
+        *,
+        kind: str = "recipe",
+        request: dict[str, Any] | None = None,
+        exist_ok: bool = True,
+    ) -> int:
+        """A queued job filling the synthetic dataset ``dataset``, made with it unless it exists,
+        in one transaction: a job refused leaves no dataset behind, and of concurrent creates of
+        one new dataset one makes it and the others fill it (ConflictError only without
+        ``exist_ok``, when it existed)."""
+        now = utcnow()
+        meta = {"recipe": recipe.get("name")}
+        with self.engine.begin() as conn:
+            made = {"name": dataset, "kind": "synthetic", "scheme": scheme, "meta": meta, "created_at": now}
+            dataset_id = insert_if_absent(conn, DatasetRow, made, DatasetRow.id)
+            if dataset_id is None:
+                if not exist_ok:
+                    raise ConflictError(
+                        f"a dataset named '{dataset}' exists already; pick another name or delete it first"
+                    )
+                dataset_id = conn.execute(select(DatasetRow.id).where(DatasetRow.name == dataset)).scalar_one()
+            job = {"dataset_id": dataset_id, "recipe": recipe, "target": target, "status": "queued", "kind": kind,
+                   "request": request, "created_at": now, "updated_at": now}  # fmt: skip
+            job_id = conn.execute(insert(JobRow).values(**job).returning(JobRow.id)).scalar_one()
+            created = {"job_id": job_id, "kind": "created", "data": {"kind": kind, "target": target}, "created_at": now}
+            conn.execute(insert(JobEventRow).values(**created))
+        return int(job_id)
 
     def add_job_event(self, job_id: int, kind: str, **data: Any) -> None:
         with self.engine.begin() as conn:
@@ -107,27 +121,16 @@ class JobTables:
 
     def reclaim_dead_jobs(self, *, stale_after: float = STALE_AFTER) -> list[int]:
         """Mark ``incomplete`` every running job whose process is gone (no heartbeat for
-        ``stale_after`` seconds, or a dead pid on this host), so it can be resumed."""
-        now = utcnow()
-        dead = [
-            j
-            for j in self.list_jobs(status="running")
-            if j.heartbeat_at is None
-            or now - j.heartbeat_at > timedelta(seconds=stale_after)
-            or _owner_gone(j.claimed_by)
-        ]
+        ``stale_after`` seconds, or a dead pid on this host), so it can be resumed. A sharded
+        job is left to its shards (``ShardTables.reclaim_dead_shards`` queues theirs again)."""
         reclaimed = []
-        for job in dead:
-            with self.engine.begin() as conn:
-                won = conn.execute(
-                    update(JobRow)
-                    .where(JobRow.id == job.id, JobRow.status == "running", JobRow.claimed_by == job.claimed_by)
-                    .values(status="incomplete", error=f"the process running it ({job.claimed_by}) stopped; resume it",
-                            cancel_requested=False, updated_at=now)
-                ).rowcount  # fmt: skip
-            if won:
-                self.add_job_event(job.id, "reclaimed", owner=job.claimed_by)
-                reclaimed.append(job.id)
+        unsharded = or_(JobRow.claimed_by.is_(None), JobRow.claimed_by != SHARDED)
+        for dead in claims.dead_claims(self.engine, JobRow, stale_after=stale_after, where=unsharded):
+            error = f"the process running it ({dead.claimed_by}) stopped; resume it"
+            values = {"status": "incomplete", "error": error, "cancel_requested": False, "updated_at": utcnow()}
+            if claims.release(self.engine, JobRow, dead, values):
+                self.add_job_event(dead.id, "reclaimed", owner=dead.claimed_by)
+                reclaimed.append(dead.id)
         return reclaimed
 
     def _job_row(self, job_id: int) -> JobRow:
@@ -168,53 +171,56 @@ class JobTables:
             conn.execute(update(JobRow).where(JobRow.id == job_id).values(**values))
 
     def claim_job(self, job_id: int, owner: str, *, stale_after: float = STALE_AFTER) -> JobPublic:
-        """Mark the job running for ``owner``; JobConflictError if a live process runs it."""
-        now = utcnow()
-        claim = {"status": "running", "claimed_by": owner, "heartbeat_at": now, "cancel_requested": False}
-        with self.engine.begin() as conn:
-            won = conn.execute(
-                update(JobRow).where(JobRow.id == job_id, JobRow.status != "running").values(**claim, updated_at=now)
-            ).rowcount
-        if won:
+        """Mark the job running for ``owner`` (with a "started" event); JobConflictError if a
+        live process runs it, or if it was cancelled (resume it: :meth:`requeue_job`)."""
+        values = {"cancel_requested": False}
+        if claims.claim(
+            self.engine, JobRow, job_id, owner, claimable=CLAIMABLE, values=values, stale_after=stale_after
+        ):
+            self.add_job_event(job_id, "started", owner=owner)
             return self.job(job_id)
         row = self._job_row(job_id)  # raises for a missing job
+        if row.status == "cancelled":
+            raise JobConflictError(f"job {job_id} was cancelled; `sentiforge resume {job_id}` runs it again")
         last = row.heartbeat_at
-        stale = last is None or now - last > timedelta(seconds=stale_after) or _owner_gone(row.claimed_by)
-        if stale:
-            with self.engine.begin() as conn:
-                won = conn.execute(
-                    update(JobRow)
-                    .where(
-                        JobRow.id == job_id,
-                        JobRow.status == "running",
-                        JobRow.claimed_by == row.claimed_by,
-                        JobRow.heartbeat_at == last if last is not None else JobRow.heartbeat_at.is_(None),
-                    )
-                    .values(**claim, updated_at=now)
-                ).rowcount
-            if won:
-                return self.job(job_id)
-        seen = f", last seen {(now - last).total_seconds():.0f} s ago" if last else ""
+        seen = f", last seen {(utcnow() - last).total_seconds():.0f} s ago" if last else ""
         raise JobConflictError(
             f"job {job_id} is already running (by {row.claimed_by}{seen}); wait for it to finish, "
             f"or stop it with `sentiforge cancel {job_id}` and resume it later"
         )
 
+    def requeue_job(self, job_id: int) -> JobPublic:
+        """Make a stopped job claimable again (a resume): queued, from any waiting status, from
+        cancelled, or from running under a dead claim (its process was killed). JobConflictError
+        for a job that runs in a live process or has completed."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(JobRow)
+                .where(JobRow.id == job_id, JobRow.status.in_((*WAITING, "cancelled")))
+                .values(status="queued", cancel_requested=False, updated_at=utcnow())
+            )
+        unsharded = or_(JobRow.claimed_by.is_(None), JobRow.claimed_by != SHARDED)
+        for dead in claims.dead_claims(self.engine, JobRow, where=(JobRow.id == job_id) & unsharded):
+            claims.release(self.engine, JobRow, dead, {"status": "queued", "cancel_requested": False})
+        job = self.job(job_id)
+        if job.status != "queued":
+            raise JobConflictError(
+                f"job {job_id} is {job.status}: there is nothing to resume"
+                + (" (cancel it first to restart it)" if job.status == "running" else "")
+            )
+        return job
+
     def heartbeat(self, job_id: int, owner: str) -> Beat:
         """Keep the claim alive; says whether a cancel was asked or the claim was taken over."""
         with self.engine.begin() as conn:
-            kept = conn.execute(
-                update(JobRow)
-                .where(JobRow.id == job_id, JobRow.claimed_by == owner, JobRow.status == "running")
-                .values(heartbeat_at=utcnow())
-            ).rowcount
-            if not kept:
+            if not claims.beat(conn, JobRow, job_id, owner):
                 return "lost"
             cancel = conn.execute(select(JobRow.cancel_requested).where(JobRow.id == job_id)).scalar()
         return "cancel" if cancel else "ok"
 
     def request_cancel(self, job_id: int) -> JobPublic:
-        """Ask a running job to stop at its next slot boundary; a job that waits is cancelled now.
+        """Ask a running job to stop at its next slot boundary; a job that waits is cancelled now
+        (a sharded job: its queued shards now, its running ones at their next boundary).
         Everything done so far is kept and the job stays resumable."""
         with self.engine.begin() as conn:
             asked = conn.execute(
@@ -226,6 +232,8 @@ class JobTables:
                     .where(JobRow.id == job_id, JobRow.status.in_(WAITING))
                     .values(status="cancelled", updated_at=utcnow())
                 )
+        if asked:
+            self.cancel_queued_shards(job_id)
         job = self.job(job_id)
         if asked or job.status == "cancelled":
             self.add_job_event(job_id, "cancel_requested" if asked else "cancelled")

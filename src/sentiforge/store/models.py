@@ -162,6 +162,7 @@ class CacheRow(Base):
     prompt_tokens: Mapped[int] = mapped_column(Integer, default=0)
     completion_tokens: Mapped[int] = mapped_column(Integer, default=0)
     logprobs: Mapped[str | None] = mapped_column(Text, default=None)  # JSON: first token -> log-probability
+    job_id: Mapped[int | None] = mapped_column(Integer, default=None)  # the job that paid for it (no FK: outlives it)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -260,6 +261,20 @@ class JobEventRow(Base):
     kind: Mapped[str] = mapped_column(String(40))
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class FleetCounterRow(Base):
+    """A counter one process of the fleet (a worker, a server) keeps, as it last saved it: a
+    scrape of any server sums them (``sentiforge.app.fleet``). A process restarted is a new
+    process: its rows start afresh and the old ones stay, so the sums never go down."""
+
+    __tablename__ = "fleet_counters"
+
+    process: Mapped[str] = mapped_column(String(200), primary_key=True)  # host:pid:start
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    label: Mapped[str] = mapped_column(String(100), primary_key=True, default="")
+    value: Mapped[float] = mapped_column(Float, default=0.0)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class ApiKeyRow(Base):

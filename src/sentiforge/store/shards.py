@@ -1,7 +1,7 @@
 """Job shards: a job's step split into slot ranges that workers run in parallel.
 
-A shard is claimed like a job (one conditional UPDATE; a stale claim, one whose process is
-gone or silent, is taken over), and every claim counts a delivery: a shard delivered more
+A shard is claimed like a job (``store/claims.py``: one conditional UPDATE; a stale claim,
+one whose process is gone or silent, is taken over), and every claim counts a delivery: a shard delivered more
 than the cap (it keeps killing its worker) ends ``failed`` with that reason instead of
 looping. A shard writes its own counters; :meth:`ShardTables.roll_up` sums them into the job
 row and settles the job's status once no shard is left to run.
@@ -9,14 +9,16 @@ row and settles the job's status once no shard is left to run.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import func, insert, select, text, update
 
 from sentiforge.errors import JobConflictError, NotFoundError
-from sentiforge.store.jobs import STALE_AFTER, Beat, _owner_gone
+from sentiforge.store import claims
+from sentiforge.store.base import insert_if_absent
+from sentiforge.store.claims import STALE_AFTER
+from sentiforge.store.jobs import SHARDED, Beat
 from sentiforge.store.models import JobEventRow, JobRow, JobShardRow, TextClaimRow, utcnow
 
 if TYPE_CHECKING:
@@ -26,7 +28,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
 COUNTERS = ("done", "rejected", "requests", "cache_hits", "prompt_tokens", "completion_tokens", "cost")
-SHARDED = "shards"  # the job row's claimed_by while its shards run
+CLAIMABLE = ("queued", "incomplete", "budget_stopped")  # a shard's statuses a delivery may run
 
 
 class ShardPublic(BaseModel):
@@ -107,23 +109,8 @@ class ShardTables:
     def claim_shard(self, shard_id: int, owner: str, max_deliveries: int) -> ShardPublic:
         """Claim a shard for ``owner`` and count the delivery. JobConflictError if a live
         process holds it; a shard past ``max_deliveries`` is failed (and says so) instead."""
-        row = self.shard(shard_id)
-        now = utcnow()
-        S = JobShardRow
-        free = S.status != "running"
-        if row.status == "running":
-            with self.session() as s:
-                last = s.scalar(select(S.heartbeat_at).where(S.id == shard_id))
-            stale = last is None or now - last > timedelta(seconds=STALE_AFTER) or _owner_gone(row.claimed_by)
-            if not stale:
-                raise JobConflictError(f"shard {shard_id} is running (by {row.claimed_by})")
-            free = (S.status == "running") & (S.claimed_by == row.claimed_by)
-        with self.engine.begin() as conn:
-            won = conn.execute(
-                update(S)
-                .where(S.id == shard_id, free, S.status.notin_(("completed", "failed", "cancelled")))
-                .values(status="running", claimed_by=owner, heartbeat_at=now, deliveries=S.deliveries + 1)
-            ).rowcount
+        values = {"deliveries": JobShardRow.deliveries + 1}
+        won = claims.claim(self.engine, JobShardRow, shard_id, owner, claimable=CLAIMABLE, values=values)
         shard = self.shard(shard_id)
         if not won and shard.status == "running":
             raise JobConflictError(f"shard {shard_id} is running (by {shard.claimed_by})")
@@ -133,46 +120,54 @@ class ShardTables:
             return self.shard(shard_id)
         return shard
 
-    def reclaim_dead_shards(self, *, stale_after: float = STALE_AFTER) -> list[int]:
-        """Queue again running shards whose process is gone (silent for ``stale_after`` seconds,
-        or a dead pid on this host); their ids, for the caller to send again. Covers a shard
-        killed at its hard time limit, which Celery acknowledges instead of redelivering; a copy
-        Redis redelivers as well finds it claimed or finished and does nothing."""
-        now = utcnow()
+    def reclaim_dead_shards(self, *, stale_after: float = STALE_AFTER, job_id: int | None = None) -> list[int]:
+        """Queue again running shards (of every job, or of ``job_id``) whose process is gone
+        (silent for ``stale_after`` seconds, or a dead pid on this host); the ids this call
+        queued, for the caller to send again (a sweeper beside it finds them queued already).
+        Covers a worker killed with no replacement and a shard killed at its hard time limit,
+        which Celery acknowledges instead of redelivering; a copy the broker redelivers as well
+        finds the shard claimed or finished and does nothing."""
+        where = JobShardRow.job_id == job_id if job_id is not None else True
+        queued = []
+        for dead in claims.dead_claims(self.engine, JobShardRow, stale_after=stale_after, where=where):
+            error = f"the process running it ({dead.claimed_by}) stopped; queued again"
+            if claims.release(self.engine, JobShardRow, dead, {"status": "queued", "error": error}):
+                queued.append(dead.id)
+        return queued
+
+    def waiting_shards(self, job_id: int | None = None) -> list[int]:
+        """Queued shards of running jobs (of one job when given): the ones a lost message
+        (a service or broker restart) would leave waiting for ever unless sent again."""
+        q = (
+            select(JobShardRow.id)
+            .join(JobRow, JobRow.id == JobShardRow.job_id)
+            .where(JobShardRow.status == "queued", JobRow.status == "running")
+        )
+        if job_id is not None:
+            q = q.where(JobShardRow.job_id == job_id)
         with self.session() as s:
-            running = (
-                s.execute(
-                    select(JobShardRow.id, JobShardRow.claimed_by, JobShardRow.heartbeat_at).where(
-                        JobShardRow.status == "running"
-                    )
-                )
-                .tuples()
-                .all()
-            )
-        dead = [
-            (i, owner) for i, owner, beat in running
-            if beat is None or now - beat > timedelta(seconds=stale_after) or _owner_gone(owner)
-        ]  # fmt: skip
-        for shard_id, owner in dead:
-            with self.engine.begin() as conn:
-                conn.execute(
-                    update(JobShardRow)
-                    .where(JobShardRow.id == shard_id, JobShardRow.status == "running", JobShardRow.claimed_by == owner)
-                    .values(status="queued", error=f"the process running it ({owner}) stopped; queued again")
-                )
-        return [i for i, _ in dead]
+            return list(s.scalars(q.order_by(JobShardRow.id)))
+
+    def cancel_queued_shards(self, job_id: int) -> None:
+        """A cancel of a sharded job: its shards not started yet end now (running ones stop at
+        their next heartbeat); the job settles once none runs."""
+        with self.engine.begin() as conn:
+            ended = conn.execute(
+                update(JobShardRow)
+                .where(JobShardRow.job_id == job_id, JobShardRow.status == "queued")
+                .values(status="cancelled", updated_at=utcnow())
+            ).rowcount
+            if ended:
+                _roll_up(conn, job_id)
 
     def heartbeat_shard(self, shard_id: int, job_id: int, owner: str) -> Beat:
         """Keep a shard's claim (and its job's) alive and roll its counters up; says whether the
         job was asked to cancel."""
-        now = utcnow()
         with self.engine.begin() as conn:
-            kept = conn.execute(
-                update(JobShardRow)
-                .where(JobShardRow.id == shard_id, JobShardRow.claimed_by == owner, JobShardRow.status == "running")
-                .values(heartbeat_at=now)
-            ).rowcount
-            conn.execute(update(JobRow).where(JobRow.id == job_id, JobRow.status == "running").values(heartbeat_at=now))
+            kept = claims.beat(conn, JobShardRow, shard_id, owner)
+            conn.execute(
+                update(JobRow).where(JobRow.id == job_id, JobRow.status == "running").values(heartbeat_at=utcnow())
+            )
             if kept:
                 _roll_up(conn, job_id)  # the job's progress moves with its shards' flushes
             cancel = conn.execute(select(JobRow.cancel_requested).where(JobRow.id == job_id)).scalar()
@@ -200,7 +195,7 @@ class ShardTables:
                 # after it, synchronously, and WAL is flushed in order, so a stored sample's
                 # claim is as durable as the sample; a claim lost in a crash costs nothing
                 conn.execute(text("SET LOCAL synchronous_commit TO OFF"))
-            if _insert_if_absent(conn, values):
+            if insert_if_absent(conn, TextClaimRow, values, TextClaimRow.text_hash) is not None:
                 return True
             holder = conn.execute(
                 select(C.job_id, C.slot).where(C.dataset_id == dataset_id, C.text_hash == text_hash)
@@ -225,20 +220,6 @@ def _roll_up(conn: Any, job_id: int) -> str:
         values.update(status=status, error="; ".join(errors) or None, cancel_requested=False)
     conn.execute(update(JobRow).where(JobRow.id == job_id).values(**values))
     return status
-
-
-def _insert_if_absent(conn: Any, values: dict[str, Any]) -> bool:
-    """Insert a claim unless its key exists (ON CONFLICT DO NOTHING); whether it was inserted."""
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects import postgresql
-
-        stmt: Any = postgresql.insert(TextClaimRow).on_conflict_do_nothing()
-    else:
-        from sqlalchemy.dialects import sqlite
-
-        stmt = sqlite.insert(TextClaimRow).on_conflict_do_nothing()
-    # RETURNING, not rowcount: psycopg reports no row count for an INSERT that did nothing
-    return conn.execute(stmt.returning(TextClaimRow.text_hash), values).first() is not None
 
 
 def _job_status(states: list[str]) -> str:

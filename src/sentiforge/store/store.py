@@ -3,10 +3,11 @@ cache, on SQLite or PostgreSQL.
 
 Every table is read and written here, in the ``store`` package: callers get public schemas
 (``store/schemas.py``), never ORM rows or sessions. ``Store`` joins the table groups: samples
-(``samples.py``), quality runs and records (``quality.py``), the review queue (``review.py``), API keys (``keys.py``);
-datasets and jobs are below, the response cache and the job writer in ``cache.py``. Open one
-per process or request and close it (``with Store(url) as store: ...``); the schema check
-runs once per database and process (``migrate.upgrade_once``).
+(``samples.py``), quality runs and records (``quality.py``), the review queue (``review.py``),
+API keys (``keys.py``), the fleet's counters (``fleet.py``); datasets and jobs are below,
+the response cache and the job writer in ``cache.py``. Open one per process or request and
+close it (``with Store(url) as store: ...``); the schema check runs once per database and
+process (``migrate.upgrade_once``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from sentiforge.labels import LabelScheme
 from sentiforge.names import check_name
 from sentiforge.store.base import default_url, make_engine
 from sentiforge.store.cache import JobWriter, SqlCache
+from sentiforge.store.fleet import FleetTables
 from sentiforge.store.jobs import JobTables
 from sentiforge.store.keys import KeyTables
 from sentiforge.store.models import DatasetRow, JobRow, SampleRow
@@ -31,7 +33,7 @@ from sentiforge.store.schemas import DatasetPublic
 from sentiforge.store.shards import ShardTables
 
 
-class Store(SampleTables, QualityTables, ReviewTables, JobTables, ShardTables, KeyTables):
+class Store(SampleTables, QualityTables, ReviewTables, JobTables, ShardTables, KeyTables, FleetTables):
     """Every table of one database. ``Store(url)`` opens it (migrating it the first time this
     process sees it); ``with Store(url) as store:`` closes it after."""
 

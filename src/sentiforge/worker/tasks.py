@@ -3,15 +3,21 @@
 ``dispatch`` (called where a broker is configured) cuts a job into shards and queues one task
 per shard. A task that finds its shard claimed by a live process (Redis redelivered it while it
 still runs) retries later instead of running it twice; one that finds it finished does nothing.
+Every worker runs a sweeper thread (``sentiforge.app.shards.sweep``): a shard whose worker
+died is sent again by the workers still alive, with no new worker and no broker timeout.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+import time
 
 from celery import signals
 
-from sentiforge.app.shards import run_shard_sync, split
+from sentiforge.app import fleet
+from sentiforge.app.shards import SWEEP_SECONDS, run_shard_sync, split, sweep
+from sentiforge.backends.ratelimit import on_wait
 from sentiforge.config import get_settings
 from sentiforge.errors import JobConflictError
 from sentiforge.store import Store
@@ -19,6 +25,7 @@ from sentiforge.worker.app import celery_app
 
 app = celery_app()
 log = logging.getLogger(__name__)
+on_wait(fleet.observe_wait)  # the shards' rate-limit waits, in the fleet's counters (app/fleet.py)
 RETRY_SECONDS = 5
 
 
@@ -39,21 +46,34 @@ def run_shard(self: object, shard_id: int) -> str:
     return shard.status
 
 
+def send(shard_ids: list[int], queue: str | None = None) -> None:
+    """Queue one task per shard."""
+    queue = queue or get_settings().worker_queue
+    for shard_id in shard_ids:
+        run_shard.apply_async((shard_id,), queue=queue)
+
+
 @signals.worker_ready.connect
-def _settle_dead_shards(**_: object) -> None:
-    """A starting worker settles shards whose worker died unseen (see Store.reclaim_dead_shards)."""
+def _start_sweeper(**_: object) -> None:
+    threading.Thread(target=_sweep_forever, name="sentiforge-sweeper", daemon=True).start()
+
+
+def _sweep_forever(seconds: float = SWEEP_SECONDS) -> None:
+    """While this worker lives: send again the shards of workers that died (see sweep)."""
     settings = get_settings()
     with Store(settings.database_url) as store:
-        if found := store.reclaim_dead_shards():
-            log.warning("shards %s were left running by a stopped worker: queued again", found)
-        for shard_id in found:
-            run_shard.apply_async((shard_id,), queue=settings.worker_queue)
+        while True:
+            try:
+                if found := sweep(store, send):
+                    log.warning("shards %s were left running by a stopped worker: sent again", found)
+            except Exception:  # the database or the broker is away for now: try at the next round
+                log.exception("the shard sweep failed")
+            time.sleep(seconds)
 
 
 def dispatch(store: Store, job_id: int, shard_size: int | None = None, queue: str | None = None) -> list[int]:
     """Cut a job into shards and queue them for the workers; the shard ids."""
     settings = get_settings()
     ids = split(store, job_id, shard_size or settings.shard_size)
-    for shard_id in ids:
-        run_shard.apply_async((shard_id,), queue=queue or settings.worker_queue)
+    send(ids, queue)
     return ids

@@ -115,11 +115,9 @@ def resume(
     _: WriteKey,
     max_cost: Annotated[float | None, Body(embed=True, ge=0, allow_inf_nan=False)] = None,
 ) -> JobPublic:
-    """Run a stopped job again from where it stopped (optionally with a new cost cap)."""
-    jobs.check_resumable(store, job_id)
-    if max_cost is not None:
-        jobs.set_budget(store, job_id, max_cost)
-    runner.start(job_id)
+    """Run a stopped job again from where it stopped (optionally with a new cost cap); a sharded
+    job whose workers died gets its unfinished shards sent again."""
+    runner.resume(job_id, max_cost)
     return jobs.get(store, job_id)
 
 
