@@ -20,7 +20,7 @@ if [[ -n "${UNLABELLED:-}" ]]; then
     --pool "$DATASET-pool" --match-style --seed 7
 else
   $SF generate --dataset "$DATASET" --count "$COUNT" --scheme three_class \
-    --text-kind "customer support message" \
+    --text-kind "message a customer writes to a company's support team" \
     --attr "domain=telecom|online banking|e-commerce" \
     --attr "persona=a busy parent|a student|a small-business owner" \
     --attr "urgency=low|high" \

@@ -42,7 +42,7 @@ def main_job(model: str, count: int, threads: int, parallel: int, check_label: s
     return GenerateRequest(
         dataset="bench",
         count=count,
-        kind_of_text="customer support message",
+        kind_of_text="message a customer writes to a company's support team",
         attributes={
             "domain": ["telecom", "online banking", "e-commerce"],
             "persona": ["a busy parent", "a student", "a small-business owner"],

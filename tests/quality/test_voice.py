@@ -81,3 +81,15 @@ async def test_generation_rejects_agent_voice_and_artefacts_and_retries(tmp_path
     assert reasons == ["JSON residue", "agent voice"]
     prompt = backend.history[0].messages[-1].content
     assert "never as a company or a support agent answering it" in prompt  # the model is told first
+
+
+def test_a_placeholder_signature_is_cut_not_the_message() -> None:
+    from sentiforge.quality.voice import without_sign_off
+
+    assert without_sign_off("My bill doubled and nobody explains why. Best regards, [Your Name]") == (
+        "My bill doubled and nobody explains why."
+    )
+    assert without_sign_off("Please fix it!\nSincerely,\n[Customer Name]") == "Please fix it!"
+    assert without_sign_off("Fix my router - thanks [Your Name]") == "Fix my router."
+    assert without_sign_off("Thanks [Name]") == "Thanks [Name]"  # nothing left: the check rejects it
+    assert without_sign_off("Dear [Name], my card was charged twice.") == "Dear [Name], my card was charged twice."

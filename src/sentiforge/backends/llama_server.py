@@ -140,7 +140,8 @@ class LlamaServer:
             except TransientBackendError as exc:
                 last = exc
                 self.port = None  # the next try takes a fresh port
-        raise last or TransientBackendError("llama-server did not start")
+        # three starts on three ports failed: the model or the binary is at fault, not a port
+        raise ConfigError(f"llama-server could not start (3 tries): {last}") from last
 
     def _spawn(self, port: int) -> None:
         self._reap()

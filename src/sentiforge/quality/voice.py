@@ -53,6 +53,23 @@ REASON_PLACEHOLDER = "placeholder"
 REASON_JSON = "JSON residue"
 
 
+SIGN_OFF = re.compile(
+    r"[\s,]*\b(?:best(?: regards| wishes)?|kind regards|warm regards|regards|sincerely(?: yours)?|yours truly|"
+    r"thanks(?: again)?|thank you|cheers|love|cordialement|bien [àa] vous|merci)[,.!]?\s*\[[^\]\n]{1,40}\]\s*$",
+    re.IGNORECASE,
+)
+
+
+def without_sign_off(text: str) -> str:
+    """The text without a closing placeholder signature ("Best regards, [Your Name]"): the
+    message before it is what its author wrote, so it is kept rather than rejected."""
+    hit = SIGN_OFF.search(text)
+    body = text[: hit.start()].rstrip(" \t\n-–—") if hit else ""
+    if len(body) < 10:
+        return text
+    return body if body.endswith((".", "!", "?")) else body + "."
+
+
 def customer_written(kind_of_text: str) -> bool:
     """Is this kind of text written by a customer or user (not an agent's reply)?"""
     return not AUTHOR_NOT_CUSTOMER.search(kind_of_text)
@@ -82,4 +99,4 @@ def voice_problem(text: str, *, customer: bool = True) -> str | None:
     return artefact(text) or (agent_voice(text) if customer else None)
 
 
-__all__ = ["AGENT_VOICE", "agent_voice", "artefact", "customer_written", "voice_problem"]
+__all__ = ["AGENT_VOICE", "agent_voice", "artefact", "customer_written", "voice_problem", "without_sign_off"]

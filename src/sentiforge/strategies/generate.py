@@ -20,7 +20,7 @@ from sentiforge.backends.base import ChatRequest
 from sentiforge.errors import ConfigError, InvalidOutputError
 from sentiforge.labels import LabelScheme
 from sentiforge.prompts import Rendered, TrackedAttributes
-from sentiforge.quality.voice import customer_written, voice_problem
+from sentiforge.quality.voice import customer_written, voice_problem, without_sign_off
 from sentiforge.samples import Sample
 from sentiforge.strategies.base import StepContext, StrategyOptions, Task, guarded, register, rejected, stable_seed
 from sentiforge.strategies.output import check_text, contains_term
@@ -297,7 +297,7 @@ class Generate:
         provenance = ctx.provenance(self.name, completion, rendered, **params)
         text_raw = data.get("text", "")
         try:
-            text = check_text(text_raw)
+            text = check_text(without_sign_off(text_raw) if isinstance(text_raw, str) else text_raw)
         except InvalidOutputError as exc:
             return rejected(task, str(exc), str(text_raw), provenance, attributes=task.attributes)
         problem = self.copied(text, task, attempt, ctx) or self.length_problem(text, task)
