@@ -27,5 +27,5 @@ else
     --length short --length medium --seed 7
 fi
 $SF quality run "$DATASET"
-$SF export "$DATASET" --format jsonl --out "out/$DATASET" --splits 0.8,0.1,0.1
+$SF export "$DATASET" --format jsonl --out "out/$DATASET" --splits 0.8,0.1,0.1 --force  # a rerun replaces its own export
 $SF show "$DATASET"

@@ -28,6 +28,10 @@ AGENT_REPLIES = [
     "We're sorry to hear about your experience. Please don't hesitate to reach out.",
     "Bonjour, comment puis-je vous aider ?",
     "Cher client, nous nous excusons pour le désagrément.",
+    # what got through the main job before these were added (benchmarks/main_job)
+    "I'm sorry to hear you're having trouble with your account. Can you please provide me with some more details?",
+    "Hey there! I'm sorry to hear you're having trouble with your cell phone. I can definitely help you with that.",
+    "Hey there! I'm so sorry to hear about the problem. Can you give me a little more information about the issue?",
 ]
 ARTEFACTS = [
     'My internet has been down since Monday and nobody answers."}',
