@@ -10,7 +10,14 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from sentiforge.classifiers.selection import Candidate, CrossValidation, stratified_folds, without_held_out
+from sentiforge.classifiers.selection import (
+    Candidate,
+    CrossValidation,
+    Scored,
+    choose,
+    stratified_folds,
+    without_held_out,
+)
 from sentiforge.io.datasets import load_builtin
 from sentiforge.labels import get_scheme
 from sentiforge.samples import Provenance, Sample
@@ -87,3 +94,12 @@ def test_clean_data_ranks_above_noise_and_the_difference_is_paired() -> None:
     assert gain["gain"] > 0 and gain["interval"][0] > 0  # the pool of 600 clean labels helps, surely
     assert set(ranked[0].pool_proba) == set(range(5)) and ranked[0].pool_proba[0].shape == (50, 2)
     assert np.all((ranked[0].predicted >= 0) & (ranked[0].predicted < 2))
+
+
+def test_within_a_point_of_the_best_the_fastest_candidate_is_chosen() -> None:
+    def scored(kind: str, f1: float, seconds: float) -> Scored:
+        return Scored(Candidate(kind), np.zeros(1, dtype=int), [], seconds, [1], macro_f1=f1)
+
+    slow, fast, worse = scored("contrastive", 0.618, 515), scored("embedding", 0.612, 1), scored("tfidf", 0.5, 0.1)
+    assert choose([slow, fast, worse]) is fast
+    assert choose([slow, fast, worse], tie=0.0) is slow

@@ -14,7 +14,8 @@ seeds alone (:mod:`sentiforge.classifiers.selection`), in stages that fit a time
 4. self-training: the leader's own confident labels of the pool (and the best contrastive
    model's), for a second round, kept only when the cross-validation says so.
 
-The winner is trained on everything it chose (its sources fitted on all the seeds), saved with
+The winner is the fastest candidate within ``tie`` (one point) of the best score; it is trained
+on everything it chose (its sources fitted on all the seeds), saved with
 the build report beside it, and served like any trained model. Generation is not run here: a
 generation budget is refused with the command that runs it (``generate`` jobs), whose datasets
 then join as ``synthetic``.
@@ -36,7 +37,7 @@ from sentiforge.samples import Sample
 
 FAST = ("tfidf", "embedding", "fake")
 # Seconds per fit of 200 texts on 2 cores, before any fit is timed; scaled by training size.
-PRIOR_SECONDS = {"tfidf": 0.5, "embedding": 2.0, "fake": 0.1, "transformer": 40.0, "contrastive": 100.0}
+PRIOR_SECONDS = {"tfidf": 0.5, "embedding": 2.0, "fake": 0.1, "transformer": 50.0, "contrastive": 130.0}
 KIND_PARAMS: dict[str, dict[str, Any]] = {"transformer": {"preset": "cpu"}}
 Progress = Callable[[int, int, str], None]  # done, total (estimated seconds of work), stage
 
@@ -60,6 +61,7 @@ class BuildRequest(_Request):
     self_training: bool = True
     max_minutes: float = Field(default=15.0, gt=0.0)
     bootstrap: int = Field(default=1000, ge=100)
+    tie: float = Field(default=0.01, ge=0.0, le=0.2)  # within this of the best score, the fastest wins
     seed: int = 0
 
     @field_validator("classifiers", mode="before")

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from sentiforge.app.build import FAST, KIND_PARAMS, Budget, BuildRequest, Built, Progress
 from sentiforge.app.training_sources import PseudoLabelled, PseudoLabeller, SelfLabelled, Synthetic
-from sentiforge.classifiers.selection import Candidate, CrossValidation, Scored, Source
+from sentiforge.classifiers.selection import Candidate, CrossValidation, Scored, Source, choose
 
 if TYPE_CHECKING:
     import numpy as np
@@ -81,23 +81,23 @@ class Planner:
             self.stage("self-training", self.second_round(fast))
 
     def stage(self, name: str, candidates: list[Candidate]) -> None:
-        """Cross-validate the candidates that the time left allows (the final training kept aside)."""
-        planned = []
-        for c in candidates:
-            if c.name in self.cv.scored:
-                continue
-            sizes = [len(self.cv.training_set(c, 0))] * self.cv.k
+        """Cross-validate each candidate that the time left allows, the final training kept aside
+        (estimated just before it runs, with the rates the fits so far measured)."""
+        todo = []
+        for c in dict.fromkeys(candidates):
+            if c.name not in self.cv.scored:
+                sizes = [len(self.cv.training_set(c, 0))] * self.cv.k
+                todo.append((c, sizes, int(self.budget.cost(c.kind, sizes))))
+        self.total += sum(planned for *_, planned in todo)
+        for c, sizes, planned in todo:
             cost, final = self.budget.cost(c.kind, sizes), self.budget.cost(c.kind, [self.final_size(sizes)])
             if cost + max(final, self.leader_final()) > self.budget.left():
                 why = f"estimated {cost / 60:.1f} min, {max(0.0, self.budget.left()) / 60:.1f} min left"
                 self.skipped.append({"candidate": c.name, "why": why})
+                self.total -= planned
                 continue
-            planned.append((c, sizes, cost))
-        self.total += int(sum(cost for *_, cost in planned))
-        for c, _, cost in planned:
-            per_fold = int(cost / self.cv.k)
 
-            def tick(c: Candidate = c, per_fold: int = per_fold) -> None:
+            def tick(c: Candidate = c, per_fold: int = planned // self.cv.k) -> None:
                 self.done += per_fold
                 self.report(f"{name}: {c.name}")
 
@@ -154,12 +154,14 @@ class Planner:
             best = self.leader("contrastive")
             if best is not teachers[0]:
                 teachers.append(best)
-        out = []
+        out, data = [], self.best_data(fast)
         for teacher in teachers:
             source = SelfLabelled(teacher.candidate.name, self.pool, self.cv.scheme, self._proba_of(teacher))
             self.cv.sources[source.name] = source
-            for kind in dict.fromkeys([*fast, teacher.candidate.kind]):
+            for kind in fast:  # on the teacher's data, and on the best fast data
                 out.append(candidate(kind, (*teacher.candidate.sources, source.name)))
+                out.append(candidate(kind, (*data, source.name)))
+            out.append(candidate(teacher.candidate.kind, (*teacher.candidate.sources, source.name)))
         return out
 
     def _proba_of(self, teacher: Scored) -> Any:
@@ -195,7 +197,7 @@ class Planner:
         from sentiforge.app.models import fingerprint
 
         ranked = self.cv.rank(self.request.bootstrap)
-        winner = ranked[0]
+        winner = choose(ranked, self.request.tie)
         self.total += int(self.budget.cost(winner.candidate.kind, [self.final_size(winner.trained_on)]))
         self.report(f"training the winner on everything: {winner.candidate.name}")
         clf = self.final_model(winner.candidate)
