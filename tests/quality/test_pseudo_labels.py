@@ -25,12 +25,12 @@ def yelp_split() -> tuple[list[Sample], list[Sample]]:
 def test_precision_on_held_out_texts_reaches_the_promise(yelp_split) -> None:  # type: ignore[no-untyped-def]
     seeds, held = yelp_split
     hidden = [s.model_copy(update={"label": None}) for s in held]  # labels hidden from the labeller
-    result = pseudo_label(hidden, seeds, BINARY, target_precision=0.9)
+    result = pseudo_label(hidden, seeds, BINARY, target_precision=0.85)
     truth = {s.text: s.label for s in held}
     kept = result.samples
     precision = np.mean([truth[s.text] == s.label for s in kept])
-    assert result.threshold.precision >= 0.9 and len(kept) >= 200
-    assert precision >= result.threshold.precision - 0.05  # measured: 0.955 on 358 kept of 1,200 (promised 0.90)
+    assert result.promised_precision >= 0.85 and len(kept) >= 200
+    assert precision >= result.promised_precision - 0.02  # measured: see test_the_promise_is_measured...
     assert all(s.provenance.strategy == "pseudo_label" for s in kept)
     assert {"confidence", "threshold", "promised_precision"} <= set(kept[0].provenance.params)
 
@@ -68,8 +68,8 @@ def test_balanced_labels_keep_the_seeds_proportions_on_real_tweets() -> None:
     hidden = [s.model_copy(update={"label": None}) for s in held]
     truth = {s.text: s.label for s in held}
     shares = Counter(str(s.label) for s in seeds)
-    one = pseudo_label(hidden, seeds, scheme, lexicon=True, balance=False)
-    balanced = pseudo_label(hidden, seeds, scheme, lexicon=True)
+    one = pseudo_label(hidden, seeds, scheme, lexicon=True, balance=False, accept_lower=True)
+    balanced = pseudo_label(hidden, seeds, scheme, lexicon=True, accept_lower=True)
     kept = Counter(str(s.label) for s in balanced.samples)
     neutral_share = shares["neutral"] / len(seeds)
     assert one.by_label.get("neutral", 0) < 0.5 * neutral_share * len(one.samples)  # the skew this fixes
@@ -94,3 +94,23 @@ def test_in_proportion_cuts_to_the_scarcest_label() -> None:
     assert Counter(label_of[i] for i in kept) == Counter(a=10, b=10)  # c had nothing to keep
     assert [i for i in kept if label_of[i] == "a"] == list(range(10))  # the most confident
     assert in_proportion([], {}, confidence, Counter(a=1)) == []
+
+
+def test_the_promise_is_measured_on_unseen_seeds_and_a_short_one_keeps_nothing() -> None:
+    """Tuned and counted on the same seeds, the threshold promised more than it kept (issue 22:
+    0.90 promised, 0.84 on hidden labels). Counted on folds it did not see, the promise holds
+    on held-out tweets; when it falls short of the precision asked, nothing is kept and the
+    message says what the seeds allow and how to accept it."""
+    scheme = get_scheme("three_class")
+    tweets = load_builtin("vader:tweets", scheme)
+    random.Random(4).shuffle(tweets)
+    seeds, held = tweets[:200], tweets[200:1700]
+    hidden = [s.model_copy(update={"label": None}) for s in held]
+    truth = {s.text: s.label for s in held}
+    refused = pseudo_label(hidden, seeds, scheme, lexicon=True, target_precision=0.95)
+    assert refused.samples == [] and refused.measured is not None and refused.measured.overall < 0.95
+    assert f"{refused.measured.overall:.2f}" in str(refused.refused) and "--accept-lower" in str(refused.refused)
+    accepted = pseudo_label(hidden, seeds, scheme, lexicon=True, target_precision=0.95, accept_lower=True)
+    precision = float(np.mean([truth[s.text] == s.label for s in accepted.samples]))
+    assert len(accepted.samples) >= 50
+    assert precision >= accepted.promised_precision - 0.03, (precision, accepted.summary())

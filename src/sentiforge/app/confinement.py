@@ -11,6 +11,7 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sentiforge.app.build import BuildRequest
 from sentiforge.app.requests import EvaluateRequest, QualityRequest, TrainRequest
 from sentiforge.errors import ConfigError, NotFoundError
 from sentiforge.names import check_name
@@ -105,8 +106,12 @@ def _check_sources(store: Store, request: Any) -> None:
         sources = ("real", "synthetic", "holdout")
     elif isinstance(request, TrainRequest):
         sources = ("dataset",)
-    for field in sources:
-        name = getattr(request, field)
+    elif isinstance(request, BuildRequest):
+        sources = ("seeds", "pool")
+    names = [(f, getattr(request, f)) for f in sources]
+    if isinstance(request, BuildRequest):
+        names += [("synthetic", n) for n in request.synthetic]
+    for field, name in names:
         if name and not name.startswith(BUILTIN):
             check_name(name, f"{field}: the service reads only stored datasets and the built-in sets; dataset name")
         if name and not name.startswith(BUILTIN) and not in_store(store, name):
@@ -125,7 +130,7 @@ def for_service(store: Store, request: Any, settings: Settings) -> Any:
         spec.check_allowed(settings.backend_url_list, settings.backend_key_env_list, where)
     _check_paths(request)
     _check_sources(store, request)
-    if isinstance(request, TrainRequest):
+    if isinstance(request, TrainRequest | BuildRequest):
         return request.model_copy(update={"out_dir": str(model_folder(request.out_dir, settings.classifiers_dir))})
     if isinstance(request, EvaluateRequest):
         return request.model_copy(update={"out_dir": str(settings.reports_dir / uuid.uuid4().hex[:12])})

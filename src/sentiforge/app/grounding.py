@@ -69,9 +69,12 @@ def pseudo_label_pool(
     target_precision: float = 0.9,
     judge_client: Any = None,
     balance: bool = True,
+    accept_lower: bool = False,
 ) -> dict[str, Any]:
     """Label the pool where the seed classifier (and the judge, if given) are confident;
-    the labelled texts go to ``dataset`` (kind ``pseudo``). Returns the summary."""
+    the labelled texts go to ``dataset`` (kind ``pseudo``). Returns the summary; a QualityError
+    (nothing stored) when the seeds cannot promise the precision asked and ``accept_lower`` is off."""
+    from sentiforge.errors import QualityError
     from sentiforge.quality.label_judge import LabelJudge
     from sentiforge.quality.pseudo_labels import pseudo_label
     from sentiforge.quality.runner import load_reference
@@ -85,11 +88,20 @@ def pseudo_label_pool(
     english = (labelled[0].language if labelled else "en").startswith("en")
     try:
         result = pseudo_label(
-            texts, labelled, scheme, target_precision=target_precision, judge=judge, lexicon=english, balance=balance
+            texts,
+            labelled,
+            scheme,
+            target_precision=target_precision,
+            judge=judge,
+            lexicon=english,
+            balance=balance,
+            accept_lower=accept_lower,
         )
     finally:
         if judge is not None:
             judge.close()
+    if result.refused:
+        raise QualityError(result.refused)
     summary = {"pool": pool, "seeds": seeds, **result.summary()}
     if judge is not None and judge.calibration is not None:
         from sentiforge.quality.judge_calibration import describe

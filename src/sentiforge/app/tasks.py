@@ -16,6 +16,7 @@ import asyncio
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sentiforge.app.build import BuildRequest
 from sentiforge.app.confinement import BUILTIN, in_store
 from sentiforge.app.requests import EvaluateRequest, QualityRequest, TrainRequest, kind_of
 from sentiforge.errors import SentiforgeError
@@ -25,8 +26,14 @@ if TYPE_CHECKING:
     from sentiforge.engine import Progress
     from sentiforge.store import Store
 
-TaskRequest = QualityRequest | EvaluateRequest | TrainRequest
-KINDS: dict[str, type[TaskRequest]] = {"quality": QualityRequest, "evaluate": EvaluateRequest, "train": TrainRequest}
+TaskRequest = QualityRequest | EvaluateRequest | TrainRequest | BuildRequest
+KINDS: dict[str, type[TaskRequest]] = {
+    "quality": QualityRequest,
+    "evaluate": EvaluateRequest,
+    "train": TrainRequest,
+    "build": BuildRequest,
+}
+PER_MILLE = 1000  # a build's progress: thousandths of its estimated work
 HEARTBEAT_SECONDS = 2.0
 
 
@@ -36,14 +43,17 @@ class Cancelled(SentiforgeError):
 
 def submit(store: Store, request: TaskRequest) -> int:
     """Create a queued quality, evaluate or train job for the request; returns its id."""
-    kind = kind_of(request)
+    kind = "build" if isinstance(request, BuildRequest) else kind_of(request)
     dataset = _dataset_name(request)
     dataset_id = store.dataset_id(dataset) if not dataset.startswith(BUILTIN) and in_store(store, dataset) else None
     target = store.count(dataset_id, status=None) if kind == "quality" and dataset_id else 1
+    target = PER_MILLE if kind == "build" else target
     return store.create_job(dataset_id, {}, target, kind=kind, request=request.model_dump(mode="json"))
 
 
 def _dataset_name(request: TaskRequest) -> str:
+    if isinstance(request, BuildRequest):
+        return request.seeds
     return request.synthetic if isinstance(request, EvaluateRequest) else request.dataset
 
 
@@ -116,6 +126,8 @@ def _call(
         ev = models.evaluate(request, db=store.url, progress=stage)
         paths = ev.write(request.out_dir)
         return {"report_dir": request.out_dir, "files": {k: Path(v).name for k, v in paths.items()}, **_scores(ev)}
+    if isinstance(request, BuildRequest):
+        return _build(store, job_id, request, checkpoint)
     trained = models.train(request, db=store.url)
     return {
         "model": trained.folder.name,
@@ -123,6 +135,23 @@ def _call(
         "trained_on": trained.trained_on,
         "metrics": trained.metrics,
     }
+
+
+def _build(store: Store, job_id: int, request: BuildRequest, checkpoint: Any) -> dict[str, Any]:
+    """A build, its progress in thousandths of the estimated work and each stage as an event."""
+    from sentiforge.app.build import build
+    from sentiforge.evaluation.report import json_safe
+
+    stages: list[str] = []
+
+    def progress(done: int, total: int, stage: str) -> None:
+        if not stages or stages[-1] != stage.split(":")[0]:
+            stages.append(stage.split(":")[0])
+            store.add_job_event(job_id, "stage", message=stage)
+        checkpoint(min(PER_MILLE - 1, PER_MILLE * done // max(total, 1)), PER_MILLE)
+
+    built = build(request, db=store.url, progress=progress)
+    return {"model": built.folder.name, **json_safe(built.to_dict())}
 
 
 def _scores(ev: Any) -> dict[str, Any]:

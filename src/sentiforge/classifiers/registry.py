@@ -17,6 +17,7 @@ from sentiforge.labels import LabelScheme
 from sentiforge.samples import Sample
 
 KINDS = ("tfidf", "embedding", "transformer", "reasoner", "contrastive", "fake")
+BODY_OPTION = {"embedding": "embedder", "contrastive": "body"}  # kinds whose sentence body follows the language
 
 
 def _classes() -> dict[str, Any]:
@@ -38,12 +39,14 @@ def _classes() -> dict[str, Any]:
 
 
 def build_classifier(kind: str, scheme: LabelScheme, *, language: str = "en", **params: Any) -> Classifier:
-    """A new, untrained classifier. The embedding kind picks the multilingual model for non-English data."""
+    """A new, untrained classifier. Kinds with a sentence body (embedding, contrastive) pick the
+    multilingual one for non-English data."""
     classes = _classes()
     if kind not in classes:
         raise ConfigError(f"unknown classifier {kind!r}; choose one of {list(KINDS)}")
-    if kind == "embedding" and "embedder" not in params:
-        params["embedder"] = "minilm" if language.split("-")[0].lower() == "en" else "multilingual"
+    body = "minilm" if language.split("-")[0].lower() == "en" else "multilingual"
+    if kind in BODY_OPTION and BODY_OPTION[kind] not in params:
+        params[BODY_OPTION[kind]] = body
     try:
         return classes[kind](scheme, **params)
     except TypeError as exc:

@@ -50,9 +50,13 @@ def pseudo_label(
     balance: Annotated[
         bool, typer.Option(help="One threshold per label, the kept texts in the seeds' label proportions.")
     ] = True,
+    accept_lower: Annotated[
+        bool, typer.Option(help="Keep the texts even when the seeds promise less than --precision.")
+    ] = False,
     db: DbOption = None,
 ) -> None:
-    """Label the pool where the seed classifier is confident (thresholds tuned on the seeds)."""
+    """Label the pool where the seed classifier is confident (thresholds tuned on the seeds, their
+    precision measured on seeds they did not see)."""
     from sentiforge.app.grounding import pseudo_label_pool
     from sentiforge.app.quality import judge_client
 
@@ -67,6 +71,7 @@ def pseudo_label(
             target_precision=precision,
             judge_client=client,
             balance=balance,
+            accept_lower=accept_lower,
         )
     out.print_json(json.dumps(summary))
 

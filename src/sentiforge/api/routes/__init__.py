@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from sentiforge.api.routes import (
+    builds,
     datasets,
     evaluations,
     health,
@@ -22,6 +23,7 @@ from sentiforge.api.routes import (
 ROUTERS: list[APIRouter] = [
     health.router,
     jobs.router,
+    builds.router,
     datasets.router,
     recipes.router,
     samples.router,

@@ -1,0 +1,177 @@
+"""``sentiforge build``: from a few labelled seeds to the best model the data allows.
+
+The best assembly of seeds, an unlabelled pool, synthetic data and classifiers is not the obvious
+one (on a 3-class tweet set the contrastive classifier on the seeds alone beat every embedding
+classifier fed pseudo-labels), so build measures instead of assuming. Every candidate (a
+classifier kind and the sources joining the seeds) is scored by k-fold cross-validation on the
+seeds alone (:mod:`sentiforge.classifiers.selection`), in stages that fit a time budget:
+
+1. the fast kinds (TF-IDF, embedding) on the seeds and on the seeds plus each source (pseudo-
+   labels at several sizes, each synthetic dataset capped);
+2. the same kinds on the seeds plus every source that helped them (sources that hurt are dropped);
+3. the slow kinds (contrastive, the transformer's CPU preset; the reasoner on request) on the
+   seeds, then on the best fast kind's data, while the estimated time fits;
+4. self-training: the leader's own confident labels of the pool (and the best contrastive
+   model's), for a second round, kept only when the cross-validation says so.
+
+The winner is the fastest candidate within ``tie`` (one point) of the best score; it is trained
+on everything it chose (its sources fitted on all the seeds), saved with
+the build report beside it, and served like any trained model. Generation is not run here: a
+generation budget is refused with the command that runs it (``generate`` jobs), whose datasets
+then join as ``synthetic``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, field_validator
+
+from sentiforge.app.requests import _Request
+from sentiforge.errors import ConfigError, DataError
+from sentiforge.samples import Sample
+
+FAST = ("tfidf", "embedding", "fake")
+# Seconds per fit of 200 texts on 2 cores, before any fit is timed; scaled by training size.
+PRIOR_SECONDS = {"tfidf": 0.5, "embedding": 2.0, "fake": 0.1, "transformer": 50.0, "contrastive": 130.0}
+KIND_PARAMS: dict[str, dict[str, Any]] = {"transformer": {"preset": "cpu"}}
+Progress = Callable[[int, int, str], None]  # done, total (estimated seconds of work), stage
+
+
+class BuildRequest(_Request):
+    """Build the best classifier for labelled seeds, choosing by cross-validation on the seeds."""
+
+    seeds: str = Field(min_length=1)  # a dataset name, a labelled file, or vader:* / uci:*
+    out_dir: str = Field(min_length=1)  # where the model goes (over HTTP: its name)
+    pool: str | None = None  # unlabelled in-domain texts: a dataset (e.g. from `ground`) or a file
+    synthetic: list[str] = Field(default_factory=list)  # generated or augmented datasets
+    generate: int = Field(default=0, ge=0)  # a generation budget: not run by build, see above
+    scheme: str | None = None
+    seed_split: str | None = "train"  # the seeds' split, when the dataset has splits
+    language: str = "auto"
+    classifiers: list[str] = Field(default_factory=lambda: ["tfidf", "embedding", "contrastive", "transformer"])
+    folds: int = Field(default=5, ge=2, le=10)
+    pseudo_sizes: list[float] = Field(default_factory=lambda: [1.0, 3.0])  # per seed; "all" always tried
+    pseudo_precision: float = Field(default=0.9, gt=0.5, le=1.0)
+    synthetic_cap: float = Field(default=1.0, gt=0.0)  # synthetic samples per seed, at most
+    self_training: bool = True
+    max_minutes: float = Field(default=15.0, gt=0.0)
+    bootstrap: int = Field(default=1000, ge=100)
+    tie: float = Field(default=0.01, ge=0.0, le=0.2)  # within this of the best score, the fastest wins
+    seed: int = 0
+
+    @field_validator("classifiers", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [value]
+        return [n.strip() for item in value for n in str(item).split(",") if n.strip()]
+
+
+@dataclass
+class Budget:
+    """Seconds left, and what a candidate is expected to cost (priors, then measured rates)."""
+
+    seconds: float
+    started: float = field(default_factory=time.perf_counter)
+    rate: dict[str, float] = field(default_factory=dict)  # seconds per training text, measured
+
+    def left(self) -> float:
+        return self.seconds - (time.perf_counter() - self.started)
+
+    def cost(self, kind: str, sizes: list[int]) -> float:
+        per_text = self.rate.get(kind, PRIOR_SECONDS.get(kind, 600.0) / 200)
+        return per_text * sum(sizes)
+
+    def learn(self, kind: str, seconds: float, sizes: list[int]) -> None:
+        self.rate[kind] = seconds / max(1, sum(sizes))
+
+
+@dataclass
+class Built:
+    folder: Path
+    winner: dict[str, Any]
+    candidates: list[dict[str, Any]]
+    contributions: dict[str, Any]
+    skipped: list[dict[str, Any]]
+    pseudo_labels: dict[str, Any]
+    seeds: int
+    pool: int
+    language: str
+    folds: int
+    seconds: float
+    report: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        from dataclasses import asdict
+
+        out = asdict(self)
+        out["folder"] = str(self.folder)
+        return out
+
+
+def load_inputs(
+    request: BuildRequest, db: str | None
+) -> tuple[list[Sample], Any, list[Sample], dict[str, list[Sample]]]:
+    """Seeds (their split, labelled, deduplicated), scheme, pool (less the seeds' texts), synthetic sets."""
+    from sentiforge.evaluation.inputs import load_samples
+    from sentiforge.io.splits import dedupe
+
+    if request.generate:
+        raise ConfigError(
+            "build does not generate: run `sentiforge generate --seeds <seeds> -d <name> --count "
+            f"{request.generate}` (a job you can watch and resume), then pass --synthetic <name>"
+        )
+    samples, scheme = load_samples(request.seeds, request.scheme, db=db, language=request.language)
+    if request.seed_split and any(s.split == request.seed_split for s in samples):
+        samples = [s for s in samples if s.split == request.seed_split]
+    seeds = dedupe([s for s in samples if s.status == "accepted" and s.label in scheme.labels])
+    if len(seeds) < 2 * request.folds:
+        raise DataError(f"build needs at least {2 * request.folds} labelled seeds for {request.folds} folds")
+    seed_texts = {s.text.strip().casefold() for s in seeds}
+    pool = [s for s in pool_samples(request.pool, db) if s.text.strip().casefold() not in seed_texts]
+    synthetic = {name: load_samples(name, scheme, db=db)[0] for name in request.synthetic}
+    return seeds, scheme, pool, synthetic
+
+
+def pool_samples(spec: str | None, db: str | None) -> list[Sample]:
+    """Unlabelled texts from a file (``.txt``, ``.jsonl``, ``.csv``: its ``text`` column) or a
+    store dataset; any labels they carry are dropped."""
+    if not spec:
+        return []
+    path = Path(spec)
+    if path.suffix.lower() in {".txt", ".jsonl", ".ndjson", ".csv", ".tsv"} and path.is_file():
+        from sentiforge.grounding import read_texts
+
+        return [Sample(text=t) for t in dict.fromkeys(read_texts(path))]
+    from sentiforge.evaluation.inputs import load_samples
+
+    samples, _ = load_samples(spec, None, db=db)
+    return [Sample(id=s.id, text=s.text, language=s.language) for s in samples]
+
+
+def build(request: BuildRequest, *, db: str | None = None, progress: Progress | None = None) -> Built:
+    """Score the candidates, train the winner on everything it chose, save it with its report."""
+    seeds, scheme, pool, synthetic = load_inputs(request, db)
+    return build_from(request, seeds, scheme, pool, synthetic, progress=progress)
+
+
+def build_from(
+    request: BuildRequest,
+    seeds: list[Sample],
+    scheme: Any,
+    pool: list[Sample],
+    synthetic: dict[str, list[Sample]],
+    *,
+    progress: Progress | None = None,
+) -> Built:
+    """:func:`build` on data already loaded (what the benchmark calls, with the labels of the pool hidden)."""
+    from sentiforge.app.build_plan import Planner
+
+    planner = Planner.for_request(request, seeds, scheme, pool, synthetic, progress)
+    planner.run_stages()
+    return planner.finish(Path(request.out_dir))

@@ -1,0 +1,240 @@
+"""The stages of ``sentiforge build`` (see :mod:`sentiforge.app.build`): which candidates are
+cross-validated in what order within the time budget, and the winner's final training."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sentiforge.app.build import FAST, KIND_PARAMS, Budget, BuildRequest, Built, Progress
+from sentiforge.app.training_sources import PseudoLabelled, PseudoLabeller, SelfLabelled, Synthetic
+from sentiforge.classifiers.selection import Candidate, CrossValidation, Scored, Source, choose
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from sentiforge.classifiers.base import Classifier
+    from sentiforge.labels import LabelScheme
+    from sentiforge.samples import Sample
+
+
+@dataclass
+class Planner:
+    request: BuildRequest
+    cv: CrossValidation
+    pool: list[Sample]
+    budget: Budget
+    progress: Progress | None = None
+    skipped: list[dict[str, Any]] = field(default_factory=list)
+    labeller: PseudoLabeller | None = None
+    done: int = 0
+    total: int = 0
+    _final: dict[str, Classifier] = field(default_factory=dict)
+
+    @classmethod
+    def for_request(
+        cls,
+        request: BuildRequest,
+        seeds: list[Sample],
+        scheme: LabelScheme,
+        pool: list[Sample],
+        synthetic: dict[str, list[Sample]],
+        progress: Progress | None,
+    ) -> Planner:
+        language = Counter(s.language for s in seeds).most_common(1)[0][0]
+        pool = [s.model_copy(update={"language": language}) for s in pool]
+        sources: dict[str, Source] = {}
+        labeller = None
+        if pool:
+            labeller = PseudoLabeller(
+                pool, scheme, request.pseudo_precision, lexicon=language.startswith("en"), seed=request.seed
+            )
+            for factor in [*request.pseudo_sizes, None]:
+                source = PseudoLabelled(labeller, factor)
+                sources[source.name] = source
+        for name, samples in synthetic.items():
+            source_s = Synthetic(name, samples, request.synthetic_cap, request.seed)
+            sources[source_s.name] = source_s
+        cv = CrossValidation(
+            seeds, scheme, sources, k=request.folds, seed=request.seed, language=language, pool=[s.text for s in pool]
+        )
+        return cls(request, cv, pool, Budget(request.max_minutes * 60), progress, labeller=labeller)
+
+    # -- stages ---------------------------------------------------------------------
+    def run_stages(self) -> None:
+        kinds = list(dict.fromkeys(self.request.classifiers))
+        fast = [k for k in kinds if k in FAST]
+        slow = [k for k in kinds if k not in FAST]
+        if self.cv.language.split("-")[0] != "en" and "transformer" in slow:
+            slow.remove("transformer")  # its body is the English MiniLM; the contrastive kind is not
+            self.skipped.append({"candidate": "transformer", "why": f"English body only (data: {self.cv.language})"})
+        options: list[tuple[str, ...]] = [(), *[(name,) for name in self.cv.sources]]
+        self.stage("fast classifiers, each source", [candidate(k, o) for k in fast for o in options])
+        self.stage("fast classifiers, the sources that helped", self.combined(fast))
+        self.stage("slow classifiers on the seeds", [candidate(k) for k in slow])
+        best = self.best_data(fast)
+        if best:
+            self.stage("slow classifiers on the best data", [candidate(k, best) for k in slow])
+        if self.request.self_training and self.pool:
+            self.stage("self-training", self.second_round(fast))
+
+    def stage(self, name: str, candidates: list[Candidate]) -> None:
+        """Cross-validate each candidate that the time left allows, the final training kept aside
+        (estimated just before it runs, with the rates the fits so far measured)."""
+        todo = []
+        for c in dict.fromkeys(candidates):
+            if c.name not in self.cv.scored:
+                sizes = [len(self.cv.training_set(c, 0))] * self.cv.k
+                todo.append((c, sizes, int(self.budget.cost(c.kind, sizes))))
+        self.total += sum(planned for *_, planned in todo)
+        for c, sizes, planned in todo:
+            cost, final = self.budget.cost(c.kind, sizes), self.budget.cost(c.kind, [self.final_size(sizes)])
+            if cost + max(final, self.leader_final()) > self.budget.left():
+                why = f"estimated {cost / 60:.1f} min, {max(0.0, self.budget.left()) / 60:.1f} min left"
+                self.skipped.append({"candidate": c.name, "why": why})
+                self.total -= planned
+                continue
+
+            def tick(c: Candidate = c, per_fold: int = planned // self.cv.k) -> None:
+                self.done += per_fold
+                self.report(f"{name}: {c.name}")
+
+            scored = self.cv.run(c, progress=tick)
+            self.budget.learn(c.kind, scored.seconds, scored.trained_on)
+
+    def report(self, message: str) -> None:
+        if self.progress:
+            self.progress(self.done, max(self.total, self.done), message)
+
+    def final_size(self, fold_sizes: list[int]) -> int:
+        return round(fold_sizes[0] * self.cv.k / (self.cv.k - 1))
+
+    def leader_final(self) -> float:
+        if not self.cv.scored:
+            return 0.0
+        leader = self.leader()
+        return self.budget.cost(leader.candidate.kind, [self.final_size(leader.trained_on)])
+
+    def leader(self, kind: str | None = None) -> Scored:
+        runs = [r for r in self.cv.scored.values() if kind is None or r.candidate.kind == kind]
+        fn = _macro_f1(self.cv)
+        return max(runs, key=lambda r: fn(r))
+
+    def combined(self, fast: list[str]) -> list[Candidate]:
+        """Per fast kind: the seeds plus every source that beat the seeds alone (the best
+        pseudo-label size only), when that is two sources or more."""
+        fn, out = _macro_f1(self.cv), []
+        for kind in fast:
+            base = self.cv.scored.get(Candidate(kind).name)
+            if base is None:
+                continue
+            helped = [
+                (fn(r), r.candidate.sources[0])
+                for r in self.cv.scored.values()
+                if r.candidate.kind == kind and len(r.candidate.sources) == 1 and fn(r) > fn(base)
+            ]
+            pseudo = max((h for h in helped if h[1].startswith("pseudo")), default=None)
+            chosen = [s for _, s in helped if not s.startswith("pseudo")] + ([pseudo[1]] if pseudo else [])
+            if len(chosen) >= 2:
+                out.append(candidate(kind, tuple(sorted(chosen))))
+        return out
+
+    def best_data(self, fast: list[str]) -> tuple[str, ...]:
+        """The sources of the best fast candidate (the embedding kind's, when it ran)."""
+        kinds = [k for k in ("embedding", *fast) if any(r.candidate.kind == k for r in self.cv.scored.values())]
+        return self.leader(kinds[0]).candidate.sources if kinds else ()
+
+    def second_round(self, fast: list[str]) -> list[Candidate]:
+        """The leader's confident labels of the pool (and the best contrastive model's) as a
+        source for the fast kinds and the teacher's own kind."""
+        teachers = [self.leader()]
+        if any(r.candidate.kind == "contrastive" for r in self.cv.scored.values()):
+            best = self.leader("contrastive")
+            if best is not teachers[0]:
+                teachers.append(best)
+        out, data = [], self.best_data(fast)
+        for teacher in teachers:
+            source = SelfLabelled(teacher.candidate.name, self.pool, self.cv.scheme, self._proba_of(teacher))
+            self.cv.sources[source.name] = source
+            for kind in fast:  # on the teacher's data, and on the best fast data
+                out.append(candidate(kind, (*teacher.candidate.sources, source.name)))
+                out.append(candidate(kind, (*data, source.name)))
+            out.append(candidate(teacher.candidate.kind, (*teacher.candidate.sources, source.name)))
+        return out
+
+    def _proba_of(self, teacher: Scored) -> Any:
+        def proba(fold: int) -> np.ndarray:
+            if fold >= 0:
+                return teacher.pool_proba[fold]
+            return self.final_model(teacher.candidate).predict_proba([s.text for s in self.pool])
+
+        return proba
+
+    # -- the winner -----------------------------------------------------------------
+    def final_set(self, candidate: Candidate) -> list[Sample]:
+        seeds = self.cv.seeds
+        return seeds + [s for name in candidate.sources for s in self.cv.sources[name].extra(seeds, -1)]
+
+    def final_model(self, candidate: Candidate) -> Classifier:
+        """The candidate trained on all the seeds and its sources fitted on them (memoised)."""
+        from sentiforge.classifiers.base import fit_samples
+        from sentiforge.classifiers.registry import build_classifier
+
+        if candidate.name not in self._final:
+            data = self.final_set(candidate)
+            clf = build_classifier(candidate.kind, self.cv.scheme, language=self.cv.language, **dict(candidate.params))
+            fit_samples(clf, data, self.cv.scheme)
+            labels = Counter(str(s.label) for s in data)
+            clf.info.training_data = {"size": len(data), "labels": dict(labels), "language": self.cv.language}
+            self._final[candidate.name] = clf
+        return self._final[candidate.name]
+
+    def finish(self, folder: Path) -> Built:
+        from sentiforge.app.build_report import contributions, write_build_report
+        from sentiforge.app.drift import write_reference
+        from sentiforge.app.models import fingerprint
+
+        ranked = self.cv.rank(self.request.bootstrap)
+        winner = choose(ranked, self.request.tie)
+        self.total += int(self.budget.cost(winner.candidate.kind, [self.final_size(winner.trained_on)]))
+        self.report(f"training the winner on everything: {winner.candidate.name}")
+        clf = self.final_model(winner.candidate)
+        data = self.final_set(winner.candidate)
+        clf.info.training_data.update(source=self.request.seeds, fingerprint=fingerprint(data))
+        clf.info.metrics = {**clf.info.metrics, "build": {"cross_validation": winner.as_dict(), "folds": self.cv.k}}
+        clf.save(folder)
+        answers = [self.cv.scheme.labels[int(k)] for k in winner.predicted]  # its folds' answers on unseen seeds
+        write_reference(folder, data, answers, seed=self.request.seed)
+        if self.labeller is not None:
+            self.labeller.kept(self.cv.seeds, -1)
+        built = Built(
+            folder=folder,
+            winner=winner.as_dict(),
+            candidates=[r.as_dict() for r in ranked],
+            contributions=contributions(self.cv),
+            skipped=self.skipped,
+            pseudo_labels=self.labeller.summaries.get(-1, {}) if self.labeller else {},
+            seeds=len(self.cv.seeds),
+            pool=len(self.pool),
+            language=self.cv.language,
+            folds=self.cv.k,
+            seconds=round(self.budget.seconds - self.budget.left(), 1),
+        )
+        built.report = write_build_report(built, folder)
+        self.done = self.total
+        self.report("done")
+        return built
+
+
+def candidate(kind: str, sources: tuple[str, ...] = ()) -> Candidate:
+    """A candidate with its kind's build options (the transformer's CPU preset)."""
+    return Candidate(kind, sources, tuple(sorted(KIND_PARAMS.get(kind, {}).items())))
+
+
+def _macro_f1(cv: CrossValidation) -> Any:
+    from sentiforge.evaluation import metrics
+
+    fn = metrics.metric_fn("macro_f1", cv.scheme)
+    return lambda r: fn(cv.y, r.predicted)

@@ -1,0 +1,129 @@
+"""The build report: every candidate's cross-validated macro-F1 with its interval (a plot and a
+table), each source's measured contribution, and what the time budget left out. Written as
+``build.json`` and ``build.html`` beside the built model."""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sentiforge.classifiers.selection import Candidate, CrossValidation
+
+if TYPE_CHECKING:
+    from sentiforge.app.build import Built
+
+KIND_COLOURS = {
+    "tfidf": "#94a3b8",
+    "embedding": "#2563eb",
+    "contrastive": "#10b981",
+    "transformer": "#f97316",
+    "reasoner": "#a855f7",
+    "fake": "#64748b",
+}
+
+
+def contributions(cv: CrossValidation) -> dict[str, Any]:
+    """Per source and classifier kind: the candidate with the source minus the same candidate
+    without it (paired over the seeds), for every such pair that was scored."""
+    out: dict[str, Any] = {}
+    for run in cv.scored.values():
+        c = run.candidate
+        for source in c.sources:
+            base = Candidate(c.kind, tuple(s for s in c.sources if s != source), c.params)
+            if base.name in cv.scored:
+                entry = {"with": c.name, "without": base.name, **cv.difference(c, base)}
+                out.setdefault(source, []).append(entry)
+    return {
+        source: {"pairs": pairs, "helps": any(p["gain"] > 0 for p in pairs), "best_gain": max(p["gain"] for p in pairs)}
+        for source, pairs in out.items()
+    }
+
+
+def plot_candidates(candidates: list[dict[str, Any]], winner: str) -> str:
+    """Horizontal bars of macro-F1 with 95% intervals, one per candidate, best on top (SVG)."""
+    from sentiforge.evaluation.report import _plt, _svg
+
+    plt = _plt()
+    rows = list(reversed(candidates))
+    fig, ax = plt.subplots(figsize=(8, 0.32 * len(rows) + 1.2))
+    for y, c in enumerate(rows):
+        low, high = c["interval"]
+        colour = KIND_COLOURS.get(c["kind"], "#334155")
+        ax.barh(y, c["macro_f1"], color=colour, alpha=1.0 if c["candidate"] == winner else 0.55)
+        ax.errorbar(c["macro_f1"], y, xerr=[[c["macro_f1"] - low], [high - c["macro_f1"]]], color="#0f172a", lw=1)
+    ax.set_yticks(range(len(rows)), [c["candidate"] + (" (chosen)" if c["candidate"] == winner else "") for c in rows])
+    ax.set_xlabel("macro-F1, cross-validated on the seeds (95% bootstrap interval)")
+    ax.set_xlim(0, 1)
+    ax.set_title("Candidates")
+    return str(_svg(fig))
+
+
+def write_build_report(built: Built, folder: Path) -> dict[str, str]:
+    data = built.to_dict()
+    paths = {"json": folder / "build.json", "html": folder / "build.html"}
+    paths["json"].write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
+    paths["html"].write_text(render(built), encoding="utf-8")
+    return {k: str(v) for k, v in paths.items()}
+
+
+def render(built: Built) -> str:
+    winner = built.winner["candidate"]
+    esc = html.escape
+    rows = "".join(
+        f"<tr><td>{esc(c['candidate'])}</td><td>{c['macro_f1']:.3f}</td>"
+        f"<td>[{c['interval'][0]:.3f}, {c['interval'][1]:.3f}]</td><td>{c['trained_on'][0]}</td>"
+        f"<td>{c['seconds']:.0f}</td></tr>"
+        for c in built.candidates
+    )
+    sources = "".join(
+        f"<tr><td>{esc(name)}</td><td>{'helps' if info['helps'] else 'dropped (hurts or nothing)'}</td><td>"
+        + "; ".join(
+            f"{esc(p['with'])}: {p['gain']:+.3f} [{p['interval'][0]:+.3f}, {p['interval'][1]:+.3f}]"
+            for p in info["pairs"]
+        )
+        + "</td></tr>"
+        for name, info in built.contributions.items()
+    )
+    skipped = "".join(f"<li>{esc(s['candidate'])}: {esc(s['why'])}</li>" for s in built.skipped) or "<li>none</li>"
+    return PAGE.format(
+        winner=esc(winner),
+        f1=built.winner["macro_f1"],
+        low=built.winner["interval"][0],
+        high=built.winner["interval"][1],
+        seeds=built.seeds,
+        pool=built.pool,
+        folds=built.folds,
+        language=esc(built.language),
+        minutes=built.seconds / 60,
+        plot=plot_candidates(built.candidates, winner),
+        rows=rows,
+        sources=sources or "<tr><td colspan=3>no source besides the seeds</td></tr>",
+        skipped=skipped,
+    )
+
+
+def _gain(pair: dict[str, Any]) -> str:
+    low, high = pair["interval"]
+    return f"{html.escape(pair['with'])}: {pair['gain']:+.3f} [{low:+.3f}, {high:+.3f}]"
+
+
+PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>sentiforge build: {winner}</title>
+<style>body{{font:14px/1.5 system-ui,sans-serif;max-width:1000px;margin:24px auto;color:#0f172a}}
+table{{border-collapse:collapse;width:100%}}td,th{{border-bottom:1px solid #e2e8f0;padding:4px 8px;text-align:left}}
+.big{{font-size:28px;font-weight:700}}</style></head><body>
+<h1>sentiforge build</h1>
+<p class="big">{winner}: macro-F1 {f1:.3f} [{low:.3f}, {high:.3f}]</p>
+<p>Chosen by {folds}-fold cross-validation on {seeds} labelled seeds (language {language}); pool of {pool}
+unlabelled texts; {minutes:.1f} minutes. Every score below is on seeds the candidate never trained on.</p>
+<h2>Candidates</h2>{plot}
+<table><tr><th>candidate</th><th>macro-F1</th><th>95% interval</th><th>trained on (per fold)</th><th>seconds</th></tr>
+{rows}</table>
+<h2>What each source contributed</h2>
+<table><tr><th>source</th><th>verdict</th><th>gain over the same classifier without it [paired interval]</th></tr>
+{sources}</table>
+<h2>Left out</h2><ul>{skipped}</ul>
+</body></html>
+"""

@@ -1,0 +1,33 @@
+"""POST /v1/jobs/build: a build as a job, its progress as any job's, its model served by name."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from tests.api.conftest import wait_job
+
+from sentiforge.io.datasets import load_builtin
+from sentiforge.labels import get_scheme
+
+
+async def test_the_api_builds_as_a_job_and_serves_the_model(make_client: Any, tokens: dict[str, str]) -> None:
+    seeds = load_builtin("vader:tweets", get_scheme("three_class"))
+    random.Random(2).shuffle(seeds)
+    seeds = seeds[:150]
+    body = "text,label\n" + "\n".join(f'"{s.text.replace(chr(34), "")}",{s.label}' for s in seeds)
+    async with make_client(tokens["admin"]) as client:
+        await client.post("/v1/datasets/seeds/import", files={"file": ("s.csv", body)})
+        made = await client.post(
+            "/v1/jobs/build", json={"seeds": "seeds", "out_dir": "built", "classifiers": ["fake"], "folds": 3}
+        )
+        assert made.status_code == 202, made.text
+        job = await wait_job(client, made.json()["id"])
+        assert job["status"] == "completed", job["error"]
+        assert job["kind"] == "build" and job["result"]["winner"]["candidate"] == "fake+seeds"
+        progress = (await client.get(f"/v1/jobs/{job['id']}/progress")).json()
+        assert progress["percent"] == 100.0
+        answer = (await client.post("/v1/sentiment", json={"texts": ["I loved it"], "model": "built"})).json()
+        assert len(answer["predictions"]) == 1
+        refused = await client.post("/v1/jobs/build", json={"seeds": "nope", "out_dir": "x"})
+        assert refused.status_code == 404
