@@ -75,16 +75,14 @@ def pseudo_label_pool(
     the labelled texts go to ``dataset`` (kind ``pseudo``). Returns the summary; a QualityError
     (nothing stored) when the seeds cannot promise the precision asked and ``accept_lower`` is off."""
     from sentiforge.errors import QualityError
-    from sentiforge.quality.label_judge import LabelJudge
+    from sentiforge.quality.judge_calibration import describe
     from sentiforge.quality.pseudo_labels import pseudo_label
     from sentiforge.quality.runner import load_reference
 
     scheme = store.scheme(pool)  # the scheme given when the pool was grounded
     labelled = load_reference(store, seeds, seed_split)
     texts = store.samples(store.dataset_id(pool))
-    judge = LabelJudge(judge_client, scheme) if judge_client is not None else None
-    if judge is not None:
-        judge.calibrate(labelled)  # on the seeds: the judge's per-label thresholds
+    judge = _calibrated_judge(judge_client, scheme, labelled)
     english = (labelled[0].language if labelled else "en").startswith("en")
     try:
         result = pseudo_label(
@@ -104,9 +102,18 @@ def pseudo_label_pool(
         raise QualityError(result.refused)
     summary = {"pool": pool, "seeds": seeds, **result.summary()}
     if judge is not None and judge.calibration is not None:
-        from sentiforge.quality.judge_calibration import describe
-
         summary["judge"] = describe(judge.calibration)  # how far the judge can be trusted, label by label
     dataset_id = store.create_dataset(dataset, scheme, kind="pseudo", meta={"pseudo_labels": summary})
     store.add_samples(dataset_id, result.samples)
     return summary
+
+
+def _calibrated_judge(judge_client: Any, scheme: Any, labelled: list[Any]) -> Any:
+    """The pseudo-labels' judge, its per-label thresholds calibrated on the seeds; None without a client."""
+    if judge_client is None:
+        return None
+    from sentiforge.quality.label_judge import LabelJudge
+
+    judge = LabelJudge(judge_client, scheme)
+    judge.calibrate(labelled)
+    return judge

@@ -97,6 +97,7 @@ class EmbeddedBackend:
         suffix = ":nogrammar" if json_mode == "none" else ""  # the answers differ: so do the cache keys
         self._key = f"embedded:{model if packaged else self.path.name}:{fingerprint}{suffix}"
         self._client: OpenAICompatBackend | None = None
+        self._client_start = 0  # the server start the client's connections belong to
 
     @classmethod
     def from_spec(cls, spec: BackendSpec) -> EmbeddedBackend:
@@ -115,7 +116,9 @@ class EmbeddedBackend:
         """The HTTP client of the running server (started first if needed; a new client when a
         restart moved it to another port)."""
         url = self.server.url if self.server.alive() else await asyncio.to_thread(self.server.ensure)
-        if self._client is None or self._client.base_url != url:
+        if self._client is None or self._client_start != self.server.starts:
+            # a new process (a restart may keep the port): no connection of the dead one is reused
+            self._client_start = self.server.starts
             old, self._client = self._client, OpenAICompatBackend(
                 model=self.model,
                 base_url=url,

@@ -22,6 +22,7 @@ the virtualenv's Python; a ``llama-server`` on PATH is used otherwise.
 from __future__ import annotations
 
 import atexit
+import concurrent.futures
 import contextlib
 import os
 import shutil
@@ -98,6 +99,24 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child between 
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
+def _popen(command: list[str], log_path: Path) -> subprocess.Popen[bytes]:
+    with log_path.open("ab") as log:
+        return subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+        )
+
+
+# PR_SET_PDEATHSIG fires when the *thread* that forked the child ends, not the process: a
+# server started from asyncio.to_thread would be killed when that pool's thread exits (at the
+# end of every asyncio.run). Every server is started from this one thread, which lives as long
+# as the process.
+_SPAWNER = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="sentiforge-llama-spawner")
+
+
 class LlamaServer:
     """One llama-server child process; thread-safe ``ensure()`` (re)starts it when needed."""
 
@@ -145,14 +164,8 @@ class LlamaServer:
 
     def _spawn(self, port: int) -> None:
         self._reap()
-        with self._log.open("ab") as log:
-            self.process = subprocess.Popen(
-                self.config.command(self.binary or find_binary(), port),
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
-            )
+        command = self.config.command(self.binary or find_binary(), port)
+        self.process = _SPAWNER.submit(_popen, command, self._log).result()
         self.port = port
         self.starts += 1
         self._wait_ready()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -51,6 +51,11 @@ def build_cmd(
             bar.update(task, completed=done, total=max(total, 1), extra=stage[:60])
 
         built = build(request, db=db, progress=progress)
+    print_built(built)
+
+
+def print_built(built: Any) -> None:
+    """The winner, every candidate with its interval, each source's verdict, what was skipped."""
     winner = built.winner
     console.print(
         f"built {winner['candidate']}: cross-validated macro-F1 {winner['macro_f1']:.3f} "
