@@ -32,6 +32,7 @@ AGENT_REPLIES = [
     "I'm sorry to hear you're having trouble with your account. Can you please provide me with some more details?",
     "Hey there! I'm sorry to hear you're having trouble with your cell phone. I can definitely help you with that.",
     "Hey there! I'm so sorry to hear about the problem. Can you give me a little more information about the issue?",
+    "I'm sorry you're having trouble with your account. Could you please provide more details? I'm here to help.",
 ]
 ARTEFACTS = [
     'My internet has been down since Monday and nobody answers."}',

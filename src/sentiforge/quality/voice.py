@@ -27,6 +27,7 @@ AGENT_VOICE = re.compile(
     r"\b(?:i'?m|i am) (?:so |really |very )?sorry to hear (?:that )?"
     r"(?:you|about (?:the|your) (?:problem|issue|trouble))|"
     r"\bi can (?:definitely |certainly )?help you with (?:that|this)\b|"
+    r"\b(?:i'?m|i am) (?:so )?sorry (?:that )?you(?:'re| are) having\b|\bi'?m (?:always )?here to (?:help|assist)\b|"
     r"\b(?:can|could) you (?:please )?(?:tell|give|provide) (?:me|us) (?:with )?(?:a (?:bit|little) )?more "
     r"(?:details |information |info )?about (?:what(?:'s| is) (?:happening|going on|wrong)|the (?:issue|problem))|"
     r"\bwe (?:value|appreciate) your (?:feedback|patience|business|understanding|loyalty)\b|"
