@@ -82,3 +82,24 @@ def test_the_cli_builds_from_files_with_a_progress_bar(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "built tfidf+seeds" in result.output and "source pseudo-all" in result.output
     assert (tmp_path / "m" / "build.html").is_file() and (tmp_path / "m" / "model.json").is_file()
+
+
+def test_build_requests_are_checked_at_the_edge() -> None:
+    """What schemathesis sent to POST /v1/jobs/build (a null classifier list was a 500)."""
+    import pydantic
+
+    from sentiforge.app.build import BuildRequest
+
+    ok = BuildRequest.model_validate({"seeds": "s", "out_dir": "m", "classifiers": "tfidf, embedding"})
+    assert ok.classifiers == ["tfidf", "embedding"]
+    for bad in (
+        {"classifiers": None},
+        {"classifiers": ["bogus"]},
+        {"classifiers": [1]},
+        {"bootstrap": 10**9},
+        {"seed": -1},
+        {"pseudo_sizes": [0]},
+        {"max_minutes": float("inf")},
+    ):
+        with pytest.raises(pydantic.ValidationError):
+            BuildRequest.model_validate({"seeds": "s", "out_dir": "m", **bad})

@@ -14,6 +14,7 @@ so response caches never mix two models behind the same name.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import os
 from typing import TYPE_CHECKING, get_args
@@ -98,6 +99,7 @@ class EmbeddedBackend:
         self._key = f"embedded:{model if packaged else self.path.name}:{fingerprint}{suffix}"
         self._client: OpenAICompatBackend | None = None
         self._client_start = 0  # the server start the client's connections belong to
+        self._client_loop: asyncio.AbstractEventLoop | None = None
 
     @classmethod
     def from_spec(cls, spec: BackendSpec) -> EmbeddedBackend:
@@ -116,9 +118,11 @@ class EmbeddedBackend:
         """The HTTP client of the running server (started first if needed; a new client when a
         restart moved it to another port)."""
         url = self.server.url if self.server.alive() else await asyncio.to_thread(self.server.ensure)
-        if self._client is None or self._client_start != self.server.starts:
-            # a new process (a restart may keep the port): no connection of the dead one is reused
-            self._client_start = self.server.starts
+        loop = asyncio.get_running_loop()
+        if self._client is None or self._client_start != self.server.starts or self._client_loop is not loop:
+            # a new process (a restart may keep the port), or a new event loop (the connections
+            # of the last one are bound to it): nothing of the old client is reused
+            self._client_start, self._client_loop = self.server.starts, loop
             old, self._client = self._client, OpenAICompatBackend(
                 model=self.model,
                 base_url=url,
@@ -129,7 +133,8 @@ class EmbeddedBackend:
                 gbnf_choices=True,
             )
             if old is not None:
-                await old.aclose()
+                with contextlib.suppress(RuntimeError):  # its loop may be closed already
+                    await old.aclose()
         return self._client
 
     async def complete(self, request: ChatRequest) -> Completion:
