@@ -31,7 +31,7 @@ from typing import Annotated, Any
 
 from pydantic import Field, field_validator
 
-from sentiforge.app.requests import Classifier, _Request
+from sentiforge.app.requests import Classifier, _Request, comma_separated
 from sentiforge.errors import ConfigError, DataError
 from sentiforge.recipe import Seed
 from sentiforge.samples import Sample
@@ -74,11 +74,7 @@ class BuildRequest(_Request):
     @field_validator("classifiers", mode="before")
     @classmethod
     def _comma_separated(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            value = [value]
-        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-            return value  # not a list of strings: the type check answers (a 422 over HTTP)
-        return [n.strip() for item in value for n in item.split(",") if n.strip()]
+        return comma_separated(value)
 
 
 @dataclass

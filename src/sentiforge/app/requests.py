@@ -68,6 +68,16 @@ def _quality_config(config: dict[str, Any]) -> dict[str, Any]:
 
 
 Classifier = Annotated[str, AfterValidator(_classifier)]
+
+
+def comma_separated(value: Any) -> Any:
+    """``["tfidf,embedding", "transformer"]`` names three classifiers; anything but strings is
+    left for the type check to refuse (a 422 over HTTP)."""
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        return value
+    return [name.strip() for item in value for name in item.split(",") if name.strip()]
 Embedder = Annotated[str, AfterValidator(_embedder)]
 Count = Annotated[int, Field(ge=1, le=MAX_COUNT)]
 
@@ -278,12 +288,7 @@ class EvaluateRequest(_Request):
     @field_validator("classifiers", mode="before")
     @classmethod
     def _comma_separated(cls, value: Any) -> Any:
-        """``["tfidf,embedding", "transformer"]`` names three classifiers."""
-        if isinstance(value, str):
-            value = [value]
-        if isinstance(value, list):
-            return [name.strip() for item in value for name in str(item).split(",") if name.strip()]
-        return value
+        return comma_separated(value)
 
 
 class TrainRequest(_Request):
