@@ -45,7 +45,7 @@ def default_threads() -> int:
 
 def default_parallel(threads: int) -> int:
     """Server slots: two a core, 4 to 16 (on 2 cores, 4 slots gave the best time per sample
-    of 1, 4 and 8: ../shared MODELS.md, llama-batched-bench and the main job)."""
+    of 1, 4 and 8 with llama-batched-bench and with the main job: benchmarks/embedded)."""
     return max(4, min(16, 2 * threads))
 
 
