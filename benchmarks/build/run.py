@@ -20,6 +20,7 @@ import argparse
 import importlib.util
 import json
 import os
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -38,6 +39,8 @@ from sentiforge.labels import LabelScheme, get_scheme
 from sentiforge.samples import Sample
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import rules  # noqa: E402  (benchmarks/build/rules.py)
 
 
 def _realism() -> Any:
@@ -53,10 +56,19 @@ REALISM = _realism()
 DATASETS, stratified = REALISM.DATASETS, REALISM.stratified
 
 
+VERSION = 2  # 2: the budget checked after each fold; the winner: the most data among the tied
+
+
+def truth_of(scheme: LabelScheme, test: list[Sample]) -> np.ndarray:
+    return np.array([scheme.labels.index(str(s.label)) for s in test])
+
+
+def f1_of(proba: np.ndarray, truth: np.ndarray, n: int) -> float:
+    return round(macro_f1(confusion(truth, proba.argmax(axis=1), n)), 4)
+
+
 def test_f1(clf: Any, scheme: LabelScheme, test: list[Sample]) -> float:
-    proba = clf.predict_proba([s.text for s in test])
-    truth = np.array([scheme.labels.index(str(s.label)) for s in test])
-    return round(macro_f1(confusion(truth, proba.argmax(axis=1), len(scheme.labels))), 4)
+    return f1_of(clf.predict_proba([s.text for s in test]), truth_of(scheme, test), len(scheme.labels))
 
 
 def reference(kind: str, scheme: LabelScheme, train: list[Sample], test: list[Sample]) -> float:
@@ -83,19 +95,24 @@ def one_draw(name: str, d: int, args: argparse.Namespace) -> dict[str, Any]:
         built = planner.finish(Path(tmp) / "model")
         build_seconds = time.perf_counter() - started
         load_after = os.getloadavg()
-        on_test, slow = {}, 0
+        truth, texts = truth_of(scheme, test), [s.text for s in test]
+        test_proba: dict[str, np.ndarray] = {}
+        slow = 0
         for c in built.candidates:
             run = planner.cv.scored[c["candidate"]].candidate
-            if run.kind not in FAST and c["candidate"] != built.winner["candidate"]:
+            if run.kind not in FAST and c["candidate"] != built.winner["candidate"] and not c["tied_with_best"]:
                 if slow >= args.slow_limit:
                     continue
                 slow += 1
-            on_test[c["candidate"]] = test_f1(planner.final_model(run), scheme, test)
+            test_proba[c["candidate"]] = planner.final_model(run).predict_proba(texts)
+        on_test = {k: f1_of(v, truth, len(scheme.labels)) for k, v in test_proba.items()}
+        by_rule = {"seeds": rules.on_the_seeds(planner.cv), "test": rules.on_the_test(planner.cv, test_proba, truth)}
     emb_seeds = reference("embedding", scheme, seeds, test)
     emb_full = reference("embedding", scheme, train, test)
     gap = emb_full - emb_seeds
     chosen = on_test[built.winner["candidate"]]
     return {
+        "version": VERSION,
         "dataset": name,
         "draw": d,
         "seeds": len(seeds),
@@ -114,6 +131,8 @@ def one_draw(name: str, d: int, args: argparse.Namespace) -> dict[str, Any]:
         "gap_closed": round((chosen - emb_seeds) / gap, 4) if gap > 0 else None,
         "candidates": [{**c, "test_macro_f1": on_test.get(c["candidate"])} for c in built.candidates],
         "gap_closed_by_candidate": {k: round((v - emb_seeds) / gap, 4) for k, v in on_test.items()} if gap > 0 else {},
+        "rules": by_rule,
+        "out_of_fold": {k: r.predicted.tolist() for k, r in planner.cv.scored.items()},
         "contributions": built.contributions,
         "skipped": built.skipped,
         "pseudo_labels": built.pseudo_labels,
@@ -131,29 +150,27 @@ def t_interval(values: list[float]) -> dict[str, Any]:
             "high": round(float(v.mean() + half), 4), "n": len(v)}  # fmt: skip
 
 
-def by_tie_rule(d: dict[str, Any], tie: float = 0.01) -> dict[str, Any]:
-    """The candidate the build's rule (the fastest within ``tie`` of the best CV score) picks from
-    the recorded scores: the same as ``chosen`` for draws run after the rule was added."""
-    best = max(c["macro_f1"] for c in d["candidates"])
-    ties = [c for c in d["candidates"] if c["macro_f1"] >= best - tie]
-    return min(ties, key=lambda c: (c["seconds"], -c["macro_f1"]))
-
-
 def summarise(draws: list[dict[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {"draws": len(draws)}
+    out: dict[str, Any] = {"draws": len(draws), "chosen": [d["chosen"] for d in draws]}
     out["gap_closed"] = t_interval([d["gap_closed"] for d in draws])
     out["chosen_minus_best_test"] = t_interval([d["chosen_test"] - d["best_test"] for d in draws])
     out["within_1_point"] = sum(d["best_test"] - d["chosen_test"] <= 0.01 for d in draws)
-    ruled = [(d, by_tie_rule(d)) for d in draws]
-    low, high = "embedding_seeds_test", "embedding_full_train_test"
-    gap = [(c["test_macro_f1"] - d[low]) / (d[high] - d[low]) for d, c in ruled]
-    out["tie_rule"] = {
-        "chosen": [c["candidate"] for _, c in ruled],
-        "gap_closed": t_interval(gap),
-        "chosen_minus_best_test": t_interval([c["test_macro_f1"] - d["best_test"] for d, c in ruled]),
-        "within_1_point": sum(d["best_test"] - c["test_macro_f1"] <= 0.01 for d, c in ruled),
-    }
     out["build_minutes"] = t_interval([d["build_seconds"] / 60 for d in draws])
+    out["stopped_or_skipped"] = sorted({s["candidate"] for d in draws for s in d["skipped"]})
+    low, high = "embedding_seeds_test", "embedding_full_train_test"
+    out["rules_on_the_seeds"] = {
+        rule: t_interval([d["rules"]["seeds"][rule]["macro_f1"] for d in draws]) for rule in rules.RULES
+    }
+    out["rules_on_the_test"] = {
+        rule: t_interval(
+            [
+                (d["rules"]["test"][rule]["test_macro_f1"] - d[low]) / (d[high] - d[low])
+                for d in draws
+                if d["rules"]["test"][rule]["test_macro_f1"] is not None
+            ]
+        )
+        for rule in rules.RULES
+    }
     by_candidate: dict[str, list[float]] = {}
     for d in draws:
         for k, v in d["gap_closed_by_candidate"].items():
@@ -181,6 +198,7 @@ def main() -> None:
                 path.write_text(json.dumps(one_draw(name, d, args), indent=1), encoding="utf-8")
                 print(f"{name} draw {d} done", flush=True)
         draws = [json.loads(p.read_text()) for p in sorted((out / "draws").glob(f"{name}-*.json"))]
+        draws = [d for d in draws if d.get("version") == VERSION]  # older builds: see draws-v1/
         report[name] = summarise(draws)
     (out / "results.json").write_text(json.dumps(report, indent=1), encoding="utf-8")
     print(json.dumps(report, indent=1))

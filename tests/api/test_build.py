@@ -27,6 +27,9 @@ async def test_the_api_builds_as_a_job_and_serves_the_model(make_client: Any, to
         assert job["kind"] == "build" and job["result"]["winner"]["candidate"] == "fake+seeds"
         progress = (await client.get(f"/v1/jobs/{job['id']}/progress")).json()
         assert progress["percent"] == 100.0
+        stages = [e for e in (await client.get(f"/v1/jobs/{job['id']}/events")).json() if e["kind"] == "stage"]
+        assert stages and all("eta_s" in e["data"] and e["data"]["total"] > 0 for e in stages)
+        assert any(isinstance(e["data"]["eta_s"], int) for e in stages)  # the ETA once some work is done
         answer = (await client.post("/v1/sentiment", json={"texts": ["I loved it"], "model": "built"})).json()
         assert len(answer["predictions"]) == 1
         refused = await client.post("/v1/jobs/build", json={"seeds": "nope", "out_dir": "x"})

@@ -16,8 +16,10 @@ from sentiforge.classifiers.selection import (
     Scored,
     choose,
     stratified_folds,
+    tied_with_best,
     without_held_out,
 )
+from sentiforge.evaluation import metrics
 from sentiforge.io.datasets import load_builtin
 from sentiforge.labels import get_scheme
 from sentiforge.samples import Provenance, Sample
@@ -96,10 +98,42 @@ def test_clean_data_ranks_above_noise_and_the_difference_is_paired() -> None:
     assert np.all((ranked[0].predicted >= 0) & (ranked[0].predicted < 2))
 
 
-def test_within_a_point_of_the_best_the_fastest_candidate_is_chosen() -> None:
-    def scored(kind: str, f1: float, seconds: float) -> Scored:
-        return Scored(Candidate(kind), np.zeros(1, dtype=int), [], seconds, [1], macro_f1=f1)
+def test_among_candidates_tied_with_the_best_the_one_trained_on_most_texts_is_chosen() -> None:
+    def scored(kind: str, f1: float, size: int, tied: bool) -> Scored:
+        return Scored(Candidate(kind), np.zeros(1, dtype=int), [], 1.0, [size], macro_f1=f1, tied=tied)
 
-    slow, fast, worse = scored("contrastive", 0.618, 515), scored("embedding", 0.612, 1), scored("tfidf", 0.5, 0.1)
-    assert choose([slow, fast, worse]) is fast
-    assert choose([slow, fast, worse], tie=0.0) is slow
+    best, larger, untied = (
+        scored("contrastive", 0.618, 160, True),
+        scored("embedding", 0.61, 1500, True),
+        scored("tfidf", 0.5, 3000, False),
+    )
+    assert choose([best, larger, untied]) is larger  # the larger set, though a point below: a tie
+    assert choose([best, larger, untied], eligible=lambda r: r is not larger) is best
+    assert choose([scored("a", 0.6, 100, False)]).candidate.kind == "a"  # nothing tied: the eligible best
+
+
+def test_tied_with_best_uses_the_paired_interval_of_the_difference() -> None:
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 200)
+    best = np.where(rng.random(200) < 0.2, 1 - y, y)
+    close = np.where(rng.random(200) < 0.22, 1 - y, y)  # other errors, about as many: a tie on 200 seeds
+    far = np.where(rng.random(200) < 0.45, 1 - y, y)
+    fn = metrics.metric_fn("macro_f1", BINARY)
+    values = metrics.bootstrap(y, [best, close, far], fn, n=300)
+    assert tied_with_best(values, [fn(y, p) for p in (best, close, far)]) == [True, True, False]
+
+
+def test_a_candidate_that_would_overrun_stops_after_its_first_fold() -> None:
+    seeds, _ = seeds_and_rest()
+    cv = CrossValidation(seeds, BINARY, {}, k=4)
+    asked: list[float] = []
+
+    def keep_going(seconds_left: float) -> bool:
+        asked.append(seconds_left)
+        return False
+
+    ticks: list[int] = []
+    assert cv.run(Candidate("fake"), progress=lambda: ticks.append(1), keep_going=keep_going) is None
+    assert len(asked) == 1 and asked[0] >= 0 and ticks == [1]  # stopped after one fold of four
+    assert "fake+seeds" not in cv.scored  # nothing recorded: it can run again
+    assert cv.run(Candidate("fake"), keep_going=lambda s: True) is not None and len(cv.scored) == 1

@@ -14,8 +14,13 @@ seeds alone (:mod:`sentiforge.classifiers.selection`), in stages that fit a time
 4. self-training: the leader's own confident labels of the pool (and the best contrastive
    model's), for a second round, kept only when the cross-validation says so.
 
-The winner is the fastest candidate within ``tie`` (one point) of the best score; it is trained
-on everything it chose (its sources fitted on all the seeds), saved with
+Each candidate is checked against the budget before it starts and after each of its folds (the
+folds left estimated from those done): one that would overrun is stopped and reported as such.
+
+The winner: among the candidates the seeds cannot tell from the best (the paired bootstrap
+interval of the difference reaches zero) whose every source scored at least as well with it as
+without it, the one trained on the most texts (:func:`~sentiforge.classifiers.selection.choose`
+says why). It is trained on everything it chose (its sources fitted on all the seeds), saved with
 the build report beside it, and served like any trained model. Generation is not run here: a
 generation budget is refused with the command that runs it (``generate`` jobs), whose datasets
 then join as ``synthetic``.
@@ -40,7 +45,7 @@ FAST = ("tfidf", "embedding", "fake")
 # Seconds per fit of 200 texts on 2 cores, before any fit is timed; scaled by training size.
 PRIOR_SECONDS = {"tfidf": 0.5, "embedding": 2.0, "fake": 0.1, "transformer": 50.0, "contrastive": 130.0}
 KIND_PARAMS: dict[str, dict[str, Any]] = {"transformer": {"preset": "cpu"}}
-Progress = Callable[[int, int, str], None]  # done, total (estimated seconds of work), stage
+Progress = Callable[[int, int, str], None]  # done, total (estimated milliseconds of work), stage
 
 
 PerSeed = Annotated[float, Field(gt=0, le=1000)]  # texts per seed
@@ -68,7 +73,6 @@ class BuildRequest(_Request):
     self_training: bool = True
     max_minutes: float = Field(default=15.0, gt=0.0, le=7 * 24 * 60)
     bootstrap: int = Field(default=1000, ge=100, le=100_000)
-    tie: float = Field(default=0.01, ge=0.0, le=0.2)  # within this of the best score, the fastest wins
     seed: Seed = 0
 
     @field_validator("classifiers", mode="before")

@@ -10,7 +10,14 @@ from typing import TYPE_CHECKING, Any
 
 from sentiforge.app.build import FAST, KIND_PARAMS, Budget, BuildRequest, Built, Progress
 from sentiforge.app.training_sources import PseudoLabelled, PseudoLabeller, SelfLabelled, Synthetic
-from sentiforge.classifiers.selection import Candidate, CrossValidation, Scored, Source, choose
+from sentiforge.classifiers.selection import (
+    Candidate,
+    CrossValidation,
+    Scored,
+    Source,
+    choose,
+    sources_earned_their_place,
+)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -87,7 +94,7 @@ class Planner:
         for c in dict.fromkeys(candidates):
             if c.name not in self.cv.scored:
                 sizes = [len(self.cv.training_set(c, 0))] * self.cv.k
-                todo.append((c, sizes, int(self.budget.cost(c.kind, sizes))))
+                todo.append((c, sizes, work(self.budget.cost(c.kind, sizes))))
         self.total += sum(planned for *_, planned in todo)
         for c, sizes, planned in todo:
             cost, final = self.budget.cost(c.kind, sizes), self.budget.cost(c.kind, [self.final_size(sizes)])
@@ -96,12 +103,39 @@ class Planner:
                 self.skipped.append({"candidate": c.name, "why": why})
                 self.total -= planned
                 continue
+            self.cross_validate(name, c, sizes, planned)
 
-            def tick(c: Candidate = c, per_fold: int = planned // self.cv.k) -> None:
-                self.done += per_fold
-                self.report(f"{name}: {c.name}")
+    def cross_validate(self, stage: str, c: Candidate, sizes: list[int], planned: int) -> None:
+        """One candidate's folds; after each, the folds left are estimated from the folds so far
+        and the candidate is stopped (reported as such) when they and the final training would
+        overrun the budget."""
+        per_fold, folds_done = planned // self.cv.k, [0]
 
-            scored = self.cv.run(c, progress=tick)
+        def tick() -> None:
+            self.done += per_fold
+            folds_done[0] += 1
+            self.report(f"{stage}: {c.name}")
+
+        def keep_going(seconds_left: float) -> bool:
+            left = self.cv.k - folds_done[0]
+            self.budget.learn(c.kind, seconds_left / left * self.cv.k, sizes)  # the first fold's rate, at once
+            reserve = max(self.budget.cost(c.kind, [self.final_size(sizes)]), self.leader_final())
+            if seconds_left + reserve <= self.budget.left():
+                return True
+            self.skipped.append(
+                {
+                    "candidate": c.name,
+                    "why": f"stopped after fold {folds_done[0]} of {self.cv.k}: the other folds "
+                    f"{seconds_left / 60:.1f} min and the final training {reserve / 60:.1f} min, "
+                    f"{max(0.0, self.budget.left()) / 60:.1f} min left",
+                    "stopped": True,
+                }
+            )
+            self.total -= per_fold * left
+            return False
+
+        scored = self.cv.run(c, progress=tick, keep_going=keep_going)
+        if scored is not None:
             self.budget.learn(c.kind, scored.seconds, scored.trained_on)
 
     def report(self, message: str) -> None:
@@ -197,8 +231,8 @@ class Planner:
         from sentiforge.app.models import fingerprint
 
         ranked = self.cv.rank(self.request.bootstrap)
-        winner = choose(ranked, self.request.tie)
-        self.total += int(self.budget.cost(winner.candidate.kind, [self.final_size(winner.trained_on)]))
+        winner = choose(ranked, eligible=lambda r: sources_earned_their_place(r, self.cv.scored))
+        self.total += work(self.budget.cost(winner.candidate.kind, [self.final_size(winner.trained_on)]))
         self.report(f"training the winner on everything: {winner.candidate.name}")
         clf = self.final_model(winner.candidate)
         data = self.final_set(winner.candidate)
@@ -226,6 +260,11 @@ class Planner:
         self.done = self.total
         self.report("done")
         return built
+
+
+def work(seconds: float) -> int:
+    """Estimated work as the progress counts it: milliseconds, at least one per candidate."""
+    return max(1, round(1000 * seconds))
 
 
 def candidate(kind: str, sources: tuple[str, ...] = ()) -> Candidate:

@@ -138,16 +138,21 @@ def _call(
 
 
 def _build(store: Store, job_id: int, request: BuildRequest, checkpoint: Any) -> dict[str, Any]:
-    """A build, its progress in thousandths of the estimated work and each stage as an event."""
+    """A build, its progress in thousandths of the estimated work, and each candidate it starts
+    as a ``stage`` event with the ETA (seconds, from the pace so far), as the CLI's bar shows."""
+    import time
+
     from sentiforge.app.build import build
     from sentiforge.evaluation.report import json_safe
 
-    stages: list[str] = []
+    started, last = time.perf_counter(), [""]
 
     def progress(done: int, total: int, stage: str) -> None:
-        if not stages or stages[-1] != stage.split(":")[0]:
-            stages.append(stage.split(":")[0])
-            store.add_job_event(job_id, "stage", message=stage)
+        if stage != last[0]:
+            last[0] = stage
+            elapsed = time.perf_counter() - started
+            eta = round(elapsed * (total - done) / done) if done else None
+            store.add_job_event(job_id, "stage", message=stage, done=done, total=total, eta_s=eta)
         checkpoint(min(PER_MILLE - 1, PER_MILLE * done // max(total, 1)), PER_MILLE)
 
     built = build(request, db=store.url, progress=progress)
