@@ -133,3 +133,14 @@ def test_build_requests_are_checked_at_the_edge() -> None:
     ):
         with pytest.raises(pydantic.ValidationError):
             BuildRequest.model_validate({"seeds": "s", "out_dir": "m", **bad})
+
+
+def test_the_second_round_labels_a_seeded_sample_of_a_large_pool() -> None:
+    from sentiforge.app.build_plan import TEACHING_POOL, teaching_pool
+
+    pool = [Sample(text=f"text {i}") for i in range(3000)]
+    taught = teaching_pool(pool, 150, seed=1)
+    assert len(taught) == TEACHING_POOL and taught == teaching_pool(pool, 150, seed=1)
+    assert len({s.text for s in taught}) == TEACHING_POOL and taught != teaching_pool(pool, 150, seed=2)
+    assert len(teaching_pool(pool, 400, seed=1)) == 2000  # five per seed when that is more
+    assert teaching_pool(pool[:500], 150, seed=1) == pool[:500]  # a small pool: all of it
