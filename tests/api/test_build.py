@@ -32,5 +32,8 @@ async def test_the_api_builds_as_a_job_and_serves_the_model(make_client: Any, to
         assert any(isinstance(e["data"]["eta_s"], int) for e in stages)  # the ETA once some work is done
         answer = (await client.post("/v1/sentiment", json={"texts": ["I loved it"], "model": "built"})).json()
         assert len(answer["predictions"]) == 1
+        page = await client.get("/v1/models/built/build.html")
+        assert page.status_code == 200 and "<svg" in page.text and "fake+seeds" in page.text
+        assert (await client.get("/v1/models/nope/build.html")).status_code == 404
         refused = await client.post("/v1/jobs/build", json={"seeds": "nope", "out_dir": "x"})
         assert refused.status_code == 404

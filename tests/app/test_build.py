@@ -54,6 +54,8 @@ def test_build_scores_every_candidate_on_the_seeds_and_saves_the_winner(tmp_path
     assert all(label in SCHEME.labels for label in clf.predict(["what a lovely day", "this is awful"]))
     page = Path(built.report["html"]).read_text(encoding="utf-8")
     assert "<svg" in page and built.winner["candidate"] in page
+    assert "cannot tell from the best" in page and "promised precision" in page  # the rule and the promise
+    assert built.pseudo_labels["asked_precision"] == 0.9
     assert json.loads(Path(built.report["json"]).read_text())["winner"] == built.winner
     done = [d for d, _, _ in seen]
     assert done == sorted(done) and seen[-1][0] == seen[-1][1] and seen[-1][2] == "done"
@@ -111,6 +113,7 @@ def test_the_cli_builds_from_files_with_a_progress_bar(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "built tfidf+seeds" in result.output and "source pseudo-all" in result.output
+    assert "promised precision" in result.output and "(asked 0.90)" in result.output
     assert (tmp_path / "m" / "build.html").is_file() and (tmp_path / "m" / "model.json").is_file()
 
 

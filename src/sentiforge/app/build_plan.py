@@ -237,6 +237,12 @@ class Planner:
             self._final[candidate.name] = clf
         return self._final[candidate.name]
 
+    def pseudo_summary(self) -> dict[str, Any]:
+        """The final pseudo-labels (fitted on all the seeds) and the precision asked of them."""
+        if self.labeller is None:
+            return {}
+        return {**self.labeller.summaries.get(-1, {}), "asked_precision": self.request.pseudo_precision}
+
     def finish(self, folder: Path) -> Built:
         from sentiforge.app.build_report import contributions, write_build_report
         from sentiforge.app.drift import write_reference
@@ -261,7 +267,7 @@ class Planner:
             candidates=[r.as_dict() for r in ranked],
             contributions=contributions(self.cv),
             skipped=self.skipped,
-            pseudo_labels=self.labeller.summaries.get(-1, {}) if self.labeller else {},
+            pseudo_labels=self.pseudo_summary(),
             seeds=len(self.cv.seeds),
             pool=len(self.pool),
             language=self.cv.language,

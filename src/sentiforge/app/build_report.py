@@ -73,8 +73,8 @@ def render(built: Built) -> str:
     esc = html.escape
     rows = "".join(
         f"<tr><td>{esc(c['candidate'])}</td><td>{c['macro_f1']:.3f}</td>"
-        f"<td>[{c['interval'][0]:.3f}, {c['interval'][1]:.3f}]</td><td>{c['trained_on'][0]}</td>"
-        f"<td>{c['seconds']:.0f}</td></tr>"
+        f"<td>[{c['interval'][0]:.3f}, {c['interval'][1]:.3f}]</td><td>{'yes' if c.get('tied_with_best') else ''}</td>"
+        f"<td>{c['trained_on'][0]}</td><td>{c['seconds']:.0f}</td></tr>"
         for c in built.candidates
     )
     sources = "".join(
@@ -101,7 +101,35 @@ def render(built: Built) -> str:
         rows=rows,
         sources=sources or "<tr><td colspan=3>no source besides the seeds</td></tr>",
         skipped=skipped,
+        rule=esc(RULE),
+        pseudo=esc(pseudo_note(built.pseudo_labels)),
     )
+
+
+RULE = (
+    "Chosen among the candidates the seeds cannot tell from the best (the paired bootstrap interval "
+    "of the difference reaches zero) whose every source scored at least as well with it as without "
+    "it: the one trained on the most texts. On a few hundred seeds the top candidates sit within a "
+    "point or two with intervals several points wide, so the best score alone would pick the luckiest."
+)
+
+
+def pseudo_note(summary: dict[str, Any]) -> str:
+    """The pseudo-labels' promise (measured on folds the thresholds did not see) against the
+    precision asked; build tries them even below it, as candidates the cross-validation judges."""
+    if not summary:
+        return "No pool: no pseudo-labels."
+    promised, asked = summary.get("promised_precision", 0.0), summary.get("asked_precision", 0.0)
+    text = (
+        f"Pseudo-labels: {summary.get('kept', 0)} of {summary.get('examined', 0)} pool texts kept, "
+        f"promised precision {promised:.2f} (asked {asked:.2f}) on seeds the thresholds did not see."
+    )
+    if promised < asked:
+        text += (
+            " Below the precision asked: `sentiforge pseudo-label` would keep nothing without "
+            "--accept-lower; build tries them anyway, as candidates the cross-validation judges."
+        )
+    return text
 
 
 def _gain(pair: dict[str, Any]) -> str:
@@ -119,11 +147,14 @@ table{{border-collapse:collapse;width:100%}}td,th{{border-bottom:1px solid #e2e8
 <p>Chosen by {folds}-fold cross-validation on {seeds} labelled seeds (language {language}); pool of {pool}
 unlabelled texts; {minutes:.1f} minutes. Every score below is on seeds the candidate never trained on.</p>
 <h2>Candidates</h2>{plot}
-<table><tr><th>candidate</th><th>macro-F1</th><th>95% interval</th><th>trained on (per fold)</th><th>seconds</th></tr>
+<p>{rule}</p>
+<table><tr><th>candidate</th><th>macro-F1</th><th>95% interval</th><th>tied with the best</th>
+<th>trained on (per fold)</th><th>seconds</th></tr>
 {rows}</table>
+<p>{pseudo}</p>
 <h2>What each source contributed</h2>
 <table><tr><th>source</th><th>verdict</th><th>gain over the same classifier without it [paired interval]</th></tr>
 {sources}</table>
-<h2>Left out</h2><ul>{skipped}</ul>
+<h2>Stopped or left out by the time budget</h2><ul>{skipped}</ul>
 </body></html>
 """

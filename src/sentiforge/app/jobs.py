@@ -23,7 +23,6 @@ if TYPE_CHECKING:
     from sentiforge.backends.base import Backend
 
 
-
 def create_job(
     store: Store,
     recipe: Recipe,

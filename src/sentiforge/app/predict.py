@@ -150,6 +150,15 @@ class ModelRegistry:
         self.watch.observe(name, self.folder / name, texts, list(answers))
         return name, out
 
+    def build_report(self, model: str) -> str:
+        """The page ``sentiforge build`` wrote beside a model it built (404 when there is none)."""
+        if self._mtime(model) is None:
+            raise NotFoundError(f"no model named '{model}'; GET /v1/models lists them")
+        page = self.folder / model / "build.html"
+        if not page.is_file():
+            raise NotFoundError(f"model '{model}' was not made by `sentiforge build`: it has no build report")
+        return page.read_text(encoding="utf-8")
+
     def drift(self, model: str) -> dict[str, Any]:
         """The input drift of a model's served texts in this process (404 for an unknown model)."""
         if self._mtime(model) is None:

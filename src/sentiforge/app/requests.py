@@ -78,6 +78,8 @@ def comma_separated(value: Any) -> Any:
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
         return value
     return [name.strip() for item in value for name in item.split(",") if name.strip()]
+
+
 Embedder = Annotated[str, AfterValidator(_embedder)]
 Count = Annotated[int, Field(ge=1, le=MAX_COUNT)]
 

@@ -56,6 +56,8 @@ def build_cmd(
 
 def print_built(built: Any) -> None:
     """The winner, every candidate with its interval, each source's verdict, what was skipped."""
+    from sentiforge.app.build_report import pseudo_note
+
     winner = built.winner
     console.print(
         f"built {winner['candidate']}: cross-validated macro-F1 {winner['macro_f1']:.3f} "
@@ -64,12 +66,14 @@ def print_built(built: Any) -> None:
     )
     for c in built.candidates:
         low, high = c["interval"]
-        out.print(f"{c['macro_f1']:.3f} [{low:.3f}, {high:.3f}]  {c['candidate']}", highlight=False)
+        tied = " (tied with the best)" if c.get("tied_with_best") else ""
+        out.print(f"{c['macro_f1']:.3f} [{low:.3f}, {high:.3f}]  {c['candidate']}{tied}", highlight=False)
     for name, info in built.contributions.items():
         verdict = "helps" if info["helps"] else "dropped"
         out.print(f"source {name}: {verdict} (best gain {info['best_gain']:+.3f})", highlight=False)
     for s in built.skipped:
-        out.print(f"skipped {s['candidate']}: {s['why']}", highlight=False)
+        out.print(f"{'stopped' if s.get('stopped') else 'skipped'} {s['candidate']}: {s['why']}", highlight=False)
+    console.print(pseudo_note(built.pseudo_labels))
     console.print(f"report: {built.report.get('html')}")
 
 

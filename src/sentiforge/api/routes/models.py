@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
+from fastapi.responses import HTMLResponse
 
 from sentiforge.api.deps import ModelsKey, RegistryDep
 from sentiforge.api.routes.jobs import ERRORS
@@ -27,3 +28,11 @@ def model_drift(model_id: NamePath, registry: RegistryDep, _: ModelsKey) -> dict
     each measure's shift from the training texts, its real-vs-real baseline and limit, and
     which are flagged. A model saved without a reference answers ``reference: false``."""
     return registry.drift(model_id)
+
+
+@router.get("/{model_id}/build.html", responses={200: {"content": {"text/html": {"schema": {"type": "string"}}}}})
+def model_build_report(model_id: NamePath, registry: RegistryDep, _: ModelsKey) -> HTMLResponse:
+    """The build report of a model made by ``sentiforge build`` (POST /v1/jobs/build): every
+    candidate's cross-validated macro-F1 with its interval (a plot and a table), each source's
+    contribution, what was stopped or left out, and why the winner was chosen."""
+    return HTMLResponse(registry.build_report(model_id))
