@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from sentiforge.app.build import BuildRequest, build, build_from
 from sentiforge.classifiers import load_classifier
 from sentiforge.cli import app
-from sentiforge.errors import ConfigError
+from sentiforge.errors import BudgetExceededError, ConfigError
 from sentiforge.io.datasets import load_builtin
 from sentiforge.labels import get_scheme
 from sentiforge.samples import Sample
@@ -69,6 +69,9 @@ def test_the_time_budget_leaves_out_the_slow_kinds_and_says_so(tmp_path: Path) -
     built = build_from(request, seeds, SCHEME, [], {})
     assert built.winner["candidate"] == "fake+seeds"
     assert [s["candidate"] for s in built.skipped] == ["contrastive+seeds"] and "min left" in built.skipped[0]["why"]
+    request = request.model_copy(update={"classifiers": ["contrastive"]})
+    with pytest.raises(BudgetExceededError, match=r"no candidate finished its folds within --max-minutes 0\.2"):
+        build_from(request, seeds, SCHEME, [], {})
 
 
 def test_a_candidate_that_overruns_is_stopped_after_a_fold_and_reported(
@@ -81,19 +84,20 @@ def test_a_candidate_that_overruns_is_stopped_after_a_fold_and_reported(
     fit = FakeClassifier.fit
 
     def slow_fit(self: FakeClassifier, *args: object, **kwargs: object) -> FakeClassifier:
-        time.sleep(1.0)
+        time.sleep(10.0)
         return fit(self, *args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(FakeClassifier, "fit", slow_fit)
+    monkeypatch.setattr("os.getloadavg", lambda: (0.0, 0.0, 0.0))  # its prior says it fits, whatever the load
     request = BuildRequest.build(
-        seeds="tweets", out_dir=str(tmp_path / "m"), classifiers="tfidf,fake", max_minutes=0.05
+        seeds="tweets", out_dir=str(tmp_path / "m"), classifiers="tfidf,fake", max_minutes=0.67
     )
     seen: list[tuple[int, int, str]] = []
     built = build_from(request, seeds, SCHEME, [], {}, progress=lambda d, t, m: seen.append((d, t, m)))
     stopped = [s for s in built.skipped if s.get("stopped")]
     assert [s["candidate"] for s in stopped] == ["fake+seeds"] and "after fold 1 of 5" in stopped[0]["why"]
     assert built.winner["candidate"] == "tfidf+seeds" and "fake+seeds" not in [c["candidate"] for c in built.candidates]
-    assert built.seconds < 0.05 * 60 + 2  # one slow fold, not five
+    assert built.seconds < 0.67 * 60  # one slow fold, not five
     assert seen[-1][0] == seen[-1][1]  # the bar ends full: the stopped folds left its total
 
 
@@ -147,3 +151,16 @@ def test_the_second_round_labels_a_seeded_sample_of_a_large_pool() -> None:
     assert len({s.text for s in taught}) == TEACHING_POOL and taught != teaching_pool(pool, 150, seed=2)
     assert len(teaching_pool(pool, 400, seed=1)) == 2000  # five per seed when that is more
     assert teaching_pool(pool[:500], 150, seed=1) == pool[:500]  # a small pool: all of it
+
+
+def test_unmeasured_costs_grow_with_the_load_and_measured_ones_do_not(monkeypatch: pytest.MonkeyPatch) -> None:
+    from sentiforge.app import build as build_module
+
+    budget = build_module.Budget(60.0)
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    monkeypatch.setattr("os.getloadavg", lambda: (1.0, 1.0, 1.0))
+    idle = budget.cost("contrastive", [160] * 5)
+    monkeypatch.setattr("os.getloadavg", lambda: (12.0, 12.0, 12.0))
+    assert budget.cost("contrastive", [160] * 5) == pytest.approx(6 * idle)  # load 12 on 2 cores
+    budget.learn("contrastive", 500.0, [160] * 5)
+    assert budget.cost("contrastive", [160] * 5) == pytest.approx(500.0)  # measured under the load itself

@@ -42,7 +42,8 @@ from sentiforge.recipe import Seed
 from sentiforge.samples import Sample
 
 FAST = ("tfidf", "embedding", "fake")
-# Seconds per fit of 200 texts on 2 cores, before any fit is timed; scaled by training size.
+# Seconds per fit of 200 texts on 2 idle cores, before any fit is timed; scaled by training size
+# and by the load per core (:func:`contention`).
 PRIOR_SECONDS = {"tfidf": 0.5, "embedding": 2.0, "fake": 0.1, "transformer": 50.0, "contrastive": 130.0}
 KIND_PARAMS: dict[str, dict[str, Any]] = {"transformer": {"preset": "cpu"}}
 Progress = Callable[[int, int, str], None]  # done, total (estimated milliseconds of work), stage
@@ -81,6 +82,19 @@ class BuildRequest(_Request):
         return comma_separated(value)
 
 
+def contention() -> float:
+    """How much slower than on idle cores a fit should run now: the load per core (at least 1).
+    The priors were timed on idle cores; on a shared machine at load 12 on 2 cores one fold of the
+    contrastive kind took 15.6 minutes against its prior of 1.7, and overran the whole budget."""
+    import os
+
+    try:
+        load = os.getloadavg()[0]
+    except OSError:  # not on every platform
+        return 1.0
+    return max(1.0, load / (os.cpu_count() or 1))
+
+
 @dataclass
 class Budget:
     """Seconds left, and what a candidate is expected to cost (priors, then measured rates)."""
@@ -93,8 +107,9 @@ class Budget:
         return self.seconds - (time.perf_counter() - self.started)
 
     def cost(self, kind: str, sizes: list[int]) -> float:
-        per_text = self.rate.get(kind, PRIOR_SECONDS.get(kind, 600.0) / 200)
-        return per_text * sum(sizes)
+        if kind in self.rate:  # measured here, under this machine's load
+            return self.rate[kind] * sum(sizes)
+        return PRIOR_SECONDS.get(kind, 600.0) / 200 * sum(sizes) * contention()
 
     def learn(self, kind: str, seconds: float, sizes: list[int]) -> None:
         self.rate[kind] = seconds / max(1, sum(sizes))

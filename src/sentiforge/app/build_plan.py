@@ -19,6 +19,7 @@ from sentiforge.classifiers.selection import (
     choose,
     sources_earned_their_place,
 )
+from sentiforge.errors import BudgetExceededError
 
 if TYPE_CHECKING:
     import numpy as np
@@ -248,6 +249,11 @@ class Planner:
         from sentiforge.app.drift import write_reference
         from sentiforge.app.models import fingerprint
 
+        if not self.cv.scored:
+            raise BudgetExceededError(
+                f"no candidate finished its folds within --max-minutes {self.request.max_minutes:g} "
+                f"({'; '.join(s['candidate'] + ': ' + s['why'] for s in self.skipped)}); give the build more time"
+            )
         ranked = self.cv.rank(self.request.bootstrap)
         winner = choose(ranked, eligible=lambda r: sources_earned_their_place(r, self.cv.scored))
         self.total += work(self.budget.cost(winner.candidate.kind, [self.final_size(winner.trained_on)]))
