@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from sentiforge.app.grounding import ground_file, pseudo_label_pool
 from sentiforge.app.jobs import submit
 from sentiforge.app.requests import GenerateRequest
+from sentiforge.app.unlabelled import ground_file, pseudo_label_pool
 from sentiforge.backends import FakeBackend
 from sentiforge.engine import run_job
 from sentiforge.grounding import chunk, ground, purity, read_texts

@@ -19,7 +19,7 @@ from sentiforge.backends import FakeBackend
 from sentiforge.engine import Engine
 from sentiforge.recipe import BackendSpec, Recipe, StepSpec
 from sentiforge.store import Store
-from sentiforge.store.models import CacheRow, SampleRow
+from sentiforge.store.tables import CacheRow, SampleRow
 
 TARGET = 120
 

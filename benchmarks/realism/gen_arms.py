@@ -153,7 +153,7 @@ async def run_job(store: Any, request: Any, backend: Any, minutes: float) -> tup
 def prepare_store(
     store: Any, name: str, seeds: list[Sample], pool: list[Sample], scheme_name: str, fake: bool, folder: Path
 ) -> dict[str, Any]:
-    from sentiforge.app.grounding import ground_file
+    from sentiforge.app.unlabelled import ground_file
 
     seeds_id = store.create_dataset("seeds", get_scheme(scheme_name), kind="real")
     store.add_samples(seeds_id, [s.model_copy(update={"split": "train", "id": None}) for s in seeds])

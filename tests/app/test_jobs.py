@@ -22,7 +22,7 @@ from sentiforge.errors import JobConflictError
 from sentiforge.recipe import BackendSpec, Recipe, StepSpec
 from sentiforge.store import Store
 from sentiforge.store.claims import this_process
-from sentiforge.store.models import SampleRow
+from sentiforge.store.tables import SampleRow
 
 RUNNER = """
 import asyncio, sys

@@ -194,7 +194,7 @@ class Planner:
     def finish(self, folder: Path) -> Built:
         from sentiforge.app.build_report import contributions, write_build_report
         from sentiforge.app.drift import write_reference
-        from sentiforge.app.models import fingerprint
+        from sentiforge.app.training import fingerprint
 
         ranked = self.cv.rank(self.request.bootstrap)
         winner = choose(ranked, self.request.tie)

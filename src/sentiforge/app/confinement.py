@@ -75,7 +75,7 @@ def _check_paths(request: Any) -> None:
         check_name(request.base_model, "base_model (a packaged model name over HTTP)")
         if request.base_model.endswith(".gguf"):
             raise ConfigError("base_model: over HTTP a packaged model name, not a .gguf file")
-    from sentiforge.backends.models import PACKAGED
+    from sentiforge.backends.gguf import PACKAGED
 
     for where, spec in backend_specs(request):
         if spec.kind == "embedded" and spec.model not in PACKAGED:

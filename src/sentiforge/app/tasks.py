@@ -1,8 +1,8 @@
 """Quality, evaluate and train as jobs: one application-layer call each, run like any job.
 
 A generation job is the engine's (slots, resume to the exact count); these three are one call
-(:func:`sentiforge.app.quality.run_quality`, :func:`sentiforge.app.models.evaluate`,
-:func:`sentiforge.app.models.train`) on a request stored with the job. They are claimed and
+(:func:`sentiforge.app.quality_gate.run_quality`, :func:`sentiforge.app.training.evaluate`,
+:func:`sentiforge.app.training.train`) on a request stored with the job. They are claimed and
 kept alive in the store the same way, so a job list, a cancel or a restart treats every kind
 alike. A cancel stops a quality run between batches and an evaluation between stages; a
 training that has started runs to its end. Resuming one runs the call again.
@@ -96,7 +96,7 @@ def _call(
     store: Store, job_id: int, request: TaskRequest, stop: asyncio.Event, progress: Progress | None
 ) -> dict[str, Any]:
     """The application-layer call for the request (in a worker thread); its answer as JSON."""
-    from sentiforge.app import models, quality
+    from sentiforge.app import quality_gate, training
 
     def checkpoint(done: int, target: int) -> None:
         if stop.is_set():
@@ -107,7 +107,7 @@ def _call(
 
     if isinstance(request, QualityRequest):
         target = store.job(job_id).target
-        summary = quality.run_quality(store, request, progress=lambda n, _counts: checkpoint(n, target))
+        summary = quality_gate.run_quality(store, request, progress=lambda n, _counts: checkpoint(n, target))
         return {
             "run_id": summary.run_id,
             "examined": summary.examined,
@@ -123,12 +123,12 @@ def _call(
             if stop.is_set():
                 raise Cancelled("cancelled")
 
-        ev = models.evaluate(request, db=store.url, progress=stage)
+        ev = training.evaluate(request, db=store.url, progress=stage)
         paths = ev.write(request.out_dir)
         return {"report_dir": request.out_dir, "files": {k: Path(v).name for k, v in paths.items()}, **_scores(ev)}
     if isinstance(request, BuildRequest):
         return _build(store, job_id, request, checkpoint)
-    trained = models.train(request, db=store.url)
+    trained = training.train(request, db=store.url)
     return {
         "model": trained.folder.name,
         "folder": str(trained.folder),

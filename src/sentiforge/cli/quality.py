@@ -38,7 +38,7 @@ def run(
     db: DbOption = None,
 ) -> None:
     """Run every check over DATASET; each sample gets a record, rejects keep their reason."""
-    from sentiforge.app.quality import run_quality
+    from sentiforge.app.quality_gate import run_quality
     from sentiforge.app.requests import QualityRequest
     from sentiforge.quality.config import QualityConfig
 
@@ -89,7 +89,7 @@ def report(
     db: DbOption = None,
 ) -> None:
     """What the gate decided: accepted/rejected, rejects per check, leaks, review queue, score."""
-    from sentiforge.quality.review import ReviewQueue
+    from sentiforge.quality.review_queue import ReviewQueue
 
     with open_store(db) as store:
         dataset_id = store.dataset_id(dataset)

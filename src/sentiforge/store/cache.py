@@ -23,8 +23,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sentiforge.backends.base import Completion, Usage
 from sentiforge.errors import StoreError
 from sentiforge.samples import Sample
-from sentiforge.store.models import CacheRow, JobRow, JobShardRow, SampleRow, utcnow
 from sentiforge.store.samples import sample_values
+from sentiforge.store.tables import CacheRow, JobRow, JobShardRow, SampleRow, utcnow
 
 if TYPE_CHECKING:
     from sentiforge.backends.client import Accounting

@@ -5,7 +5,7 @@ installed wheel). Two processes may open the same new database at once: on Postg
 upgrade runs in one transaction under an advisory lock, on SQLite under ``BEGIN IMMEDIATE``;
 the second process waits, then finds the schema at head and does nothing.
 
-Adding a migration, after changing ``store/models.py``::
+Adding a migration, after changing ``store/tables.py``::
 
     python -m sentiforge.store.migrate revision -m "add samples.score" --db sqlite:////tmp/dev.db
 

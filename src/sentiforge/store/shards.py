@@ -19,7 +19,7 @@ from sentiforge.store import claims
 from sentiforge.store.base import insert_if_absent
 from sentiforge.store.claims import STALE_AFTER
 from sentiforge.store.jobs import SHARDED, Beat
-from sentiforge.store.models import JobEventRow, JobRow, JobShardRow, TextClaimRow, utcnow
+from sentiforge.store.tables import JobEventRow, JobRow, JobShardRow, TextClaimRow, utcnow
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -25,12 +25,12 @@ from sentiforge.store.cache import JobWriter, SqlCache
 from sentiforge.store.fleet import FleetTables
 from sentiforge.store.jobs import JobTables
 from sentiforge.store.keys import KeyTables
-from sentiforge.store.models import DatasetRow, JobRow, SampleRow
-from sentiforge.store.quality import QualityTables
-from sentiforge.store.review import ReviewTables
+from sentiforge.store.quality_records import QualityTables
+from sentiforge.store.review_items import ReviewTables
 from sentiforge.store.samples import SampleTables
 from sentiforge.store.schemas import DatasetPublic
 from sentiforge.store.shards import ShardTables
+from sentiforge.store.tables import DatasetRow, JobRow, SampleRow
 
 
 class Store(SampleTables, QualityTables, ReviewTables, JobTables, ShardTables, KeyTables, FleetTables):
