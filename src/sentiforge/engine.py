@@ -20,14 +20,16 @@ import collections
 import itertools
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from pydantic import Field
 
 from sentiforge.attempt_budget import CellBudget
 from sentiforge.backends.base import Backend
 from sentiforge.backends.client import Accounting, LLMClient, Pricing
 from sentiforge.backends.redis_cache import RedisCache, shared_cache
+from sentiforge.counters import SPEND_FIELDS, Counters
 from sentiforge.errors import BudgetExceededError, PermanentBackendError, SentiforgeError, TransientBackendError
 from sentiforge.prompts import PromptLibrary
 from sentiforge.recipe import Recipe
@@ -44,23 +46,17 @@ POOL_LIMIT = 5000  # real examples loaded for few-shot / augmentation per job
 MIN_CELL_ATTEMPTS = 6  # failed attempts (at least 2 slots) before a cell that never worked is given up
 
 
-@dataclass
-class JobResult:
+class JobResult(Counters):
+    """How one run of a job ended: its status, its counters, and what it took."""
+
     job_id: int
     dataset_id: int
     status: str
     target: int
-    done: int
-    rejected: int
-    requests: int
-    cache_hits: int
-    prompt_tokens: int
-    completion_tokens: int
-    cost: float
     seconds: float
     error: str | None = None
-    per_step: list[int] = field(default_factory=list)
-    reused: dict[int, int] = field(default_factory=dict)  # answers other jobs paid for, by payer job
+    per_step: list[int] = Field(default_factory=list)
+    reused: dict[int, int] = Field(default_factory=dict)  # answers other jobs paid for, by payer job
 
 
 def seed_pool(store: Store, recipe: Recipe) -> list[Sample]:
@@ -185,11 +181,7 @@ class JobRun:
             pricing=Pricing(backend.input_per_mtok, backend.output_per_mtok),
             max_cost=self.recipe.max_cost,
             max_total_tokens=self.recipe.max_total_tokens,
-            requests=job.requests,
-            cache_hits=job.cache_hits,
-            prompt_tokens=job.prompt_tokens,
-            completion_tokens=job.completion_tokens,
-            cost=job.cost,
+            **{name: getattr(job, name) for name in SPEND_FIELDS},
         )
 
     async def run(self) -> JobResult:
@@ -438,17 +430,9 @@ class JobRun:
             await self._flush()
 
     def _counts(self) -> dict[str, Any]:
-        """The job's running totals, as the store's job row and JobResult name them."""
-        a = self.client.accounting
-        return {
-            "done": self.done,
-            "rejected": self.rejected,
-            "requests": a.requests,
-            "cache_hits": a.cache_hits,
-            "prompt_tokens": a.prompt_tokens,
-            "completion_tokens": a.completion_tokens,
-            "cost": a.cost,
-        }
+        """The job's running totals (:data:`~sentiforge.counters.COUNTER_FIELDS`)."""
+        spent = self.client.accounting.model_dump(include=set(SPEND_FIELDS))
+        return {"done": self.done, "rejected": self.rejected, **spent}
 
     async def _flush(self, **job_values: object) -> None:
         """Commit what is buffered in a worker thread; the event loop keeps serving slots."""
