@@ -12,7 +12,8 @@ from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import StreamingResponse
 
 from sentiforge.api.deps import ReadKey, RunnerDep, SettingsDep, StoreDep, WriteKey
-from sentiforge.api.schemas import Cursor, ErrorOut, FilterText, JobId, Page, Progress
+from sentiforge.api.errors import ERRORS
+from sentiforge.api.schemas import Cursor, FilterText, JobId, Page, Progress
 from sentiforge.app import confinement, jobs, tasks
 from sentiforge.app.requests import (
     AugmentRequest,
@@ -26,9 +27,6 @@ from sentiforge.names import NAME_PATTERN
 from sentiforge.store.jobs import FINISHED
 from sentiforge.store.schemas import JobEventPublic, JobPublic
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorOut} for code in (400, 401, 403, 404, 409, 413, 422, 429)
-}
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"], responses=ERRORS)
 SSE_POLL_SECONDS = 0.5
 SSE_KEEPALIVE_SECONDS = 15.0

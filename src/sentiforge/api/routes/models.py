@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from sentiforge.api.deps import ModelsKey, RegistryDep
-from sentiforge.api.routes.jobs import ERRORS
+from sentiforge.api.errors import ERRORS
 from sentiforge.api.schemas import NamePath
 from sentiforge.app.predict import ModelPublic
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
 from sentiforge.api.deps import Scope, StoreDep
-from sentiforge.api.routes.jobs import ERRORS
+from sentiforge.api.errors import ERRORS
 from sentiforge.api.schemas import MAX_ID, FilterText, NamePath
 from sentiforge.errors import SentiforgeError
 from sentiforge.names import CallerInput
