@@ -63,7 +63,7 @@ async def test_two_steps_and_progress_callback(store: Store) -> None:
         steps=[StepSpec(params={"count": 4}), StepSpec(params={"count": 6, "lengths": ["medium"]})],
     )
     job = create_job(store, r, "d")
-    res = await Engine(store, FakeBackend(), progress=lambda *a: seen.append(a)).run(job)
+    res = await Engine(store, FakeBackend(), progress=lambda u: seen.append((u.done, u.total, u.rejected))).run(job)
     assert res.per_step == [4, 6] and res.done == 10 and store.job(job).target == 10
     assert seen[-1] == (10, 10, 0)
     lengths = store.count(res.dataset_id, by="label")

@@ -19,7 +19,7 @@ import asyncio
 import collections
 import itertools
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,7 @@ from sentiforge.backends.client import Accounting, LLMClient, Pricing
 from sentiforge.backends.redis_cache import RedisCache, shared_cache
 from sentiforge.counters import SPEND_FIELDS, Counters
 from sentiforge.errors import BudgetExceededError, PermanentBackendError, SentiforgeError, TransientBackendError
+from sentiforge.progress import OnProgress, Update
 from sentiforge.prompts import PromptLibrary
 from sentiforge.recipe import Recipe
 from sentiforge.samples import Sample, text_hash
@@ -39,8 +40,6 @@ from sentiforge.store.claims import this_process
 from sentiforge.store.schemas import JobPublic
 from sentiforge.store.shards import ShardPublic
 from sentiforge.strategies.base import StepContext, Strategy, Task, build_strategy
-
-Progress = Callable[[int, int, int], None]  # done, target, rejected
 
 POOL_LIMIT = 5000  # real examples loaded for few-shot / augmentation per job
 MIN_CELL_ATTEMPTS = 6  # failed attempts (at least 2 slots) before a cell that never worked is given up
@@ -100,7 +99,7 @@ class Engine:
         backend: Backend,
         *,
         prompts: PromptLibrary | None = None,
-        progress: Progress | None = None,
+        progress: OnProgress | None = None,
         flush_every: int = 100,
         flush_seconds: float = 1.0,
         concurrency: int | None = None,
@@ -418,7 +417,7 @@ class JobRun:
 
     async def _after_write(self) -> None:
         if self.engine.progress:
-            self.engine.progress(self.done, self.job.target, self.rejected)
+            self.engine.progress(Update(done=self.done, total=self.job.target, rejected=self.rejected))
         if len(self.writer) >= 4 * self.engine.flush_every and self.flushing.locked():
             # backpressure: the store is behind. A backend that answers without suspending
             # (the fake, a cache) would otherwise never let the event loop see the write end,

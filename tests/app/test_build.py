@@ -32,7 +32,7 @@ def test_build_scores_every_candidate_on_the_seeds_and_saves_the_winner(tmp_path
     seeds, pool = tweets()
     seen: list[tuple[int, int, str]] = []
     request = BuildRequest.build(seeds="tweets", out_dir=str(tmp_path / "m"), classifiers="tfidf,fake", folds=3)
-    built = build_from(request, seeds, SCHEME, pool, {}, progress=lambda d, t, m: seen.append((d, t, m)))
+    built = build_from(request, seeds, SCHEME, pool, {}, progress=lambda u: seen.append((u.done, u.total, u.stage)))
     names = [c["candidate"] for c in built.candidates]
     assert built.folds == 3 and built.pool == 600
     ties = [c for c in built.candidates if c["macro_f1"] >= built.candidates[0]["macro_f1"] - 0.01]

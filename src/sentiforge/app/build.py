@@ -24,7 +24,6 @@ then join as ``synthetic``.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
@@ -33,6 +32,7 @@ from pydantic import Field, field_validator
 
 from sentiforge.app.requests import Classifier, _Request, comma_separated
 from sentiforge.errors import ConfigError, DataError
+from sentiforge.progress import OnProgress
 from sentiforge.recipe import Seed
 from sentiforge.samples import Sample
 
@@ -40,7 +40,6 @@ FAST = ("tfidf", "embedding", "fake")
 # Seconds per fit of 200 texts on 2 cores, before any fit is timed; scaled by training size.
 PRIOR_SECONDS = {"tfidf": 0.5, "embedding": 2.0, "fake": 0.1, "transformer": 50.0, "contrastive": 130.0}
 KIND_PARAMS: dict[str, dict[str, Any]] = {"transformer": {"preset": "cpu"}}
-Progress = Callable[[int, int, str], None]  # done, total (estimated seconds of work), stage
 
 
 PerSeed = Annotated[float, Field(gt=0, le=1000)]  # texts per seed
@@ -159,7 +158,7 @@ def pool_samples(spec: str | None, db: str | None) -> list[Sample]:
     return [Sample(id=s.id, text=s.text, language=s.language) for s in samples]
 
 
-def build(request: BuildRequest, *, db: str | None = None, progress: Progress | None = None) -> Built:
+def build(request: BuildRequest, *, db: str | None = None, progress: OnProgress | None = None) -> Built:
     """Score the candidates, train the winner on everything it chose, save it with its report."""
     seeds, scheme, pool, synthetic = load_inputs(request, db)
     return build_from(request, seeds, scheme, pool, synthetic, progress=progress)
@@ -172,7 +171,7 @@ def build_from(
     pool: list[Sample],
     synthetic: dict[str, list[Sample]],
     *,
-    progress: Progress | None = None,
+    progress: OnProgress | None = None,
 ) -> Built:
     """:func:`build` on data already loaded (what the benchmark calls, with the labels of the pool hidden)."""
     from sentiforge.app.build_plan import Planner

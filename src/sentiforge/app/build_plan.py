@@ -8,9 +8,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sentiforge.app.build import FAST, KIND_PARAMS, Budget, BuildRequest, Built, Progress
+from sentiforge.app.build import FAST, KIND_PARAMS, Budget, BuildRequest, Built
 from sentiforge.app.training_sources import PseudoLabelled, PseudoLabeller, SelfLabelled, Synthetic
 from sentiforge.classifiers.selection import Candidate, CrossValidation, Scored, Source, choose
+from sentiforge.progress import OnProgress, Update
 
 if TYPE_CHECKING:
     import numpy as np
@@ -26,7 +27,7 @@ class Planner:
     cv: CrossValidation
     pool: list[Sample]
     budget: Budget
-    progress: Progress | None = None
+    progress: OnProgress | None = None
     skipped: list[dict[str, Any]] = field(default_factory=list)
     labeller: PseudoLabeller | None = None
     done: int = 0
@@ -41,7 +42,7 @@ class Planner:
         scheme: LabelScheme,
         pool: list[Sample],
         synthetic: dict[str, list[Sample]],
-        progress: Progress | None,
+        progress: OnProgress | None,
     ) -> Planner:
         language = Counter(s.language for s in seeds).most_common(1)[0][0]
         pool = [s.model_copy(update={"language": language}) for s in pool]
@@ -106,7 +107,7 @@ class Planner:
 
     def report(self, message: str) -> None:
         if self.progress:
-            self.progress(self.done, max(self.total, self.done), message)
+            self.progress(Update(done=self.done, total=max(self.total, self.done), stage=message))
 
     def final_size(self, fold_sizes: list[int]) -> int:
         return round(fold_sizes[0] * self.cv.k / (self.cv.k - 1))

@@ -11,8 +11,9 @@ import asyncio
 import warnings
 from typing import TYPE_CHECKING, Any
 
-from sentiforge.engine import JobResult, Progress, prompt_library, run_job, seed_pool
+from sentiforge.engine import JobResult, prompt_library, run_job, seed_pool
 from sentiforge.errors import ConfigError, JobConflictError
+from sentiforge.progress import OnProgress
 from sentiforge.recipe import MAX_COUNT, Recipe
 from sentiforge.store import Store
 from sentiforge.store.schemas import JobPublic
@@ -92,7 +93,7 @@ def submit(store: Store, request: JobRequest) -> int:
     return create_job(store, recipe, request.dataset, kind=kind, request=request.model_dump(mode="json"))
 
 
-async def execute(store: Store, job_id: int, *, progress: Progress | None = None, **options: Any) -> str:
+async def execute(store: Store, job_id: int, *, progress: OnProgress | None = None, **options: Any) -> str:
     """Run any job to its end, whatever its kind (generation by the engine; quality, evaluate
     and train by :mod:`sentiforge.app.tasks`), with "started" and "finished" events; returns
     its final status."""
@@ -124,7 +125,7 @@ async def run(
     job_id: int,
     *,
     backend: Backend | None = None,
-    progress: Progress | None = None,
+    progress: OnProgress | None = None,
     **engine_options: Any,
 ) -> JobResult:
     """Claim the job and run it from where it stopped (JobConflictError if it runs elsewhere).
@@ -143,14 +144,14 @@ async def run_recipe(
     dataset: str,
     *,
     backend: Backend | None = None,
-    progress: Progress | None = None,
+    progress: OnProgress | None = None,
 ) -> JobResult:
     """Create a job for the recipe and run it."""
     return await run(store, create_job(store, recipe, dataset), backend=backend, progress=progress)
 
 
 async def resume_job(
-    store: Store, job_id: int, *, backend: Backend | None = None, progress: Progress | None = None
+    store: Store, job_id: int, *, backend: Backend | None = None, progress: OnProgress | None = None
 ) -> JobResult:
     """Run a job that stopped (crash, Ctrl-C, cancel, budget): filled slots are kept (a
     completed one runs nothing)."""

@@ -20,10 +20,11 @@ from sentiforge.app.build import BuildRequest
 from sentiforge.app.confinement import BUILTIN, in_store
 from sentiforge.app.requests import EvaluateRequest, QualityRequest, TrainRequest, kind_of
 from sentiforge.errors import SentiforgeError
+from sentiforge.progress import Update
 from sentiforge.store.claims import this_process
 
 if TYPE_CHECKING:
-    from sentiforge.engine import Progress
+    from sentiforge.progress import OnProgress
     from sentiforge.store import Store
 
 TaskRequest = QualityRequest | EvaluateRequest | TrainRequest | BuildRequest
@@ -57,7 +58,7 @@ def _dataset_name(request: TaskRequest) -> str:
     return request.synthetic if isinstance(request, EvaluateRequest) else request.dataset
 
 
-async def run_task(store: Store, job_id: int, *, progress: Progress | None = None) -> str:
+async def run_task(store: Store, job_id: int, *, progress: OnProgress | None = None) -> str:
     """Claim a quality, evaluate or train job, run its call in a thread, record how it ended."""
     owner = this_process()
     job = await asyncio.to_thread(store.claim_job, job_id, owner)
@@ -93,7 +94,7 @@ async def _watch(store: Store, job_id: int, owner: str, stop: asyncio.Event) -> 
 
 
 def _call(
-    store: Store, job_id: int, request: TaskRequest, stop: asyncio.Event, progress: Progress | None
+    store: Store, job_id: int, request: TaskRequest, stop: asyncio.Event, progress: OnProgress | None
 ) -> dict[str, Any]:
     """The application-layer call for the request (in a worker thread); its answer as JSON."""
     from sentiforge.app import quality_gate, training
@@ -103,11 +104,11 @@ def _call(
             raise Cancelled("cancelled")
         store.update_job(job_id, done=done)
         if progress:
-            progress(done, target, 0)
+            progress(Update(done=done, total=target))
 
     if isinstance(request, QualityRequest):
         target = store.job(job_id).target
-        summary = quality_gate.run_quality(store, request, progress=lambda n, _counts: checkpoint(n, target))
+        summary = quality_gate.run_quality(store, request, progress=lambda update: checkpoint(update.done, target))
         return {
             "run_id": summary.run_id,
             "examined": summary.examined,
@@ -117,9 +118,9 @@ def _call(
     if isinstance(request, EvaluateRequest):
         stages: list[str] = []
 
-        def stage(message: str) -> None:
-            stages.append(message)
-            store.add_job_event(job_id, "stage", message=message)
+        def stage(update: Update) -> None:
+            stages.append(update.stage)
+            store.add_job_event(job_id, "stage", message=update.stage)
             if stop.is_set():
                 raise Cancelled("cancelled")
 
@@ -144,11 +145,12 @@ def _build(store: Store, job_id: int, request: BuildRequest, checkpoint: Any) ->
 
     stages: list[str] = []
 
-    def progress(done: int, total: int, stage: str) -> None:
+    def progress(update: Update) -> None:
+        stage = update.stage
         if not stages or stages[-1] != stage.split(":")[0]:
             stages.append(stage.split(":")[0])
             store.add_job_event(job_id, "stage", message=stage)
-        checkpoint(min(PER_MILLE - 1, PER_MILLE * done // max(total, 1)), PER_MILLE)
+        checkpoint(min(PER_MILLE - 1, PER_MILLE * update.done // max(update.total, 1)), PER_MILLE)
 
     built = build(request, db=store.url, progress=progress)
     return {"model": built.folder.name, **json_safe(built.to_dict())}

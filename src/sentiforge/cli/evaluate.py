@@ -78,7 +78,7 @@ def evaluate(
     from sentiforge.app.training import evaluate as run
 
     request = request_from(EvaluateRequest, locals(), classifiers="classifier")
-    ev = run(request, db=db, progress=lambda msg: console.print(f"[dim]{msg}...[/dim]"))
+    ev = run(request, db=db, progress=lambda update: console.print(f"[dim]{update.stage}...[/dim]"))
     paths = ev.write(out_dir)
     if as_json:
         out.print_json(json.dumps({k: _summary(r) for k, r in ev.tstr.items()}))

@@ -20,9 +20,8 @@ from sentiforge.evaluation.bias import BiasAudit, Thresholds, audit
 from sentiforge.evaluation.tstr import TSTRConfig, TSTRResult, run_tstr
 from sentiforge.io.splits import dedupe, presplit, split_real
 from sentiforge.labels import LabelScheme
+from sentiforge.progress import OnProgress, Update
 from sentiforge.samples import Sample
-
-Progress = Callable[[str], None]
 
 
 @dataclass
@@ -89,11 +88,14 @@ def evaluate(
     on_leak: Literal["drop", "error"] = "drop",
     embedder: str | None = "auto",
     bias_thresholds: Thresholds | None = None,
-    progress: Progress | None = None,
+    progress: OnProgress | None = None,
     sources: dict[str, str] | None = None,
 ) -> Evaluation:
     """TSTR for each classifier, distribution similarity and a bias audit, on the real holdout."""
-    say = progress or (lambda _msg: None)
+    def say(stage: str) -> None:
+        if progress:
+            progress(Update(stage=stage))
+
     synthetic = _checked(classifiers, synthetic)
     started = time.perf_counter()
     real_train, hold, how = prepare_real(real, holdout, holdout_fraction, seed)
@@ -160,7 +162,7 @@ def _tstr(
     hold: list[Sample],
     synthetic: list[Sample],
     scheme: LabelScheme,
-    say: Progress,
+    say: Callable[[str], None],
 ) -> TSTRResult:
     say(f"TSTR with the {kind} classifier")
     kind_params = dict(params)
