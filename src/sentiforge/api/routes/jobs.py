@@ -13,7 +13,7 @@ from fastapi.responses import StreamingResponse
 
 from sentiforge.api.deps import ReadKey, RunnerDep, SettingsDep, StoreDep, WriteKey
 from sentiforge.api.errors import ERRORS
-from sentiforge.api.schemas import Cursor, FilterText, JobId, Page, Progress
+from sentiforge.api.schemas import Cursor, FilterText, JobId, JobProgress, Page
 from sentiforge.app import confinement, jobs, tasks
 from sentiforge.app.requests import (
     AugmentRequest,
@@ -126,9 +126,9 @@ def events(job_id: JobId, store: StoreDep, _: ReadKey, after: Cursor = 0) -> lis
     return store.job_events(job_id, after=after)
 
 
-def _progress(job: JobPublic) -> Progress:
+def _progress(job: JobPublic) -> JobProgress:
     percent = 100.0 * job.done / job.target if job.target else (100.0 if job.status == "completed" else 0.0)
-    return Progress(
+    return JobProgress(
         id=job.id,
         kind=job.kind,
         status=job.status,
@@ -142,7 +142,7 @@ def _progress(job: JobPublic) -> Progress:
 
 
 @router.get("/{job_id}/progress")
-def progress(job_id: JobId, store: StoreDep, _: ReadKey) -> Progress:
+def progress(job_id: JobId, store: StoreDep, _: ReadKey) -> JobProgress:
     """Progress as numbers: the polling fallback of the event stream."""
     return _progress(jobs.get(store, job_id))
 
@@ -162,7 +162,7 @@ def stream(job_id: JobId, request: Request, store: StoreDep, _: ReadKey) -> Stre
 
 
 async def _events(store: Any, job_id: JobId, after: int, request: Request) -> AsyncIterator[str]:
-    last: Progress | None = None
+    last: JobProgress | None = None
     idle = 0.0
     runner = request.app.state.runner
     while not await request.is_disconnected():
