@@ -1,11 +1,12 @@
 import pytest
 
 from sentiforge.app.jobs import create_job, resume_job
-from sentiforge.backends import ChatRequest, FakeBackend
+from sentiforge.backends import ChatRequest
 from sentiforge.engine import Engine
 from sentiforge.errors import PermanentBackendError
 from sentiforge.recipe import BackendSpec, Recipe, StepSpec
 from sentiforge.store import Store
+from sentiforge.testing import FakeBackend
 
 
 @pytest.fixture

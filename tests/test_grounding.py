@@ -12,12 +12,12 @@ import pytest
 from sentiforge.app.jobs import submit
 from sentiforge.app.requests import GenerateRequest
 from sentiforge.app.unlabelled import ground_file, pseudo_label_pool
-from sentiforge.backends import FakeBackend
 from sentiforge.engine import run_job
 from sentiforge.grounding import chunk, ground, purity, read_texts
 from sentiforge.io.datasets import load_builtin
 from sentiforge.recipe import BackendSpec
 from sentiforge.store import Store
+from sentiforge.testing import FakeBackend
 
 SOURCES = ("amazon", "imdb", "yelp")
 

@@ -41,6 +41,7 @@ from typing import Any
 
 from run import DATASETS, HERE, stratified
 
+import sentiforge.testing  # noqa: F401  (registers the fakes: the pipeline check names them)
 from sentiforge.io.datasets import load_builtin
 from sentiforge.io.splits import dedupe, split_real
 from sentiforge.labels import get_scheme

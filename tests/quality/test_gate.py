@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from sentiforge.backends import FakeBackend, LLMClient
+from sentiforge.backends import LLMClient
 from sentiforge.labels import get_scheme
 from sentiforge.quality import records
 from sentiforge.quality.config import QualityConfig
@@ -19,6 +19,7 @@ from sentiforge.quality.review_queue import ReviewQueue
 from sentiforge.quality.runner import run_quality
 from sentiforge.samples import Sample
 from sentiforge.store import Store
+from sentiforge.testing import FakeBackend
 
 SCHEME = get_scheme("three_class")
 BAD = [

@@ -44,17 +44,17 @@ def _where(loc: tuple[Any, ...]) -> str:
 
 
 def _classifier(name: str) -> str:
-    from sentiforge.classifiers.registry import KINDS
+    from sentiforge.classifiers.registry import kinds
 
-    if name not in KINDS:
-        raise ValueError(f"unknown classifier {name!r}; choose one of {list(KINDS)}")
+    if name not in kinds():
+        raise ValueError(f"unknown classifier {name!r}; choose one of {list(kinds())}")
     return name
 
 
 def _embedder(name: str) -> str:
-    from sentiforge.embeddings import ALIASES, NAMES
+    from sentiforge.embeddings import ALIASES, embedder_names
 
-    known = ["auto", "none", *NAMES, *ALIASES]
+    known = ["auto", "none", *embedder_names(), *ALIASES]
     if name not in known:
         raise ValueError(f"unknown embedder {name!r}; choose one of {known}")
     return name
