@@ -14,7 +14,7 @@ from sentiforge.progress import OnProgress
 from sentiforge.samples import Sample, text_hash
 
 if TYPE_CHECKING:
-    from sentiforge.evaluation.pipeline import Evaluation
+    from sentiforge.evaluation.report import Evaluation
 
 
 def fingerprint(samples: Sequence[Sample]) -> str:
