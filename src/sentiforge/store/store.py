@@ -20,8 +20,8 @@ from sqlalchemy.exc import IntegrityError
 from sentiforge.errors import ConflictError, NotFoundError
 from sentiforge.labels import LabelScheme
 from sentiforge.names import check_name
-from sentiforge.store.base import default_url, make_engine
 from sentiforge.store.cache import JobWriter, SqlCache
+from sentiforge.store.database import default_url, make_engine
 from sentiforge.store.fleet import FleetTables
 from sentiforge.store.jobs import JobTables
 from sentiforge.store.keys import KeyTables
