@@ -11,8 +11,7 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sentiforge.app.build import BuildRequest
-from sentiforge.app.requests import EvaluateRequest, QualityRequest, TrainRequest
+from sentiforge.app.requests import BuildRequest, EvaluateRequest, QualityRequest, TrainRequest
 from sentiforge.errors import ConfigError, NotFoundError
 from sentiforge.names import check_name
 

@@ -16,9 +16,8 @@ import asyncio
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sentiforge.app.build import BuildRequest
 from sentiforge.app.confinement import BUILTIN, in_store
-from sentiforge.app.requests import EvaluateRequest, QualityRequest, TrainRequest, kind_of
+from sentiforge.app.requests import BuildRequest, EvaluateRequest, QualityRequest, TrainRequest, kind_of
 from sentiforge.errors import SentiforgeError
 from sentiforge.progress import Update
 from sentiforge.store.claims import this_process
