@@ -28,15 +28,19 @@ import dataclasses
 import logging
 from typing import TYPE_CHECKING, Any
 
-from sentiforge.backends.base import ChatRequest, Completion
+from sentiforge.backends.base import BatchBackend, BatchService, ChatRequest, Completion
 from sentiforge.backends.client import Accounting, LLMClient, Pricing
-from sentiforge.backends.openai_batch import BatchAPI, LineOutcome, chunks, request_line
-from sentiforge.errors import BudgetExceededError, DeferredRequestError, InvalidOutputError, TransientBackendError
+from sentiforge.errors import (
+    BudgetExceededError,
+    ConfigError,
+    DeferredRequestError,
+    InvalidOutputError,
+    TransientBackendError,
+)
 from sentiforge.samples import text_hash
 from sentiforge.strategies.base import build_strategy
 
 if TYPE_CHECKING:
-    from sentiforge.backends.openai_compat import OpenAICompatBackend
     from sentiforge.engine import JobRun, _StepRun
     from sentiforge.store import Store
 
@@ -109,7 +113,7 @@ class Journal:
 async def prefetch_step(job: JobRun, run: _StepRun) -> None:
     """Answer a step's requests through provider batches (see the module docstring)."""
     spec = job.recipe.backend
-    api = BatchAPI.for_backend(job.engine.backend)
+    api = _backend(job).open_batches()
     shard = job.shard.id if job.shard is not None else None
     journal = await asyncio.to_thread(Journal, job.store, job.job.id, run.ctx.step, shard)
     try:
@@ -158,7 +162,7 @@ async def collect_missing(job: JobRun, run: _StepRun) -> dict[str, ChatRequest]:
     return recorder.missing
 
 
-async def _reattach(api: BatchAPI, journal: Journal) -> list[str]:
+async def _reattach(api: BatchService, journal: Journal) -> list[str]:
     """The ids of the step's batches still open from an earlier run, if any."""
     ids = []
     for entry in journal.open():
@@ -173,11 +177,11 @@ async def _reattach(api: BatchAPI, journal: Journal) -> list[str]:
     return ids
 
 
-def _backend(job: JobRun) -> OpenAICompatBackend:
-    from sentiforge.backends.openai_compat import OpenAICompatBackend
-
+def _backend(job: JobRun) -> BatchBackend:
+    """The job's backend, if it can batch (it says so: :class:`~sentiforge.backends.base.BatchBackend`)."""
     backend = job.engine.backend
-    assert isinstance(backend, OpenAICompatBackend), "BatchAPI.for_backend checked it"
+    if not isinstance(backend, BatchBackend):
+        raise ConfigError(f"batch_api needs an OpenAI-compatible backend, not {backend.name!r}")
     return backend
 
 
@@ -201,7 +205,7 @@ def _within_budget(accounting: Accounting, missing: dict[str, ChatRequest], pric
     return chosen
 
 
-async def _submit(api: BatchAPI, job: JobRun, journal: Journal, missing: dict[str, ChatRequest]) -> list[str]:
+async def _submit(api: BatchService, job: JobRun, journal: Journal, missing: dict[str, ChatRequest]) -> list[str]:
     """Upload the requests and create their batches (several if the provider's file limits
     ask for it), each step journalled before the next."""
     chosen = _within_budget(job.client.accounting, missing, batch_pricing(job))
@@ -215,7 +219,7 @@ async def _submit(api: BatchAPI, job: JobRun, journal: Journal, missing: dict[st
     backend = _backend(job)
     number = journal.rounds + 1
     ids = []
-    for lines in chunks([request_line(key, backend.body(request)) for key, request in chosen.items()]):
+    for lines in api.chunks([backend.batch_line(key, request) for key, request in chosen.items()]):
         file_id = await api.upload(lines)
         await journal.write("batch_file", file_id=file_id, lines=len(lines), round=number)
         metadata = {"sentiforge_job": str(job.job.id), "step": str(journal.scope["step"]), "round": str(number)}
@@ -227,7 +231,7 @@ async def _submit(api: BatchAPI, job: JobRun, journal: Journal, missing: dict[st
 
 
 async def _collect(
-    api: BatchAPI, job: JobRun, journal: Journal, batch: dict[str, Any], missing: dict[str, ChatRequest]
+    api: BatchService, job: JobRun, journal: Journal, batch: dict[str, Any], missing: dict[str, ChatRequest]
 ) -> None:
     """Put a finished batch's answers into the cache, commit them, and journal what came back."""
     outcomes, problems = await api.outcomes(batch)
@@ -261,21 +265,18 @@ async def _collect(
     )
 
 
-def _store_answer(job: JobRun, request: ChatRequest, line: LineOutcome) -> str | None:
+def _store_answer(job: JobRun, request: ChatRequest, line: Any) -> str | None:
     """Account and cache one answer; a message instead when the line holds none."""
-    from sentiforge.backends.openai_compat import completion_from_body, unwrap_choice
-
+    backend = _backend(job)
     try:
-        completion = completion_from_body(line.body, request, _backend(job).model)
+        completion = backend.batch_completion(line.body, request)
     except TransientBackendError as exc:
         return f"the batch answer for {line.custom_id[:12]} came {exc}: {str(line.body)[:120]!r}"
     job.client.accounting.record(completion.usage, batch_pricing(job))  # the provider billed it
-    if request.grammar_choices:
-        try:
-            text = unwrap_choice(completion.text, request.grammar_choices)
-        except InvalidOutputError as exc:
-            return f"the batch answer for {line.custom_id[:12]} is unusable: {exc}"
-        completion = completion.model_copy(update={"text": text})
+    try:
+        completion = backend.batch_answer(completion, request)
+    except InvalidOutputError as exc:
+        return f"the batch answer for {line.custom_id[:12]} is unusable: {exc}"
     job.client.cache.put(line.custom_id, completion)
     return None
 
