@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import warnings
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sentiforge.engine import JobResult, prompt_library, run_job, seed_pool
 from sentiforge.errors import ConfigError, JobConflictError
@@ -21,6 +21,7 @@ from sentiforge.strategies.base import StepContext, build_strategy
 
 if TYPE_CHECKING:
     from sentiforge.app.requests import JobRequest
+    from sentiforge.app.tasks import TaskRequest
     from sentiforge.backends.base import Backend
 
 
@@ -84,23 +85,35 @@ class UnusedAttributeWarning(UserWarning):
     """A prompt attribute that no template reads (often a misspelt name)."""
 
 
-def submit(store: Store, request: JobRequest) -> int:
-    """Create the job a request describes (it is not run yet); returns the job id."""
+def runs_on_engine(kind: str) -> bool:
+    """The one dispatch by job kind: generation kinds (generate, augment, recipe) run slot by
+    slot on the engine (resumable, shardable across workers); quality, evaluate, train and
+    build are one application-layer call each (:mod:`sentiforge.app.tasks`)."""
+    from sentiforge.app import tasks
+
+    return kind not in tasks.KINDS
+
+
+def submit(store: Store, request: JobRequest | TaskRequest) -> int:
+    """Create the job a request describes, whatever its kind (it is not run yet); returns the job id."""
+    from sentiforge.app import tasks
     from sentiforge.app.requests import kind_of
 
     kind = kind_of(request)
-    recipe = request.to_recipe(store)
-    return create_job(store, recipe, request.dataset, kind=kind, request=request.model_dump(mode="json"))
+    if not runs_on_engine(kind):
+        return tasks.submit(store, cast("TaskRequest", request))
+    generation = cast("JobRequest", request)
+    recipe = generation.to_recipe(store)
+    return create_job(store, recipe, generation.dataset, kind=kind, request=request.model_dump(mode="json"))
 
 
 async def execute(store: Store, job_id: int, *, progress: OnProgress | None = None, **options: Any) -> str:
-    """Run any job to its end, whatever its kind (generation by the engine; quality, evaluate
-    and train by :mod:`sentiforge.app.tasks`), with "started" and "finished" events; returns
-    its final status."""
+    """Run any job to its end, whatever its kind (:func:`runs_on_engine`), with "started" and
+    "finished" events; returns its final status."""
     from sentiforge.app import tasks
 
     job = store.job(job_id)
-    if job.kind in tasks.KINDS:
+    if not runs_on_engine(job.kind):
         return await tasks.run_task(store, job_id, progress=progress)
     try:
         result = await run(store, job_id, progress=progress, **options)

@@ -244,8 +244,8 @@ class RecipeRequest(_Request):
 JobRequest = GenerateRequest | AugmentRequest | RecipeRequest
 
 
-def kind_of(request: JobRequest | QualityRequest | EvaluateRequest | TrainRequest) -> str:
-    """The job kind a request makes: generate, augment, recipe, quality, evaluate or train."""
+def kind_of(request: JobRequest | QualityRequest | EvaluateRequest | TrainRequest | BuildRequest) -> str:
+    """The job kind a request makes: generate, augment, recipe, quality, evaluate, train or build."""
     return type(request).__name__.removesuffix("Request").lower()
 
 

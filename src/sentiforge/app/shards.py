@@ -37,12 +37,12 @@ Send = Callable[[list[int]], None]  # queues shards for the workers (worker/task
 def wants_workers(store: Store, job_id: int, settings: Settings) -> bool:
     """Whether a job goes to the workers: a broker is configured and the job is a generation
     job (run by the engine) larger than one shard. Others run in-process as before."""
-    from sentiforge.app import tasks
+    from sentiforge.app.jobs import runs_on_engine
 
     if not settings.broker_url:
         return False
     job = store.job(job_id)
-    return job.kind not in tasks.KINDS and job.target > settings.shard_size
+    return runs_on_engine(job.kind) and job.target > settings.shard_size
 
 
 def step_sizes(store: Store, recipe: Recipe) -> list[int]:

@@ -43,7 +43,7 @@ class Cancelled(SentiforgeError):
 
 def submit(store: Store, request: TaskRequest) -> int:
     """Create a queued quality, evaluate or train job for the request; returns its id."""
-    kind = "build" if isinstance(request, BuildRequest) else kind_of(request)
+    kind = kind_of(request)
     dataset = _dataset_name(request)
     dataset_id = store.dataset_id(dataset) if not dataset.startswith(BUILTIN) and in_store(store, dataset) else None
     target = store.count(dataset_id, status=None) if kind == "quality" and dataset_id else 1

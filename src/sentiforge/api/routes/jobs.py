@@ -14,7 +14,7 @@ from fastapi.responses import StreamingResponse
 from sentiforge.api.deps import ReadKey, RunnerDep, SettingsDep, StoreDep, WriteKey
 from sentiforge.api.errors import ERRORS
 from sentiforge.api.schemas import Cursor, FilterText, JobId, JobProgress, Page
-from sentiforge.app import confinement, jobs, tasks
+from sentiforge.app import confinement, jobs
 from sentiforge.app.requests import (
     AugmentRequest,
     EvaluateRequest,
@@ -34,7 +34,7 @@ SSE_KEEPALIVE_SECONDS = 15.0
 
 def _submit(store: Any, runner: Any, settings: Any, request: Any) -> JobPublic:
     request = confinement.for_service(store, request, settings)
-    job_id = tasks.submit(store, request) if type(request) in tasks.KINDS.values() else jobs.submit(store, request)
+    job_id = jobs.submit(store, request)
     runner.start(job_id)
     return jobs.get(store, job_id)
 
