@@ -41,7 +41,7 @@ from sentiforge.samples import text_hash
 from sentiforge.strategies.base import build_strategy
 
 if TYPE_CHECKING:
-    from sentiforge.engine import JobRun, _StepRun
+    from sentiforge.engine.run import JobRun, _StepRun
     from sentiforge.store import Store
 
 log = logging.getLogger(__name__)

@@ -249,7 +249,7 @@ class JobRun:
                 self.step_size, run.size = run.size, self.shard.stop - self.shard.start
                 self.done, self.rejected = run.accepted, sum(self._mine(s, self.step_size) for s in self.reject_slots)
             if self.recipe.backend.batch_api:  # answers come from provider batches first
-                from sentiforge.batching import prefetch_step
+                from sentiforge.engine.batching import prefetch_step
 
                 await prefetch_step(self, run)
             per_step.append(await self._run_step(run))
