@@ -8,22 +8,20 @@ run, watched or cancelled by another process. Running claims the job in the stor
 from __future__ import annotations
 
 import asyncio
-import warnings
 from typing import TYPE_CHECKING, Any, cast
 
-from sentiforge.engine import JobResult, prompt_library, run_job, seed_pool
+from sentiforge.engine import JobResult, run_job
+from sentiforge.engine.plan import UnusedAttributeWarning, step_sizes
 from sentiforge.errors import ConfigError, JobConflictError
 from sentiforge.progress import OnProgress
 from sentiforge.recipe import MAX_COUNT, Recipe
 from sentiforge.store import Store
 from sentiforge.store.schemas import JobPublic
-from sentiforge.strategies.base import StepContext, build_strategy
 
 if TYPE_CHECKING:
     from sentiforge.app.requests import JobRequest
     from sentiforge.app.tasks import TaskRequest
     from sentiforge.backends.base import Backend
-
 
 
 def create_job(
@@ -51,13 +49,7 @@ def _create_job(
 ) -> int:
     scheme = recipe.label_scheme()
     _check_templates(recipe)
-    ctx = StepContext(client=None, scheme=scheme, prompts=prompt_library(recipe), pool=seed_pool(store, recipe))  # type: ignore[arg-type]
-    target = 0
-    for i, spec in enumerate(recipe.steps):
-        strategy = build_strategy(spec.strategy, spec.params)
-        ctx.step = i
-        target += strategy.size(ctx)
-        _warn_unused_attributes(strategy, ctx)
+    target = sum(step_sizes(store, recipe, warn=True))
     if target > MAX_COUNT:
         raise ConfigError(f"the recipe plans {target:,} samples; a job holds at most {MAX_COUNT:,}")
     # the plan holds: the dataset (unless it exists) and the job are made together, or neither
@@ -73,16 +65,6 @@ def _check_templates(recipe: Recipe) -> None:
         raise ConfigError(
             f"templates folder {recipe.templates} does not exist; `sentiforge templates copy DIR` makes one to edit"
         )
-
-
-def _warn_unused_attributes(strategy: Any, ctx: StepContext) -> None:
-    check = getattr(strategy, "attribute_warnings", None)
-    for message in check(ctx) if check else []:
-        warnings.warn(message, UnusedAttributeWarning, stacklevel=3)
-
-
-class UnusedAttributeWarning(UserWarning):
-    """A prompt attribute that no template reads (often a misspelt name)."""
 
 
 def runs_on_engine(kind: str) -> bool:

@@ -16,14 +16,14 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from sentiforge.app import fleet
-from sentiforge.engine import Engine, prompt_library, seed_pool
+from sentiforge.engine import Engine
+from sentiforge.engine.plan import step_sizes
 from sentiforge.errors import JobConflictError, SentiforgeError
 from sentiforge.recipe import Recipe
 from sentiforge.store import Store
 from sentiforge.store.claims import this_process
 from sentiforge.store.jobs import FINISHED, WAITING
 from sentiforge.store.shards import ShardPublic
-from sentiforge.strategies.base import StepContext, build_strategy
 
 if TYPE_CHECKING:
     from sentiforge.backends.base import Backend
@@ -43,17 +43,6 @@ def wants_workers(store: Store, job_id: int, settings: Settings) -> bool:
         return False
     job = store.job(job_id)
     return runs_on_engine(job.kind) and job.target > settings.shard_size
-
-
-def step_sizes(store: Store, recipe: Recipe) -> list[int]:
-    """How many slots each step of a recipe plans (as ``create_job`` counts them)."""
-    pool = seed_pool(store, recipe)
-    ctx = StepContext(client=None, scheme=recipe.label_scheme(), prompts=prompt_library(recipe), pool=pool)  # type: ignore[arg-type]
-    sizes = []
-    for i, spec in enumerate(recipe.steps):
-        ctx.step = i
-        sizes.append(build_strategy(spec.strategy, spec.params).size(ctx))
-    return sizes
 
 
 def split(store: Store, job_id: int, size: int) -> list[int]:

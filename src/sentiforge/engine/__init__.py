@@ -1,10 +1,13 @@
 """The job engine: everything that runs a job, in one package.
 
+- plan.py: a recipe as a plan: :func:`step_strategy` (the one place a step becomes a
+  strategy), the seed pool and prompts, each step's slots.
 - run.py: :class:`Engine` and :class:`JobRun`, a recipe's steps with bounded concurrency,
   samples streamed to the store, resume exactly where a killed run stopped.
 - batching.py: a step's requests through the provider's batch API first (``backend.batch_api``).
 """
 
-from sentiforge.engine.run import Engine, JobResult, JobRun, prompt_library, run_job, seed_pool
+from sentiforge.engine.plan import prompt_library, seed_pool, step_strategy
+from sentiforge.engine.run import Engine, JobResult, JobRun, run_job
 
-__all__ = ["Engine", "JobResult", "JobRun", "prompt_library", "run_job", "seed_pool"]
+__all__ = ["Engine", "JobResult", "JobRun", "prompt_library", "run_job", "seed_pool", "step_strategy"]

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from sentiforge.backends.base import BatchBackend, BatchService, ChatRequest, Completion
 from sentiforge.backends.client import Accounting, LLMClient, Pricing
+from sentiforge.engine.plan import step_strategy
 from sentiforge.errors import (
     BudgetExceededError,
     ConfigError,
@@ -38,7 +39,6 @@ from sentiforge.errors import (
     TransientBackendError,
 )
 from sentiforge.samples import text_hash
-from sentiforge.strategies.base import build_strategy
 
 if TYPE_CHECKING:
     from sentiforge.engine.run import JobRun, _StepRun
@@ -142,7 +142,7 @@ async def collect_missing(job: JobRun, run: _StepRun) -> dict[str, ChatRequest]:
     """The requests the step's unfilled slots would send now, by cache key (a dry run)."""
     recorder = RecordingClient(job.client)
     spec = job.recipe.steps[run.ctx.step]
-    strategy = build_strategy(spec.strategy, spec.params)  # a fresh one: the dry run leaves no state behind
+    strategy = step_strategy(spec)  # a fresh one: the dry run leaves no state behind
     ctx = dataclasses.replace(run.ctx, client=recorder)
     step = run.ctx.step
     seen = set(job.hashes)  # as the engine does, a repeated text is rejected: the next attempt asks again

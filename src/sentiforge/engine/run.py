@@ -30,6 +30,7 @@ from sentiforge.backends.base import Backend
 from sentiforge.backends.client import Accounting, LLMClient, Pricing
 from sentiforge.backends.redis_cache import RedisCache, shared_cache
 from sentiforge.counters import SPEND_FIELDS, Counters
+from sentiforge.engine.plan import prompt_library, seed_pool, step_strategy
 from sentiforge.errors import BudgetExceededError, PermanentBackendError, SentiforgeError, TransientBackendError
 from sentiforge.progress import OnProgress, Update
 from sentiforge.prompts import PromptLibrary
@@ -39,9 +40,8 @@ from sentiforge.store import Store
 from sentiforge.store.claims import this_process
 from sentiforge.store.schemas import JobPublic
 from sentiforge.store.shards import ShardPublic
-from sentiforge.strategies.base import StepContext, Strategy, Task, build_strategy
+from sentiforge.strategies.base import StepContext, Strategy, Task
 
-POOL_LIMIT = 5000  # real examples loaded for few-shot / augmentation per job
 MIN_CELL_ATTEMPTS = 6  # failed attempts (at least 2 slots) before a cell that never worked is given up
 
 
@@ -56,19 +56,6 @@ class JobResult(Counters):
     error: str | None = None
     per_step: list[int] = Field(default_factory=list)
     reused: dict[int, int] = Field(default_factory=dict)  # answers other jobs paid for, by payer job
-
-
-def seed_pool(store: Store, recipe: Recipe) -> list[Sample]:
-    """The real examples a job draws on: few-shot examples and augmentation seeds."""
-    if not recipe.seeds:
-        return []
-    dataset_id = store.dataset_id(recipe.seeds)
-    return list(itertools.islice(store.iter_samples(dataset_id, split=recipe.seed_split), POOL_LIMIT))
-
-
-def prompt_library(recipe: Recipe) -> PromptLibrary:
-    """The prompts a recipe names: its templates folder first, then the packaged ones."""
-    return PromptLibrary(recipe.templates)
 
 
 class _StepRun:
@@ -242,7 +229,7 @@ class JobRun:
                 step=i,
                 judge_dir=self.engine.judge_dir,
             )
-            run = _StepRun(build_strategy(spec.strategy, spec.params), ctx, 0)
+            run = _StepRun(step_strategy(spec), ctx, 0)
             run.budget.max_failed_slots = max(2, -(-MIN_CELL_ATTEMPTS // self.recipe.max_attempts))
             run.accepted = sum(1 for s in self.done_slots if s.startswith(f"{i}:") and self._mine(s, run.size))
             if self.shard is not None:
