@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING, Any
 
 from sentiforge.app import fleet
 from sentiforge.engine import Engine
+from sentiforge.engine.claim import claim_shard
 from sentiforge.engine.plan import step_sizes
 from sentiforge.errors import JobConflictError, SentiforgeError
 from sentiforge.recipe import Recipe
 from sentiforge.store import Store
-from sentiforge.store.claims import this_process
 from sentiforge.store.jobs import FINISHED, WAITING
 from sentiforge.store.shards import ShardPublic
 
@@ -94,7 +94,7 @@ async def run_shard(
     job's totals and status are rolled up after. A shard past its delivery cap only fails."""
     from sentiforge.backends import from_spec
 
-    shard = await asyncio.to_thread(store.claim_shard, shard_id, this_process(), max_deliveries)
+    shard = await claim_shard(store, shard_id, max_deliveries)
     if shard.status != "running":
         return shard
     job = store.job(shard.job_id)

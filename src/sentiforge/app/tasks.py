@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Any
 
 from sentiforge.app.confinement import BUILTIN, in_store
 from sentiforge.app.requests import BuildRequest, EvaluateRequest, QualityRequest, TrainRequest, kind_of
+from sentiforge.engine.claim import claim_job
 from sentiforge.errors import SentiforgeError
 from sentiforge.progress import Update
-from sentiforge.store.claims import this_process
 
 if TYPE_CHECKING:
     from sentiforge.progress import OnProgress
@@ -34,7 +34,6 @@ KINDS: dict[str, type[TaskRequest]] = {
     "build": BuildRequest,
 }
 PER_MILLE = 1000  # a build's progress: thousandths of its estimated work
-HEARTBEAT_SECONDS = 2.0
 
 
 class Cancelled(SentiforgeError):
@@ -58,15 +57,16 @@ def _dataset_name(request: TaskRequest) -> str:
 
 
 async def run_task(store: Store, job_id: int, *, progress: OnProgress | None = None) -> str:
-    """Claim a quality, evaluate or train job, run its call in a thread, record how it ended."""
-    owner = this_process()
-    job = await asyncio.to_thread(store.claim_job, job_id, owner)
+    """Claim a quality, evaluate or train job, run its call in a thread, record how it ended.
+    The claim is kept alive meanwhile; a cancel (or a lost claim) sets ``stop``, which the
+    call's checkpoints read."""
+    job, claim = await claim_job(store, job_id)
     request = KINDS[job.kind].model_validate(job.request or {})
     stop = asyncio.Event()
-    watcher = asyncio.create_task(_watch(store, job_id, owner, stop))
     status, error, result = "completed", None, None
     try:
-        result = await asyncio.to_thread(_call, store, job_id, request, stop, progress)
+        async with claim.kept(lambda _beat: stop.set()):
+            result = await asyncio.to_thread(_call, store, job_id, request, stop, progress)
     except Cancelled:
         status = "cancelled"
     except SentiforgeError as exc:
@@ -76,20 +76,10 @@ async def run_task(store: Store, job_id: int, *, progress: OnProgress | None = N
     except BaseException:
         store.update_job(job_id, status="incomplete", error="interrupted; resume the job to run it again")
         raise
-    finally:
-        watcher.cancel()
     done = job.target if status == "completed" else store.job(job_id).done
     store.update_job(job_id, status=status, error=error, result=result, done=done, cancel_requested=False)
     store.add_job_event(job_id, "finished", status=status, error=error)
     return status
-
-
-async def _watch(store: Store, job_id: int, owner: str, stop: asyncio.Event) -> None:
-    """Heartbeat the claim; a cancel (or a lost claim) sets ``stop``, which checkpoints read."""
-    while True:
-        await asyncio.sleep(HEARTBEAT_SECONDS)
-        if await asyncio.to_thread(store.heartbeat, job_id, owner) != "ok":
-            stop.set()
 
 
 def _call(

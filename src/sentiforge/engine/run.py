@@ -30,6 +30,7 @@ from sentiforge.backends.base import Backend
 from sentiforge.backends.client import Accounting, LLMClient, Pricing
 from sentiforge.backends.redis_cache import RedisCache, shared_cache
 from sentiforge.counters import SPEND_FIELDS, Counters
+from sentiforge.engine.claim import HEARTBEAT_SECONDS, Claim, claim_job
 from sentiforge.engine.plan import prompt_library, seed_pool, step_strategy
 from sentiforge.errors import BudgetExceededError, PermanentBackendError, SentiforgeError, TransientBackendError
 from sentiforge.progress import OnProgress, Update
@@ -37,7 +38,7 @@ from sentiforge.prompts import PromptLibrary
 from sentiforge.recipe import Recipe
 from sentiforge.samples import Sample, text_hash
 from sentiforge.store import Store
-from sentiforge.store.claims import this_process
+from sentiforge.store.jobs import Beat
 from sentiforge.store.schemas import JobPublic
 from sentiforge.store.shards import ShardPublic
 from sentiforge.strategies.base import StepContext, Strategy, Task
@@ -90,7 +91,7 @@ class Engine:
         flush_every: int = 100,
         flush_seconds: float = 1.0,
         concurrency: int | None = None,
-        heartbeat_seconds: float = 2.0,
+        heartbeat_seconds: float = HEARTBEAT_SECONDS,
         owner: str | None = None,
         judge_dir: Path | None = None,
     ) -> None:
@@ -108,13 +109,11 @@ class Engine:
     async def run(self, job_id: int, shard: ShardPublic | None = None) -> JobResult:
         """Claim the job (JobConflictError if another process runs it) and run it to its end.
         With ``shard`` (claimed by the caller, see app/shards.py), run only its slot range."""
-        owner = self.owner or this_process()
         if shard is not None:
-            return await JobRun(
-                self, await asyncio.to_thread(self.store.job, job_id), shard.claimed_by or owner, shard
-            ).run()
-        job = await asyncio.to_thread(self.store.claim_job, job_id, owner)
-        return await JobRun(self, job, owner).run()
+            job = await asyncio.to_thread(self.store.job, job_id)
+            return await JobRun(self, job, Claim.of_shard(self.store, shard, self.owner), shard).run()
+        job, claim = await claim_job(self.store, job_id, self.owner)
+        return await JobRun(self, job, claim).run()
 
 
 def in_shard(slot: str, shard: ShardPublic | None, size: int) -> bool:
@@ -129,11 +128,11 @@ def in_shard(slot: str, shard: ShardPublic | None, size: int) -> bool:
 class JobRun:
     """One run of one job: the claim, the running totals, the writer and the stop reason."""
 
-    def __init__(self, engine: Engine, job: JobPublic, owner: str, shard: ShardPublic | None = None) -> None:
+    def __init__(self, engine: Engine, job: JobPublic, claim: Claim, shard: ShardPublic | None = None) -> None:
         self.engine = engine
         self.store = engine.store
         self.job = job
-        self.owner = owner
+        self.claim = claim
         self.shard = shard
         self.recipe = Recipe.model_validate(job.recipe)
         self.prompts = engine.prompts or prompt_library(self.recipe)
@@ -172,20 +171,20 @@ class JobRun:
 
     async def run(self) -> JobResult:
         started = time.monotonic()
-        watcher = asyncio.create_task(self._watch())
         per_step: list[int] = []
-        try:
-            await self._open_cache()
-            per_step = await self._steps()
-        except SentiforgeError as exc:
-            self.error, self.stop = str(exc), "failed"
-        except BaseException:
-            await self._final_flush(status="incomplete", error="interrupted; resume the job to finish it")
-            raise
-        finally:
-            watcher.cancel()
-            if self.shared_cache is not None:
-                self.shared_cache.close()
+        every = self.engine.heartbeat_seconds
+        async with self.claim.kept(self._told, every=every, until=lambda: self.stop is not None):
+            try:
+                await self._open_cache()
+                per_step = await self._steps()
+            except SentiforgeError as exc:
+                self.error, self.stop = str(exc), "failed"
+            except BaseException:
+                await self._final_flush(status="incomplete", error="interrupted; resume the job to finish it")
+                raise
+            finally:
+                if self.shared_cache is not None:
+                    self.shared_cache.close()
         target = self.shard.stop - self.shard.start if self.shard else self.job.target
         status = self.stop or ("completed" if self.done >= target else "incomplete")
         await self._final_flush(status=status, error=self.error)
@@ -244,18 +243,12 @@ class JobRun:
                 break
         return per_step
 
-    async def _watch(self) -> None:
-        """Keep the claim alive and stop the run when a cancel is asked or the claim is lost."""
-        while not self.stop:
-            await asyncio.sleep(self.engine.heartbeat_seconds)
-            if self.shard is not None:
-                beat = await asyncio.to_thread(self.store.heartbeat_shard, self.shard.id, self.job.id, self.owner)
-            else:
-                beat = await asyncio.to_thread(self.store.heartbeat, self.job.id, self.owner)
-            if beat == "cancel":
-                self.stop = "cancelled"
-            elif beat == "lost":
-                self.stop, self.error = "failed", "another process took the job over (this run looked dead)"
+    def _told(self, beat: Beat) -> None:
+        """The claim's keeper says stop: a cancel was asked, or the claim was lost."""
+        if beat == "cancel":
+            self.stop = "cancelled"
+        elif beat == "lost":
+            self.stop, self.error = "failed", "another process took the job over (this run looked dead)"
 
     def _mine(self, slot: str, size: int) -> bool:
         return in_shard(slot, self.shard, size)
