@@ -26,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sentiforge.backends.base import BatchBackend, BatchService, ChatRequest, Completion
 from sentiforge.backends.client import Accounting, LLMClient, Pricing
@@ -41,11 +41,33 @@ from sentiforge.errors import (
 from sentiforge.samples import text_hash
 
 if TYPE_CHECKING:
-    from sentiforge.engine.run import JobRun, _StepRun
+    from sentiforge.engine.step import StepRun
+    from sentiforge.recipe import Recipe
     from sentiforge.store import Store
+    from sentiforge.store.schemas import JobPublic
+    from sentiforge.store.shards import ShardPublic
 
 log = logging.getLogger(__name__)
 MAX_REPORTED = 20  # problems and line errors kept in a batch_collected event
+
+
+class BatchedRun(Protocol):
+    """What batching needs of the run it answers for (the engine's JobRun, engine/run.py): the job, its
+    client and what it has filled, and its stop reason, which batching may set too."""
+
+    store: Store
+    job: JobPublic
+    recipe: Recipe
+    shard: ShardPublic | None
+    client: LLMClient
+    done_slots: set[str]
+    hashes: set[str]
+    stop: str | None
+    error: str | None
+
+    async def checkpoint(self) -> None:
+        """Commit what is buffered (samples, cached answers) with the job's counters now."""
+        ...
 
 
 class RecordingClient(LLMClient):
@@ -110,7 +132,7 @@ class Journal:
         self.events.append((kind, data))
 
 
-async def prefetch_step(job: JobRun, run: _StepRun) -> None:
+async def prefetch_step(job: BatchedRun, run: StepRun) -> None:
     """Answer a step's requests through provider batches (see the module docstring)."""
     spec = job.recipe.backend
     api = _backend(job).open_batches()
@@ -138,7 +160,7 @@ async def prefetch_step(job: JobRun, run: _StepRun) -> None:
         await api.aclose()
 
 
-async def collect_missing(job: JobRun, run: _StepRun) -> dict[str, ChatRequest]:
+async def collect_missing(job: BatchedRun, run: StepRun) -> dict[str, ChatRequest]:
     """The requests the step's unfilled slots would send now, by cache key (a dry run)."""
     recorder = RecordingClient(job.client)
     spec = job.recipe.steps[run.ctx.step]
@@ -177,15 +199,15 @@ async def _reattach(api: BatchService, journal: Journal) -> list[str]:
     return ids
 
 
-def _backend(job: JobRun) -> BatchBackend:
+def _backend(job: BatchedRun) -> BatchBackend:
     """The job's backend, if it can batch (it says so: :class:`~sentiforge.backends.base.BatchBackend`)."""
-    backend = job.engine.backend
+    backend = job.client.backend
     if not isinstance(backend, BatchBackend):
         raise ConfigError(f"batch_api needs an OpenAI-compatible backend, not {backend.name!r}")
     return backend
 
 
-def batch_pricing(job: JobRun) -> Pricing:
+def batch_pricing(job: BatchedRun) -> Pricing:
     return job.client.accounting.pricing.scaled(job.recipe.backend.batch_discount)
 
 
@@ -205,7 +227,7 @@ def _within_budget(accounting: Accounting, missing: dict[str, ChatRequest], pric
     return chosen
 
 
-async def _submit(api: BatchService, job: JobRun, journal: Journal, missing: dict[str, ChatRequest]) -> list[str]:
+async def _submit(api: BatchService, job: BatchedRun, journal: Journal, missing: dict[str, ChatRequest]) -> list[str]:
     """Upload the requests and create their batches (several if the provider's file limits
     ask for it), each step journalled before the next."""
     chosen = _within_budget(job.client.accounting, missing, batch_pricing(job))
@@ -231,7 +253,7 @@ async def _submit(api: BatchService, job: JobRun, journal: Journal, missing: dic
 
 
 async def _collect(
-    api: BatchService, job: JobRun, journal: Journal, batch: dict[str, Any], missing: dict[str, ChatRequest]
+    api: BatchService, job: BatchedRun, journal: Journal, batch: dict[str, Any], missing: dict[str, ChatRequest]
 ) -> None:
     """Put a finished batch's answers into the cache, commit them, and journal what came back."""
     outcomes, problems = await api.outcomes(batch)
@@ -265,7 +287,7 @@ async def _collect(
     )
 
 
-def _store_answer(job: JobRun, request: ChatRequest, line: Any) -> str | None:
+def _store_answer(job: BatchedRun, request: ChatRequest, line: Any) -> str | None:
     """Account and cache one answer; a message instead when the line holds none."""
     backend = _backend(job)
     try:
@@ -281,7 +303,7 @@ def _store_answer(job: JobRun, request: ChatRequest, line: Any) -> str | None:
     return None
 
 
-async def _give_up(job: JobRun, journal: Journal, unanswered: int) -> None:
+async def _give_up(job: BatchedRun, journal: Journal, unanswered: int) -> None:
     spec = job.recipe.backend
     step = journal.scope["step"]
     if spec.batch_fallback == "stop":

@@ -8,15 +8,16 @@ resumed job skips filled slots and replays the rest from the cache: a kill repay
 answers in flight.
 
 An :class:`Engine` is configuration only (store, backend, prompts, flush policy); each
-``run`` makes a :class:`JobRun` that holds that run's state, claims the job in the store
-(so no two processes run it at once), keeps the claim alive and watches for a cancel asked
-from another process. Database writes run in a worker thread, off the event loop.
+``run`` makes a :class:`JobRun` that holds that run's state, claims the job (or runs a shard
+its caller claimed) and keeps the claim alive, stopping at a cancel asked from another process
+(engine/claim.py). Each step's strategy comes from the plan (engine/plan.py) and, when the
+recipe asks, its answers from provider batches first (engine/batching.py). Database writes
+run in a worker thread, off the event loop.
 """
 
 from __future__ import annotations
 
 import asyncio
-import collections
 import itertools
 import time
 from collections.abc import Iterator
@@ -25,13 +26,14 @@ from typing import Any
 
 from pydantic import Field
 
-from sentiforge.attempt_budget import CellBudget
 from sentiforge.backends.base import Backend
 from sentiforge.backends.client import Accounting, LLMClient, Pricing
 from sentiforge.backends.redis_cache import RedisCache, shared_cache
 from sentiforge.counters import SPEND_FIELDS, Counters
+from sentiforge.engine.batching import prefetch_step
 from sentiforge.engine.claim import HEARTBEAT_SECONDS, Claim, claim_job
 from sentiforge.engine.plan import prompt_library, seed_pool, step_strategy
+from sentiforge.engine.step import StepRun
 from sentiforge.errors import BudgetExceededError, PermanentBackendError, SentiforgeError, TransientBackendError
 from sentiforge.progress import OnProgress, Update
 from sentiforge.prompts import PromptLibrary
@@ -41,7 +43,7 @@ from sentiforge.store import Store
 from sentiforge.store.jobs import Beat
 from sentiforge.store.schemas import JobPublic
 from sentiforge.store.shards import ShardPublic
-from sentiforge.strategies.base import StepContext, Strategy, Task
+from sentiforge.strategies.base import StepContext, Task
 
 MIN_CELL_ATTEMPTS = 6  # failed attempts (at least 2 slots) before a cell that never worked is given up
 
@@ -57,25 +59,6 @@ class JobResult(Counters):
     error: str | None = None
     per_step: list[int] = Field(default_factory=list)
     reused: dict[int, int] = Field(default_factory=dict)  # answers other jobs paid for, by payer job
-
-
-class _StepRun:
-    """Mutable state of one step while it runs."""
-
-    def __init__(self, strategy: Strategy, ctx: StepContext, accepted: int) -> None:
-        self.strategy = strategy
-        self.ctx = ctx
-        self.size = strategy.size(ctx)
-        self.accepted = accepted
-        self.inflight = 0
-        self.changed = asyncio.Condition()
-        # original slots whose attempts all failed: a refill takes over their target and
-        # attribute cell (or, once the cell is given up, another cell of the same label), so
-        # class quotas stay exact while any cell of the label works
-        self.short: collections.deque[int] = collections.deque()
-        self.budget = CellBudget()
-        self.given_up = 0  # slots left unfilled: no live cell of their label
-        self.reasons: dict[str, str | None] = {}  # a failed slot's last reject reason, by attempt key
 
 
 class Engine:
@@ -228,15 +211,13 @@ class JobRun:
                 step=i,
                 judge_dir=self.engine.judge_dir,
             )
-            run = _StepRun(step_strategy(spec), ctx, 0)
+            run = StepRun(step_strategy(spec), ctx, 0)
             run.budget.max_failed_slots = max(2, -(-MIN_CELL_ATTEMPTS // self.recipe.max_attempts))
             run.accepted = sum(1 for s in self.done_slots if s.startswith(f"{i}:") and self._mine(s, run.size))
             if self.shard is not None:
                 self.step_size, run.size = run.size, self.shard.stop - self.shard.start
                 self.done, self.rejected = run.accepted, sum(self._mine(s, self.step_size) for s in self.reject_slots)
             if self.recipe.backend.batch_api:  # answers come from provider batches first
-                from sentiforge.engine.batching import prefetch_step
-
                 await prefetch_step(self, run)
             per_step.append(await self._run_step(run))
             if self.stop:
@@ -253,7 +234,7 @@ class JobRun:
     def _mine(self, slot: str, size: int) -> bool:
         return in_shard(slot, self.shard, size)
 
-    def _indices(self, run: _StepRun) -> Iterator[int]:
+    def _indices(self, run: StepRun) -> Iterator[int]:
         indices = itertools.count() if run.strategy.refill else iter(range(run.size))
         if self.shard is not None:  # its range, then (refills) the same range in each later band
             a, b, size = self.shard.start, self.shard.stop, self.step_size
@@ -262,7 +243,7 @@ class JobRun:
         step = run.ctx.step
         return (i for i in indices if f"{step}:{i}" not in self.done_slots)
 
-    async def _next_task(self, run: _StepRun, indices: Iterator[int], refill_limit: int) -> Task | None:
+    async def _next_task(self, run: StepRun, indices: Iterator[int], refill_limit: int) -> Task | None:
         """The next slot to work on, or None when the step is full, exhausted or stopped."""
         async with run.changed:
             while True:
@@ -284,10 +265,10 @@ class JobRun:
                 run.inflight += 1
                 return run.strategy.task(index, run.ctx).refilling(cell)
 
-    def _step_over(self, run: _StepRun) -> bool:
+    def _step_over(self, run: StepRun) -> bool:
         return run.accepted + run.given_up >= run.size or self.stop is not None
 
-    async def _run_step(self, run: _StepRun) -> int:
+    async def _run_step(self, run: StepRun) -> int:
         indices = self._indices(run)
         full = self.step_size or run.size
         refill_limit = full * (self.recipe.max_attempts + 1) + 100  # never loop forever on a hopeless step
@@ -324,7 +305,7 @@ class JobRun:
             self.error = unfilled if self.error is None else f"{self.error}; {unfilled}"
         return run.accepted
 
-    async def _log_notes(self, run: _StepRun) -> None:
+    async def _log_notes(self, run: StepRun) -> None:
         """What the step decided on its own, into the job's events: the judge's calibration,
         quotas moved off cells given up."""
         notes = [*run.ctx.notes, *(("quota_moved", {"step": run.ctx.step, **m}) for m in run.budget.moved)]
@@ -332,7 +313,7 @@ class JobRun:
         for kind, data in notes:
             await asyncio.to_thread(self.store.add_job_event, self.job.id, kind, **data)
 
-    async def _run_slot(self, run: _StepRun, task: Task) -> bool:
+    async def _run_slot(self, run: StepRun, task: Task) -> bool:
         for attempt in range(self.recipe.max_attempts):
             if self.stop:
                 return False
