@@ -1,4 +1,5 @@
-"""Test-wide fixtures: a temporary SENTIFORGE_HOME, and no network beyond loopback."""
+"""Test-wide fixtures: a temporary SENTIFORGE_HOME, and no network beyond loopback; the fakes
+registered (importing sentiforge.testing names them: backend, embedder and classifier ``fake``)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+import sentiforge.testing  # noqa: F401  (registers the fakes)
 
 _real_connect = socket.socket.connect
 

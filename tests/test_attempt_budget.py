@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 
 from sentiforge.app.jobs import create_job
-from sentiforge.backends import ChatRequest, FakeBackend
+from sentiforge.backends import ChatRequest
 from sentiforge.engine import Engine
 from sentiforge.recipe import BackendSpec, Recipe, StepSpec
 from sentiforge.store import Store
+from sentiforge.testing import FakeBackend
 
 
 @pytest.fixture

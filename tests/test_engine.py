@@ -1,11 +1,12 @@
 import pytest
 
 from sentiforge.app.jobs import create_job, resume_job
-from sentiforge.backends import ChatRequest, FakeBackend
+from sentiforge.backends import ChatRequest
 from sentiforge.engine import Engine
 from sentiforge.errors import PermanentBackendError
 from sentiforge.recipe import BackendSpec, Recipe, StepSpec
 from sentiforge.store import Store
+from sentiforge.testing import FakeBackend
 
 
 @pytest.fixture
@@ -63,7 +64,7 @@ async def test_two_steps_and_progress_callback(store: Store) -> None:
         steps=[StepSpec(params={"count": 4}), StepSpec(params={"count": 6, "lengths": ["medium"]})],
     )
     job = create_job(store, r, "d")
-    res = await Engine(store, FakeBackend(), progress=lambda *a: seen.append(a)).run(job)
+    res = await Engine(store, FakeBackend(), progress=lambda u: seen.append((u.done, u.total, u.rejected))).run(job)
     assert res.per_step == [4, 6] and res.done == 10 and store.job(job).target == 10
     assert seen[-1] == (10, 10, 0)
     lengths = store.count(res.dataset_id, by="label")

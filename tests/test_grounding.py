@@ -9,15 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from sentiforge.app.grounding import ground_file, pseudo_label_pool
 from sentiforge.app.jobs import submit
 from sentiforge.app.requests import GenerateRequest
-from sentiforge.backends import FakeBackend
+from sentiforge.app.unlabelled import ground_file, pseudo_label_pool
 from sentiforge.engine import run_job
 from sentiforge.grounding import chunk, ground, purity, read_texts
 from sentiforge.io.datasets import load_builtin
 from sentiforge.recipe import BackendSpec
 from sentiforge.store import Store
+from sentiforge.testing import FakeBackend
 
 SOURCES = ("amazon", "imdb", "yelp")
 

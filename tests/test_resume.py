@@ -15,17 +15,17 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from sentiforge.app.jobs import create_job, resume_job
-from sentiforge.backends import FakeBackend
 from sentiforge.engine import Engine
 from sentiforge.recipe import BackendSpec, Recipe, StepSpec
 from sentiforge.store import Store
-from sentiforge.store.models import CacheRow, SampleRow
+from sentiforge.store.tables import CacheRow, SampleRow
+from sentiforge.testing import FakeBackend
 
 TARGET = 120
 
 RUNNER = '''
 import asyncio, hashlib, sys
-from sentiforge.backends import FakeBackend
+from sentiforge.testing import FakeBackend
 from sentiforge.engine import Engine
 from sentiforge.store import Store
 

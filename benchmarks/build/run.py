@@ -28,8 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from sentiforge.app.build import FAST, BuildRequest
-from sentiforge.app.build_plan import Planner
+from sentiforge.app.build_plan import FAST, Planner
+from sentiforge.app.requests import BuildRequest
 from sentiforge.classifiers.base import fit_samples
 from sentiforge.classifiers.registry import build_classifier
 from sentiforge.evaluation.metrics import confusion, macro_f1

@@ -43,7 +43,7 @@ if [ ! -x "$BIN" ]; then
 fi
 
 MODEL="$(PYTHONPATH="$ROOT/src" "$PY" -c \
-  'from sentiforge.backends.models import resolve_model; print(resolve_model("qwen2.5-1.5b"))')"
+  'from sentiforge.backends.gguf import resolve_model; print(resolve_model("qwen2.5-1.5b"))')"
 CTX=$(( 8 * (NPP + NTG) + 256 ))
 LOG="$CACHE/anchor-$(date -u +%Y%m%dT%H%M%S).log"
 

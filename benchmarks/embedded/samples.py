@@ -59,7 +59,7 @@ def vader() -> Any:
 def language_of(texts: list[str]) -> list[str]:
     """lingua's language (ISO 639-1) per text, among English, French, Spanish and German."""
     try:
-        from sentiforge.quality.filters import LanguageIdentifier
+        from sentiforge.language import LanguageIdentifier
     except ImportError:
         return ["" for _ in texts]
     return [code for code, _ in LanguageIdentifier(["en", "fr", "es", "de"]).identify(texts)]

@@ -23,12 +23,12 @@ from pathlib import Path
 from typing import Any
 
 from sentiforge.app.jobs import create_job
-from sentiforge.backends import FakeBackend
 from sentiforge.backends.base import ChatRequest, Completion
 from sentiforge.engine import Engine
 from sentiforge.io.exporters import export_dataset
 from sentiforge.recipe import BackendSpec, Recipe, StepSpec
 from sentiforge.store import Store
+from sentiforge.testing import FakeBackend
 
 
 def rss_mb() -> float:

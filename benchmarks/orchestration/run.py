@@ -24,11 +24,12 @@ from typing import Any
 
 from sentiforge.app.jobs import run_recipe
 from sentiforge.backends.openai_compat import response_format
+from sentiforge.engine.plan import step_strategy
 from sentiforge.prompts import PromptLibrary
 from sentiforge.recipe import BackendSpec, Recipe, StepSpec
 from sentiforge.samples import text_hash
 from sentiforge.store import Store
-from sentiforge.strategies.base import StepContext, build_strategy
+from sentiforge.strategies.base import StepContext
 from sentiforge.testing import ServerProcess
 
 HERE = Path(__file__).resolve().parent
@@ -80,7 +81,7 @@ def _profiler() -> Any:
 def write_requests(path: Path, count: int) -> None:
     """The exact first-attempt requests the Generate strategy sends, for distilabel."""
     job = recipe("http://unused", count, 1)
-    strategy = build_strategy("generate", job.steps[0].params)
+    strategy = step_strategy(job.steps[0])
     ctx = StepContext(client=None, scheme=job.label_scheme(), prompts=PromptLibrary())  # type: ignore[arg-type]
     with path.open("w", encoding="utf-8") as out:
         for i in range(count):

@@ -41,6 +41,7 @@ from typing import Any
 
 from run import DATASETS, HERE, stratified
 
+import sentiforge.testing  # noqa: F401  (registers the fakes: the pipeline check names them)
 from sentiforge.io.datasets import load_builtin
 from sentiforge.io.splits import dedupe, split_real
 from sentiforge.labels import get_scheme
@@ -153,7 +154,7 @@ async def run_job(store: Any, request: Any, backend: Any, minutes: float) -> tup
 def prepare_store(
     store: Any, name: str, seeds: list[Sample], pool: list[Sample], scheme_name: str, fake: bool, folder: Path
 ) -> dict[str, Any]:
-    from sentiforge.app.grounding import ground_file
+    from sentiforge.app.unlabelled import ground_file
 
     seeds_id = store.create_dataset("seeds", get_scheme(scheme_name), kind="real")
     store.add_samples(seeds_id, [s.model_copy(update={"split": "train", "id": None}) for s in seeds])

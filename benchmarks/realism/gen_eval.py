@@ -24,6 +24,7 @@ import numpy as np
 from gen_arms import out_dir, read_jsonl, real_split
 from run import realism, score, stratified
 
+import sentiforge.testing  # noqa: F401  (registers the fakes: the pipeline check names them)
 from sentiforge.evaluation.metrics import mean_spread
 from sentiforge.evaluation.similarity import discriminator
 from sentiforge.labels import LabelScheme, get_scheme

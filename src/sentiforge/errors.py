@@ -100,7 +100,7 @@ class InvalidOutputError(BackendError):
 
 
 class DeferredRequestError(BackendError):
-    """Raised only inside a batch job's collection pass (sentiforge/batching.py): the request is
+    """Raised only inside a batch job's collection pass (sentiforge/engine/batching.py): the request is
     not in the response cache, so it is written into the next provider batch instead of sent."""
 
 

@@ -11,9 +11,13 @@ judge, the default stays English and a warning says so.
 from __future__ import annotations
 
 import itertools
+import threading
 import warnings
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import Any, ClassVar
+
+from sentiforge.errors import ConfigError, require
 
 AUTO = "auto"
 DEFAULT = "en"
@@ -28,6 +32,35 @@ class LanguageWarning(UserWarning):
     """The language could not be detected; the default was used."""
 
 
+class LanguageIdentifier:
+    """lingua over a configured set of languages, loaded once per set."""
+
+    _cache: ClassVar[dict[tuple[str, ...], Any]] = {}
+    _lock: ClassVar[threading.Lock] = threading.Lock()
+
+    def __init__(self, languages: Sequence[str]) -> None:
+        lingua: Any = require("lingua", feature="language identification", extra="quality")
+        codes = tuple(sorted({c.lower() for c in languages}))
+        if len(codes) < 2:
+            raise ConfigError("language identification needs at least two languages in filters.languages")
+        with self._lock:
+            if codes not in self._cache:
+                try:
+                    iso = [getattr(lingua.IsoCode639_1, c.upper()) for c in codes]
+                except AttributeError as exc:
+                    raise ConfigError(f"unknown ISO 639-1 language code in filters.languages {list(codes)}") from exc
+                self._cache[codes] = lingua.LanguageDetectorBuilder.from_iso_codes_639_1(*iso).build()
+        self.detector = self._cache[codes]
+
+    def identify(self, texts: Sequence[str]) -> list[tuple[str, float]]:
+        """(ISO code, confidence) per text; confidence is lingua's for its top language."""
+        out = []
+        for values in self.detector.compute_language_confidence_values_in_parallel(list(texts)):
+            top = values[0]
+            out.append((top.language.iso_code_639_1.name.lower(), float(top.value)))
+        return out
+
+
 def detect_language(
     texts: Iterable[str], *, candidates: Iterable[str] = COMMON_LANGUAGES, default: str = DEFAULT
 ) -> str:
@@ -36,8 +69,6 @@ def detect_language(
     if not sample:
         return default
     try:
-        from sentiforge.quality.filters import LanguageIdentifier
-
         identifier = LanguageIdentifier(list(candidates))
     except ImportError:  # MissingExtraError is an ImportError too
         warnings.warn(

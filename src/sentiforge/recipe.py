@@ -49,7 +49,7 @@ class BackendSpec(BaseModel):
     # ({"type": "json_object", "schema": ...}) once if the server rejects it (llama-cpp-python's server)
     json_mode: JsonMode = "auto"
     # openai: send the job's requests through the provider's batch API (/v1/files + /v1/batches),
-    # billed at ``batch_discount`` times the prices above; see sentiforge/batching.py
+    # billed at ``batch_discount`` times the prices above; see sentiforge/engine/batching.py
     batch_api: bool = False
     batch_discount: float = Field(default=0.5, gt=0, le=1)
     batch_rounds: int = Field(default=3, ge=1, le=20)  # batches per step: failed lines go in the next one

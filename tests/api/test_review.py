@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sentiforge.store import Store
-from sentiforge.testing.review import build_queue
+from sentiforge.testing.review_demo import build_queue
 
 
 async def test_review_flow_records_the_key_name(

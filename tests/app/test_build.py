@@ -33,7 +33,7 @@ def test_build_scores_every_candidate_on_the_seeds_and_saves_the_winner(tmp_path
     seeds, pool = tweets()
     seen: list[tuple[int, int, str]] = []
     request = BuildRequest.build(seeds="tweets", out_dir=str(tmp_path / "m"), classifiers="tfidf,fake", folds=3)
-    built = build_from(request, seeds, SCHEME, pool, {}, progress=lambda d, t, m: seen.append((d, t, m)))
+    built = build_from(request, seeds, SCHEME, pool, {}, progress=lambda u: seen.append((u.done, u.total, u.stage)))
     names = [c["candidate"] for c in built.candidates]
     assert built.folds == 3 and built.pool == 600
     tied = [c for c in built.candidates if c["tied_with_best"]]
@@ -93,7 +93,7 @@ def test_a_candidate_that_overruns_is_stopped_after_a_fold_and_reported(
         seeds="tweets", out_dir=str(tmp_path / "m"), classifiers="tfidf,fake", max_minutes=0.67
     )
     seen: list[tuple[int, int, str]] = []
-    built = build_from(request, seeds, SCHEME, [], {}, progress=lambda d, t, m: seen.append((d, t, m)))
+    built = build_from(request, seeds, SCHEME, [], {}, progress=lambda u: seen.append((u.done, u.total, u.stage)))
     stopped = [s for s in built.skipped if s.get("stopped")]
     assert [s["candidate"] for s in stopped] == ["fake+seeds"] and "after fold 1 of 5" in stopped[0]["why"]
     assert built.winner["candidate"] == "tfidf+seeds" and "fake+seeds" not in [c["candidate"] for c in built.candidates]
@@ -154,9 +154,9 @@ def test_the_second_round_labels_a_seeded_sample_of_a_large_pool() -> None:
 
 
 def test_unmeasured_costs_grow_with_the_load_and_measured_ones_do_not(monkeypatch: pytest.MonkeyPatch) -> None:
-    from sentiforge.app import build as build_module
+    from sentiforge.app.build_plan import Budget
 
-    budget = build_module.Budget(60.0)
+    budget = Budget(60.0)
     monkeypatch.setattr("os.cpu_count", lambda: 2)
     monkeypatch.setattr("os.getloadavg", lambda: (1.0, 1.0, 1.0))
     idle = budget.cost("contrastive", [160] * 5)

@@ -15,18 +15,18 @@ from sqlalchemy import delete
 from typer.testing import CliRunner
 
 from sentiforge.app import jobs
-from sentiforge.backends import FakeBackend
 from sentiforge.cli import app as cli_app
 from sentiforge.engine import Engine
 from sentiforge.errors import JobConflictError
 from sentiforge.recipe import BackendSpec, Recipe, StepSpec
 from sentiforge.store import Store
 from sentiforge.store.claims import this_process
-from sentiforge.store.models import SampleRow
+from sentiforge.store.tables import SampleRow
+from sentiforge.testing import FakeBackend
 
 RUNNER = """
 import asyncio, sys
-from sentiforge.backends import FakeBackend
+from sentiforge.testing import FakeBackend
 from sentiforge.engine import Engine
 from sentiforge.errors import JobConflictError
 from sentiforge.store import Store

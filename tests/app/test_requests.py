@@ -14,12 +14,13 @@ from typer.testing import CliRunner
 from sentiforge.app import jobs
 from sentiforge.app.jobs import UnusedAttributeWarning
 from sentiforge.app.requests import AugmentRequest, GenerateRequest, QualityRequest
-from sentiforge.backends import FakeBackend, from_spec
+from sentiforge.backends import from_spec
 from sentiforge.cli import app as cli_app
 from sentiforge.config import get_settings
 from sentiforge.errors import ConfigError
 from sentiforge.recipe import BackendSpec
 from sentiforge.store import Store
+from sentiforge.testing import FakeBackend
 from sentiforge.testing.augmenter import ScriptedAugmenter, seed_dataset
 
 FAKE = BackendSpec(kind="fake")

@@ -54,7 +54,7 @@ async def test_a_redelivered_shard_repeats_nothing_and_a_poison_shard_fails(stor
     await run_shard(store, first, backend=fake)
     paid = len(fake.history)
     store.update_job(job_id, status="running")
-    from sentiforge.store.models import JobShardRow
+    from sentiforge.store.tables import JobShardRow
 
     with store.engine.begin() as conn:  # as if a worker died after writing: the shard runs again
         conn.execute(JobShardRow.__table__.update().where(JobShardRow.id == first).values(status="queued"))

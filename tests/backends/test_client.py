@@ -2,8 +2,9 @@ import asyncio
 
 import pytest
 
-from sentiforge.backends import Accounting, ChatRequest, FakeBackend, LLMClient, Message, Pricing, RetryPolicy
+from sentiforge.backends import Accounting, ChatRequest, LLMClient, Message, Pricing, RetryPolicy
 from sentiforge.errors import BudgetExceededError, PermanentBackendError, RateLimitedError, TransientBackendError
+from sentiforge.testing import FakeBackend
 
 
 def req(text: str = "hi", **kw: object) -> ChatRequest:

@@ -230,7 +230,7 @@ async def test_a_crash_between_provider_and_journal_neither_resubmits_nor_recoun
     """batch_created: the batch exists at the provider but not in the job's events, so a resume
     finds it by its input file. batch_collected: the answers are committed but the batch is
     still open in the events, so a resume collects it again and skips what it has."""
-    from sentiforge.batching import Journal
+    from sentiforge.engine.batching import Journal
 
     real_write = Journal.write
 

@@ -31,7 +31,7 @@ def llama_server() -> Iterator[str]:
         find_binary()
     except ConfigError as exc:
         pytest.skip(str(exc))
-    from sentiforge.backends.models import resolve_model
+    from sentiforge.backends.gguf import resolve_model
 
     server = LlamaServer(ServerConfig(resolve_model("qwen2.5-0.5b"), n_ctx=2048, threads=2, parallel=2))
     try:

@@ -90,7 +90,7 @@ async def test_a_second_job_elsewhere_pays_nothing(tmp_path: Path, cache_env: No
         assert sorted(s.text for s in second.samples(again.dataset_id)) == sorted(
             s.text for s in first.samples(done.dataset_id)
         )
-        from sentiforge.store.models import CacheRow
+        from sentiforge.store.tables import CacheRow
 
         with first.session() as s:  # the database's cache was not used
             assert s.query(CacheRow).count() == 0

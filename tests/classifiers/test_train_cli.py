@@ -67,8 +67,8 @@ def test_reasoner_trains_from_a_file_with_rationales_and_predict_shows_them(tmp_
 def test_missing_rationales_are_written_by_the_generator_before_the_reasoner_trains(
     tmp_path: Path, tiny_lm: Path
 ) -> None:
-    from sentiforge.app.models import train
     from sentiforge.app.requests import TrainRequest
+    from sentiforge.app.training import train
     from sentiforge.recipe import BackendSpec
 
     data = tmp_path / "plain.jsonl"

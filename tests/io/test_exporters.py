@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from sentiforge.app.jobs import run_recipe
-from sentiforge.backends import FakeBackend
 from sentiforge.errors import ConfigError, DataError
 from sentiforge.io.exporters import export_dataset
 from sentiforge.io.importers import ColumnMap, import_file
@@ -20,6 +19,7 @@ from sentiforge.labels import BUILTIN, Aspect
 from sentiforge.recipe import BackendSpec, Recipe, StepSpec
 from sentiforge.samples import Sample
 from sentiforge.store import Store
+from sentiforge.testing import FakeBackend
 
 THREE = BUILTIN["three_class"]
 

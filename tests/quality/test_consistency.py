@@ -7,12 +7,13 @@ import random
 import numpy as np
 import pytest
 
-from sentiforge.backends import ChatRequest, FakeBackend, LLMClient
+from sentiforge.backends import ChatRequest, LLMClient
 from sentiforge.errors import QualityError
 from sentiforge.labels import get_scheme
 from sentiforge.quality.config import ConsistencyConfig
 from sentiforge.quality.consistency import ConsistencyCheck, LabelJudge, SeedClassifier, decide
 from sentiforge.samples import Sample
+from sentiforge.testing import FakeBackend
 
 BINARY = get_scheme("binary")
 THREE = get_scheme("three_class")

@@ -10,15 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from sentiforge.backends import FakeBackend, LLMClient
+from sentiforge.backends import LLMClient
 from sentiforge.labels import get_scheme
 from sentiforge.quality import records
 from sentiforge.quality.config import QualityConfig
 from sentiforge.quality.gate import build_gate
-from sentiforge.quality.review import ReviewQueue
+from sentiforge.quality.review_queue import ReviewQueue
 from sentiforge.quality.runner import run_quality
 from sentiforge.samples import Sample
 from sentiforge.store import Store
+from sentiforge.testing import FakeBackend
 
 SCHEME = get_scheme("three_class")
 BAD = [

@@ -5,12 +5,13 @@ import random
 import numpy as np
 import pytest
 
-from sentiforge.backends import ChatRequest, FakeBackend, LLMClient
+from sentiforge.backends import ChatRequest, LLMClient
 from sentiforge.io.datasets import load_builtin
 from sentiforge.labels import get_scheme
 from sentiforge.quality.consistency import LabelJudge
 from sentiforge.quality.pseudo_labels import pseudo_label, tune_threshold
 from sentiforge.samples import Sample
+from sentiforge.testing import FakeBackend
 
 BINARY = get_scheme("binary")
 

@@ -11,7 +11,7 @@ from sentiforge.errors import ConfigError, LabelError, StoreError
 from sentiforge.labels import get_scheme
 from sentiforge.quality.gate import QualityRecord
 from sentiforge.quality.records import write_records
-from sentiforge.quality.review import ReviewQueue
+from sentiforge.quality.review_queue import ReviewQueue
 from sentiforge.samples import Sample
 from sentiforge.store import Store
 
@@ -86,7 +86,7 @@ def test_undo_restores_the_sample_and_the_log_keeps_standing_decisions(queue: Re
 
 
 def test_filters_and_agreement(queue: ReviewQueue) -> None:
-    from sentiforge.quality.review import cohen_kappa
+    from sentiforge.quality.review_queue import cohen_kappa
     from sentiforge.store.schemas import ReviewFilter
 
     items = queue.filter("syn", ReviewFilter(max_score=0.25))

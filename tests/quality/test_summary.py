@@ -13,7 +13,7 @@ import pytest
 from tests.quality.test_gate import _stored
 
 from sentiforge.app.jobs import create_job, run
-from sentiforge.backends import ChatRequest, FakeBackend
+from sentiforge.backends import ChatRequest
 from sentiforge.io.datasets import load_vader
 from sentiforge.labels import get_scheme
 from sentiforge.quality.config import QualityConfig
@@ -23,6 +23,7 @@ from sentiforge.quality.summary import text_measures
 from sentiforge.recipe import BackendSpec, Recipe, StepSpec
 from sentiforge.samples import Sample
 from sentiforge.store import Store
+from sentiforge.testing import FakeBackend
 from sentiforge.testing.embedder import FakeEmbedder
 
 TWEETS = [s.text for s in load_vader("tweets", "three_class")[:400]]

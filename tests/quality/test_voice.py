@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from sentiforge.app.jobs import run_recipe
-from sentiforge.backends import ChatRequest, FakeBackend
+from sentiforge.backends import ChatRequest
 from sentiforge.io.datasets import load_uci, load_vader
 from sentiforge.quality.config import FilterConfig
 from sentiforge.quality.filters import FilterCheck
@@ -15,6 +15,7 @@ from sentiforge.quality.voice import customer_written, voice_problem
 from sentiforge.recipe import BackendSpec, Recipe, StepSpec
 from sentiforge.samples import Sample
 from sentiforge.store import Store
+from sentiforge.testing import FakeBackend
 
 # What small models wrote when asked for a customer's message (issue #19's runs), and the
 # stock phrases of support replies in English and French.

@@ -15,8 +15,8 @@ from sqlalchemy import create_engine, inspect, text
 
 from sentiforge.errors import StoreError
 from sentiforge.store import Store, migrate
-from sentiforge.store.models import Base
 from sentiforge.store.store import make_engine
+from sentiforge.store.tables import Base
 
 
 def test_migrated_schema_matches_models(empty_db_url: str) -> None:

@@ -6,13 +6,13 @@ import shutil
 
 import pytest
 
-from sentiforge.backends import FakeBackend
 from sentiforge.errors import ConfigError
 from sentiforge.labels import Aspect
 from sentiforge.samples import Sample
 from sentiforge.store import Store
 from sentiforge.strategies import apertium
 from sentiforge.strategies.base import build_strategy
+from sentiforge.testing import FakeBackend
 from sentiforge.testing.augmenter import ScriptedAugmenter, run_augmentation, seed_dataset
 
 FAKE_EMB = {"embedder": "fake"}

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from sentiforge.backends import ChatRequest, FakeBackend
+from sentiforge.backends import ChatRequest
 from sentiforge.samples import normalize_text
 from sentiforge.store import Store
+from sentiforge.testing import FakeBackend
 from sentiforge.testing.augmenter import ScriptedAugmenter, run_augmentation, seed_dataset
 
 

@@ -8,12 +8,13 @@ from collections import Counter
 import pytest
 
 from sentiforge.app.jobs import create_job, resume_job
-from sentiforge.backends import ChatRequest, FakeBackend
+from sentiforge.backends import ChatRequest
 from sentiforge.engine import Engine
 from sentiforge.errors import PermanentBackendError
 from sentiforge.recipe import BackendSpec, Recipe, StepSpec
 from sentiforge.samples import Sample
 from sentiforge.store import Store
+from sentiforge.testing import FakeBackend
 from sentiforge.testing.augmenter import ScriptedAugmenter, run_augmentation, seed_dataset
 
 

@@ -3,10 +3,11 @@
 import json
 
 from sentiforge.app.jobs import run_recipe
-from sentiforge.backends import ChatRequest, FakeBackend
+from sentiforge.backends import ChatRequest
 from sentiforge.io.datasets import load_builtin
 from sentiforge.recipe import BackendSpec, Recipe, StepSpec
 from sentiforge.store import Store
+from sentiforge.testing import FakeBackend
 
 SEEDS = [s for s in load_builtin("vader:tweets")[:300] if len(s.text.split()) > 5][:30]
 TRUTH = {s.text: str(s.label) for s in SEEDS}

@@ -6,12 +6,12 @@ import json
 
 import pytest
 
-from sentiforge.backends import FakeBackend
 from sentiforge.labels import Aspect
 from sentiforge.samples import Sample
 from sentiforge.store import Store
 from sentiforge.strategies.extract_aspects import validate_proposals
 from sentiforge.strategies.seeded import Rejection
+from sentiforge.testing import FakeBackend
 from sentiforge.testing.augmenter import ScriptedAugmenter, run_augmentation, seed_dataset
 
 POLARITIES = ("negative", "neutral", "positive")

@@ -4,11 +4,12 @@ from collections import Counter
 import pytest
 
 from sentiforge.app.jobs import run_recipe
-from sentiforge.backends import ChatRequest, FakeBackend
+from sentiforge.backends import ChatRequest
 from sentiforge.errors import ConfigError
 from sentiforge.recipe import BackendSpec, Recipe, StepSpec
 from sentiforge.samples import Sample
 from sentiforge.store import Store
+from sentiforge.testing import FakeBackend
 
 
 def recipe(count: int = 12, scheme: str = "three_class", **params: object) -> Recipe:

@@ -4,12 +4,13 @@ is rejected with its own reason (on by default on the embedded model)."""
 import json
 
 from sentiforge.app.jobs import run_recipe
-from sentiforge.backends import ChatRequest, FakeBackend
+from sentiforge.backends import ChatRequest
 from sentiforge.io.datasets import load_builtin
 from sentiforge.labels import get_scheme
 from sentiforge.recipe import BackendSpec, Recipe, StepSpec
 from sentiforge.store import Store
 from sentiforge.strategies.generate import LABEL_NOT_HELD
+from sentiforge.testing import FakeBackend
 
 SCHEME = get_scheme("three_class")
 ASKED = {SCHEME.describe(label): label for label in SCHEME.labels}  # the prompt names the label by its description

@@ -7,12 +7,13 @@ import json
 import pytest
 
 from sentiforge.app.jobs import run_recipe
-from sentiforge.backends import ChatRequest, FakeBackend
+from sentiforge.backends import ChatRequest
 from sentiforge.prompts import PromptLibrary
 from sentiforge.recipe import BackendSpec, Recipe, StepSpec
 from sentiforge.samples import Sample
 from sentiforge.store import Store
 from sentiforge.strategies.seeded import language_name
+from sentiforge.testing import FakeBackend
 from sentiforge.testing.augmenter import run_augmentation, seed_dataset
 
 FR_SEEDS = [

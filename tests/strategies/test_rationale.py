@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from sentiforge.backends import FakeBackend
 from sentiforge.store import Store
+from sentiforge.testing import FakeBackend
 from sentiforge.testing.augmenter import ScriptedAugmenter, run_augmentation, seed_dataset
 
 

@@ -6,12 +6,13 @@ from collections import Counter
 import pytest
 
 from sentiforge.app.jobs import run_recipe
-from sentiforge.backends import ChatRequest, FakeBackend
+from sentiforge.backends import ChatRequest
 from sentiforge.io.datasets import load_builtin
 from sentiforge.quality.copies import REASON_EXAMPLE, REASON_SEED, SeedCopyCheck, copy_of_examples
 from sentiforge.recipe import BackendSpec, Recipe, StepSpec
 from sentiforge.samples import Sample
 from sentiforge.store import Store
+from sentiforge.testing import FakeBackend
 
 
 @pytest.fixture(scope="module")

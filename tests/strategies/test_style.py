@@ -7,13 +7,14 @@ import re
 import pytest
 
 from sentiforge.app.jobs import run_recipe
-from sentiforge.backends import ChatRequest, FakeBackend
+from sentiforge.backends import ChatRequest
 from sentiforge.evaluation.similarity import ks_distance
 from sentiforge.io.datasets import load_builtin
 from sentiforge.recipe import BackendSpec, Recipe, StepSpec
 from sentiforge.samples import Sample
 from sentiforge.store import Store
 from sentiforge.strategies.style import StyleProfile, length_bounds, length_problem, word_count
+from sentiforge.testing import FakeBackend
 
 ASKED = re.compile(r"Write one (\d+)-word")
 

@@ -8,12 +8,12 @@ import sys
 
 import sentiforge
 import sentiforge.testing as home
-from sentiforge.backends import FakeBackend, from_spec
+from sentiforge.backends import from_spec
 from sentiforge.classifiers import build_classifier
 from sentiforge.embeddings import get_embedder
 from sentiforge.labels import get_scheme
 from sentiforge.recipe import BackendSpec
-from sentiforge.testing import FakeClassifier, FakeEmbedder, ScriptedAugmenter
+from sentiforge.testing import FakeBackend, FakeClassifier, FakeEmbedder, ScriptedAugmenter
 
 
 def test_the_public_names_are_the_testing_fakes() -> None:

@@ -16,7 +16,7 @@ import pytest
 from tests.web.conftest import CHROMIUM, uvicorn_app
 
 from sentiforge.store import Store
-from sentiforge.testing.review import build_queue
+from sentiforge.testing.review_demo import build_queue
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium (install.sh --system)")
 
@@ -174,7 +174,7 @@ def test_a_second_reviewer_reviews_blind_and_the_page_shows_the_kappa(served: tu
     decisions hidden, gives his by keyboard, then sees hers; the header's kappa is the API's."""
     from playwright.sync_api import sync_playwright
 
-    from sentiforge.quality.review import cohen_kappa
+    from sentiforge.quality.review_queue import cohen_kappa
 
     base, alice, db = served
     with Store(db) as store:

@@ -16,7 +16,7 @@ from sentiforge.app import jobs
 from sentiforge.app.shards import run_shard_sync, split
 from sentiforge.recipe import BackendSpec, Recipe, StepSpec
 from sentiforge.store import Store
-from sentiforge.store.models import SampleRow, TextClaimRow
+from sentiforge.store.tables import SampleRow, TextClaimRow
 from sentiforge.testing.backend import FakeBackend
 
 pytestmark = [pytest.mark.postgres]

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sentiforge.app import jobs
 from sentiforge.recipe import BackendSpec, Recipe, StepSpec
 from sentiforge.store import Store
-from sentiforge.store.models import CacheRow
+from sentiforge.store.tables import CacheRow
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.slow]
 CACHE = "redis://127.0.0.1:6379/7"

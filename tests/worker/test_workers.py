@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from sentiforge.app import jobs
 from sentiforge.recipe import BackendSpec, Recipe, StepSpec
 from sentiforge.store import Store
-from sentiforge.store.models import SampleRow
+from sentiforge.store.tables import SampleRow
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres]
 

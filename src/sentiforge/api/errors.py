@@ -15,8 +15,14 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from sentiforge import errors as E
+from sentiforge.api.schemas import ErrorOut
 
 log = logging.getLogger("sentiforge.api")
+
+# what every router documents it may answer besides success (the OpenAPI ``responses``)
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorOut} for code in (400, 401, 403, 404, 409, 413, 422, 429)
+}
 
 # most specific first: the first class an error is an instance of decides
 STATUS: tuple[tuple[type[Exception], int], ...] = (

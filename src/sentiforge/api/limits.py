@@ -58,7 +58,7 @@ async def _refuse(send: Send, limit: int) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-class RateLimiter:
+class CallerRateLimiter:
     """``hit(key)`` counts one request; returns 0 when allowed, else the seconds to wait."""
 
     def __init__(self, per_minute: int, redis_url: str = "") -> None:

@@ -11,8 +11,9 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+import sentiforge.testing  # noqa: F401  (registers the fakes: a recipe may name the fake backend)
 from sentiforge.api import errors
-from sentiforge.api.limits import BodyLimit, RateLimiter
+from sentiforge.api.limits import BodyLimit, CallerRateLimiter
 from sentiforge.api.metrics import MetricsMiddleware
 from sentiforge.api.routes import ROUTERS
 from sentiforge.api.runner import JobRunner
@@ -50,7 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     watch = DriftWatch(settings.drift_window, settings.drift_embedder)
     app.state.registry = ModelRegistry(settings.classifiers_dir, settings.default_classifier, watch)
-    app.state.limiter = RateLimiter(settings.rate_limit_per_minute, settings.redis_url)
+    app.state.limiter = CallerRateLimiter(settings.rate_limit_per_minute, settings.redis_url)
     errors.install(app)
     for router in ROUTERS:
         app.include_router(router)

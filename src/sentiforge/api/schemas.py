@@ -39,7 +39,7 @@ class ErrorOut(BaseModel):
     error: str
 
 
-class Progress(BaseModel):
+class JobProgress(BaseModel):
     """A job's progress as numbers (what the event stream sends as ``progress``)."""
 
     id: int

@@ -28,114 +28,15 @@ then join as ``synthetic``.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import Field, field_validator
-
-from sentiforge.app.requests import Classifier, _Request, comma_separated
+from sentiforge.app.build_plan import Planner
+from sentiforge.app.build_report import Built
+from sentiforge.app.requests import BuildRequest
 from sentiforge.errors import ConfigError, DataError
-from sentiforge.recipe import Seed
+from sentiforge.progress import OnProgress
 from sentiforge.samples import Sample
-
-FAST = ("tfidf", "embedding", "fake")
-# Seconds per fit of 200 texts on 2 idle cores, before any fit is timed; scaled by training size
-# and by the load per core (:func:`contention`).
-PRIOR_SECONDS = {"tfidf": 0.5, "embedding": 2.0, "fake": 0.1, "transformer": 50.0, "contrastive": 130.0}
-KIND_PARAMS: dict[str, dict[str, Any]] = {"transformer": {"preset": "cpu"}}
-Progress = Callable[[int, int, str], None]  # done, total (estimated milliseconds of work), stage
-
-
-PerSeed = Annotated[float, Field(gt=0, le=1000)]  # texts per seed
-
-
-class BuildRequest(_Request):
-    """Build the best classifier for labelled seeds, choosing by cross-validation on the seeds."""
-
-    seeds: str = Field(min_length=1)  # a dataset name, a labelled file, or vader:* / uci:*
-    out_dir: str = Field(min_length=1)  # where the model goes (over HTTP: its name)
-    pool: str | None = None  # unlabelled in-domain texts: a dataset (e.g. from `ground`) or a file
-    synthetic: list[str] = Field(default_factory=list, max_length=20)  # generated or augmented datasets
-    generate: int = Field(default=0, ge=0, le=2**31 - 1)  # a generation budget: not run by build, see above
-    scheme: str | None = None
-    seed_split: str | None = "train"  # the seeds' split, when the dataset has splits
-    language: str = "auto"
-    classifiers: list[Classifier] = Field(
-        default_factory=lambda: ["tfidf", "embedding", "contrastive", "transformer"], min_length=1, max_length=6
-    )
-    folds: int = Field(default=5, ge=2, le=10)
-    # per seed; "all" always tried
-    pseudo_sizes: list[PerSeed] = Field(default_factory=lambda: [1.0, 3.0], max_length=10)
-    pseudo_precision: float = Field(default=0.9, gt=0.5, le=1.0)
-    synthetic_cap: float = Field(default=1.0, gt=0.0, le=1000)  # synthetic samples per seed, at most
-    self_training: bool = True
-    max_minutes: float = Field(default=15.0, gt=0.0, le=7 * 24 * 60)
-    bootstrap: int = Field(default=1000, ge=100, le=100_000)
-    seed: Seed = 0
-
-    @field_validator("classifiers", mode="before")
-    @classmethod
-    def _comma_separated(cls, value: Any) -> Any:
-        return comma_separated(value)
-
-
-def contention() -> float:
-    """How much slower than on idle cores a fit should run now: the load per core (at least 1).
-    The priors were timed on idle cores; on a shared machine at load 12 on 2 cores one fold of the
-    contrastive kind took 15.6 minutes against its prior of 1.7, and overran the whole budget."""
-    import os
-
-    try:
-        load = os.getloadavg()[0]
-    except OSError:  # not on every platform
-        return 1.0
-    return max(1.0, load / (os.cpu_count() or 1))
-
-
-@dataclass
-class Budget:
-    """Seconds left, and what a candidate is expected to cost (priors, then measured rates)."""
-
-    seconds: float
-    started: float = field(default_factory=time.perf_counter)
-    rate: dict[str, float] = field(default_factory=dict)  # seconds per training text, measured
-
-    def left(self) -> float:
-        return self.seconds - (time.perf_counter() - self.started)
-
-    def cost(self, kind: str, sizes: list[int]) -> float:
-        if kind in self.rate:  # measured here, under this machine's load
-            return self.rate[kind] * sum(sizes)
-        return PRIOR_SECONDS.get(kind, 600.0) / 200 * sum(sizes) * contention()
-
-    def learn(self, kind: str, seconds: float, sizes: list[int]) -> None:
-        self.rate[kind] = seconds / max(1, sum(sizes))
-
-
-@dataclass
-class Built:
-    folder: Path
-    winner: dict[str, Any]
-    candidates: list[dict[str, Any]]
-    contributions: dict[str, Any]
-    skipped: list[dict[str, Any]]
-    pseudo_labels: dict[str, Any]
-    seeds: int
-    pool: int
-    language: str
-    folds: int
-    seconds: float
-    report: dict[str, str] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        from dataclasses import asdict
-
-        out = asdict(self)
-        out["folder"] = str(self.folder)
-        return out
 
 
 def load_inputs(
@@ -178,7 +79,7 @@ def pool_samples(spec: str | None, db: str | None) -> list[Sample]:
     return [Sample(id=s.id, text=s.text, language=s.language) for s in samples]
 
 
-def build(request: BuildRequest, *, db: str | None = None, progress: Progress | None = None) -> Built:
+def build(request: BuildRequest, *, db: str | None = None, progress: OnProgress | None = None) -> Built:
     """Score the candidates, train the winner on everything it chose, save it with its report."""
     seeds, scheme, pool, synthetic = load_inputs(request, db)
     return build_from(request, seeds, scheme, pool, synthetic, progress=progress)
@@ -191,11 +92,12 @@ def build_from(
     pool: list[Sample],
     synthetic: dict[str, list[Sample]],
     *,
-    progress: Progress | None = None,
+    progress: OnProgress | None = None,
 ) -> Built:
     """:func:`build` on data already loaded (what the benchmark calls, with the labels of the pool hidden)."""
-    from sentiforge.app.build_plan import Planner
-
     planner = Planner.for_request(request, seeds, scheme, pool, synthetic, progress)
     planner.run_stages()
     return planner.finish(Path(request.out_dir))
+
+
+__all__ = ["BuildRequest", "Built", "build", "build_from", "load_inputs", "pool_samples"]

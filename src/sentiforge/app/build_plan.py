@@ -4,12 +4,14 @@ cross-validated in what order within the time budget, and the winner's final tra
 from __future__ import annotations
 
 import random
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sentiforge.app.build import FAST, KIND_PARAMS, Budget, BuildRequest, Built, Progress
+from sentiforge.app.build_report import Built, contributions, write_build_report
+from sentiforge.app.requests import BuildRequest
 from sentiforge.app.training_sources import PseudoLabelled, PseudoLabeller, SelfLabelled, Synthetic
 from sentiforge.classifiers.selection import (
     Candidate,
@@ -20,6 +22,7 @@ from sentiforge.classifiers.selection import (
     sources_earned_their_place,
 )
 from sentiforge.errors import BudgetExceededError
+from sentiforge.progress import OnProgress, Update
 
 if TYPE_CHECKING:
     import numpy as np
@@ -29,7 +32,47 @@ if TYPE_CHECKING:
     from sentiforge.samples import Sample
 
 
+FAST = ("tfidf", "embedding", "fake")
+# Seconds per fit of 200 texts on 2 idle cores, before any fit is timed; scaled by training size
+# and by the load per core (:func:`contention`).
+PRIOR_SECONDS = {"tfidf": 0.5, "embedding": 2.0, "fake": 0.1, "transformer": 50.0, "contrastive": 130.0}
+KIND_PARAMS: dict[str, dict[str, Any]] = {"transformer": {"preset": "cpu"}}
+
+
 TEACHING_POOL = 1000
+
+
+def contention() -> float:
+    """How much slower than on idle cores a fit should run now: the load per core (at least 1).
+    The priors were timed on idle cores; on a shared machine at load 12 on 2 cores one fold of the
+    contrastive kind took 15.6 minutes against its prior of 1.7, and overran the whole budget."""
+    import os
+
+    try:
+        load = os.getloadavg()[0]
+    except OSError:  # not on every platform
+        return 1.0
+    return max(1.0, load / (os.cpu_count() or 1))
+
+
+@dataclass
+class Budget:
+    """Seconds left, and what a candidate is expected to cost (priors, then measured rates)."""
+
+    seconds: float
+    started: float = field(default_factory=time.perf_counter)
+    rate: dict[str, float] = field(default_factory=dict)  # seconds per training text, measured
+
+    def left(self) -> float:
+        return self.seconds - (time.perf_counter() - self.started)
+
+    def cost(self, kind: str, sizes: list[int]) -> float:
+        if kind in self.rate:  # measured here, under this machine's load
+            return self.rate[kind] * sum(sizes)
+        return PRIOR_SECONDS.get(kind, 600.0) / 200 * sum(sizes) * contention()
+
+    def learn(self, kind: str, seconds: float, sizes: list[int]) -> None:
+        self.rate[kind] = seconds / max(1, sum(sizes))
 
 
 @dataclass
@@ -38,7 +81,7 @@ class Planner:
     cv: CrossValidation
     pool: list[Sample]
     budget: Budget
-    progress: Progress | None = None
+    progress: OnProgress | None = None
     skipped: list[dict[str, Any]] = field(default_factory=list)
     labeller: PseudoLabeller | None = None
     done: int = 0
@@ -53,7 +96,7 @@ class Planner:
         scheme: LabelScheme,
         pool: list[Sample],
         synthetic: dict[str, list[Sample]],
-        progress: Progress | None,
+        progress: OnProgress | None,
     ) -> Planner:
         language = Counter(s.language for s in seeds).most_common(1)[0][0]
         pool = [s.model_copy(update={"language": language}) for s in pool]
@@ -151,7 +194,7 @@ class Planner:
 
     def report(self, message: str) -> None:
         if self.progress:
-            self.progress(self.done, max(self.total, self.done), message)
+            self.progress(Update(done=self.done, total=max(self.total, self.done), stage=message))
 
     def final_size(self, fold_sizes: list[int]) -> int:
         return round(fold_sizes[0] * self.cv.k / (self.cv.k - 1))
@@ -245,9 +288,8 @@ class Planner:
         return {**self.labeller.summaries.get(-1, {}), "asked_precision": self.request.pseudo_precision}
 
     def finish(self, folder: Path) -> Built:
-        from sentiforge.app.build_report import contributions, write_build_report
         from sentiforge.app.drift import write_reference
-        from sentiforge.app.models import fingerprint
+        from sentiforge.app.training import fingerprint
 
         if not self.cv.scored:
             raise BudgetExceededError(

@@ -6,13 +6,11 @@ from __future__ import annotations
 
 import html
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sentiforge.classifiers.selection import Candidate, CrossValidation
-
-if TYPE_CHECKING:
-    from sentiforge.app.build import Built
 
 KIND_COLOURS = {
     "tfidf": "#94a3b8",
@@ -22,6 +20,31 @@ KIND_COLOURS = {
     "reasoner": "#a855f7",
     "fake": "#64748b",
 }
+
+
+@dataclass
+class Built:
+    """What a build made: the saved model's folder, the winner, every candidate's score, the report's files."""
+
+    folder: Path
+    winner: dict[str, Any]
+    candidates: list[dict[str, Any]]
+    contributions: dict[str, Any]
+    skipped: list[dict[str, Any]]
+    pseudo_labels: dict[str, Any]
+    seeds: int
+    pool: int
+    language: str
+    folds: int
+    seconds: float
+    report: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        from dataclasses import asdict
+
+        out = asdict(self)
+        out["folder"] = str(self.folder)
+        return out
 
 
 def contributions(cv: CrossValidation) -> dict[str, Any]:

@@ -11,8 +11,7 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sentiforge.app.build import BuildRequest
-from sentiforge.app.requests import EvaluateRequest, QualityRequest, TrainRequest
+from sentiforge.app.requests import BuildRequest, EvaluateRequest, QualityRequest, TrainRequest
 from sentiforge.errors import ConfigError, NotFoundError
 from sentiforge.names import check_name
 
@@ -75,7 +74,7 @@ def _check_paths(request: Any) -> None:
         check_name(request.base_model, "base_model (a packaged model name over HTTP)")
         if request.base_model.endswith(".gguf"):
             raise ConfigError("base_model: over HTTP a packaged model name, not a .gguf file")
-    from sentiforge.backends.models import PACKAGED
+    from sentiforge.backends.gguf import PACKAGED
 
     for where, spec in backend_specs(request):
         if spec.kind == "embedded" and spec.model not in PACKAGED:

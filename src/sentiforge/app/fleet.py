@@ -14,7 +14,7 @@ import time
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from sentiforge.engine import Progress
+    from sentiforge.progress import OnProgress, Update
     from sentiforge.store import Store
 
 SAVE_SECONDS = 5.0  # how often a process that runs jobs saves its counters
@@ -49,15 +49,15 @@ def observe_wait(kind: str, seconds: float) -> None:
     add(WAIT_SECONDS, kind, max(seconds, 0.0))
 
 
-def sample_counter(start: int) -> Progress:
+def sample_counter(start: int) -> OnProgress:
     """A job's progress callback that counts its newly accepted samples (``start``: the samples
     it had when this run began)."""
     last = [start]
 
-    def progress(done: int, _target: int, _rejected: int) -> None:
-        if done > last[0]:
-            add(SAMPLES, "", done - last[0])
-            last[0] = done
+    def progress(update: Update) -> None:
+        if update.done > last[0]:
+            add(SAMPLES, "", update.done - last[0])
+            last[0] = update.done
 
     return progress
 

@@ -8,18 +8,19 @@ run, watched or cancelled by another process. Running claims the job in the stor
 from __future__ import annotations
 
 import asyncio
-import warnings
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from sentiforge.engine import JobResult, Progress, prompt_library, run_job, seed_pool
+from sentiforge.engine import JobResult, run_job
+from sentiforge.engine.plan import UnusedAttributeWarning, step_sizes
 from sentiforge.errors import ConfigError, JobConflictError
+from sentiforge.progress import OnProgress
 from sentiforge.recipe import MAX_COUNT, Recipe
 from sentiforge.store import Store
 from sentiforge.store.schemas import JobPublic
-from sentiforge.strategies.base import StepContext, build_strategy
 
 if TYPE_CHECKING:
     from sentiforge.app.requests import JobRequest
+    from sentiforge.app.tasks import TaskRequest
     from sentiforge.backends.base import Backend
 
 
@@ -48,13 +49,7 @@ def _create_job(
 ) -> int:
     scheme = recipe.label_scheme()
     _check_templates(recipe)
-    ctx = StepContext(client=None, scheme=scheme, prompts=prompt_library(recipe), pool=seed_pool(store, recipe))  # type: ignore[arg-type]
-    target = 0
-    for i, spec in enumerate(recipe.steps):
-        strategy = build_strategy(spec.strategy, spec.params)
-        ctx.step = i
-        target += strategy.size(ctx)
-        _warn_unused_attributes(strategy, ctx)
+    target = sum(step_sizes(store, recipe, warn=True))
     if target > MAX_COUNT:
         raise ConfigError(f"the recipe plans {target:,} samples; a job holds at most {MAX_COUNT:,}")
     # the plan holds: the dataset (unless it exists) and the job are made together, or neither
@@ -72,33 +67,35 @@ def _check_templates(recipe: Recipe) -> None:
         )
 
 
-def _warn_unused_attributes(strategy: Any, ctx: StepContext) -> None:
-    check = getattr(strategy, "attribute_warnings", None)
-    for message in check(ctx) if check else []:
-        warnings.warn(message, UnusedAttributeWarning, stacklevel=3)
+def runs_on_engine(kind: str) -> bool:
+    """The one dispatch by job kind: generation kinds (generate, augment, recipe) run slot by
+    slot on the engine (resumable, shardable across workers); quality, evaluate, train and
+    build are one application-layer call each (:mod:`sentiforge.app.tasks`)."""
+    from sentiforge.app import tasks
+
+    return kind not in tasks.KINDS
 
 
-class UnusedAttributeWarning(UserWarning):
-    """A prompt attribute that no template reads (often a misspelt name)."""
-
-
-def submit(store: Store, request: JobRequest) -> int:
-    """Create the job a request describes (it is not run yet); returns the job id."""
+def submit(store: Store, request: JobRequest | TaskRequest) -> int:
+    """Create the job a request describes, whatever its kind (it is not run yet); returns the job id."""
+    from sentiforge.app import tasks
     from sentiforge.app.requests import kind_of
 
     kind = kind_of(request)
-    recipe = request.to_recipe(store)
-    return create_job(store, recipe, request.dataset, kind=kind, request=request.model_dump(mode="json"))
+    if not runs_on_engine(kind):
+        return tasks.submit(store, cast("TaskRequest", request))
+    generation = cast("JobRequest", request)
+    recipe = generation.to_recipe(store)
+    return create_job(store, recipe, generation.dataset, kind=kind, request=request.model_dump(mode="json"))
 
 
-async def execute(store: Store, job_id: int, *, progress: Progress | None = None, **options: Any) -> str:
-    """Run any job to its end, whatever its kind (generation by the engine; quality, evaluate
-    and train by :mod:`sentiforge.app.tasks`), with "started" and "finished" events; returns
-    its final status."""
+async def execute(store: Store, job_id: int, *, progress: OnProgress | None = None, **options: Any) -> str:
+    """Run any job to its end, whatever its kind (:func:`runs_on_engine`), with "started" and
+    "finished" events; returns its final status."""
     from sentiforge.app import tasks
 
     job = store.job(job_id)
-    if job.kind in tasks.KINDS:
+    if not runs_on_engine(job.kind):
         return await tasks.run_task(store, job_id, progress=progress)
     try:
         result = await run(store, job_id, progress=progress, **options)
@@ -123,7 +120,7 @@ async def run(
     job_id: int,
     *,
     backend: Backend | None = None,
-    progress: Progress | None = None,
+    progress: OnProgress | None = None,
     **engine_options: Any,
 ) -> JobResult:
     """Claim the job and run it from where it stopped (JobConflictError if it runs elsewhere).
@@ -142,14 +139,14 @@ async def run_recipe(
     dataset: str,
     *,
     backend: Backend | None = None,
-    progress: Progress | None = None,
+    progress: OnProgress | None = None,
 ) -> JobResult:
     """Create a job for the recipe and run it."""
     return await run(store, create_job(store, recipe, dataset), backend=backend, progress=progress)
 
 
 async def resume_job(
-    store: Store, job_id: int, *, backend: Backend | None = None, progress: Progress | None = None
+    store: Store, job_id: int, *, backend: Backend | None = None, progress: OnProgress | None = None
 ) -> JobResult:
     """Run a job that stopped (crash, Ctrl-C, cancel, budget): filled slots are kept (a
     completed one runs nothing)."""

@@ -44,17 +44,17 @@ def _where(loc: tuple[Any, ...]) -> str:
 
 
 def _classifier(name: str) -> str:
-    from sentiforge.classifiers.registry import KINDS
+    from sentiforge.classifiers.registry import kinds
 
-    if name not in KINDS:
-        raise ValueError(f"unknown classifier {name!r}; choose one of {list(KINDS)}")
+    if name not in kinds():
+        raise ValueError(f"unknown classifier {name!r}; choose one of {list(kinds())}")
     return name
 
 
 def _embedder(name: str) -> str:
-    from sentiforge.embeddings import ALIASES, NAMES
+    from sentiforge.embeddings import ALIASES, embedder_names
 
-    known = ["auto", "none", *NAMES, *ALIASES]
+    known = ["auto", "none", *embedder_names(), *ALIASES]
     if name not in known:
         raise ValueError(f"unknown embedder {name!r}; choose one of {known}")
     return name
@@ -246,8 +246,8 @@ class RecipeRequest(_Request):
 JobRequest = GenerateRequest | AugmentRequest | RecipeRequest
 
 
-def kind_of(request: JobRequest | QualityRequest | EvaluateRequest | TrainRequest) -> str:
-    """The job kind a request makes: generate, augment, recipe, quality, evaluate or train."""
+def kind_of(request: JobRequest | QualityRequest | EvaluateRequest | TrainRequest | BuildRequest) -> str:
+    """The job kind a request makes: generate, augment, recipe, quality, evaluate, train or build."""
     return type(request).__name__.removesuffix("Request").lower()
 
 
@@ -309,3 +309,36 @@ class TrainRequest(_Request):
     # reasoner: samples without a rationale get one written by this backend first (else the label alone)
     rationale_backend: BackendSpec | None = None
     seed: Seed = 0
+
+
+PerSeed = Annotated[float, Field(gt=0, le=1000)]  # texts per seed
+
+
+class BuildRequest(_Request):
+    """Build the best classifier for labelled seeds, choosing by cross-validation on the seeds."""
+
+    seeds: str = Field(min_length=1)  # a dataset name, a labelled file, or vader:* / uci:*
+    out_dir: str = Field(min_length=1)  # where the model goes (over HTTP: its name)
+    pool: str | None = None  # unlabelled in-domain texts: a dataset (e.g. from `ground`) or a file
+    synthetic: list[str] = Field(default_factory=list, max_length=20)  # generated or augmented datasets
+    generate: int = Field(default=0, ge=0, le=2**31 - 1)  # a generation budget: not run by build, see above
+    scheme: str | None = None
+    seed_split: str | None = "train"  # the seeds' split, when the dataset has splits
+    language: str = "auto"
+    classifiers: list[Classifier] = Field(
+        default_factory=lambda: ["tfidf", "embedding", "contrastive", "transformer"], min_length=1, max_length=6
+    )
+    folds: int = Field(default=5, ge=2, le=10)
+    # per seed; "all" always tried
+    pseudo_sizes: list[PerSeed] = Field(default_factory=lambda: [1.0, 3.0], max_length=10)
+    pseudo_precision: float = Field(default=0.9, gt=0.5, le=1.0)
+    synthetic_cap: float = Field(default=1.0, gt=0.0, le=1000)  # synthetic samples per seed, at most
+    self_training: bool = True
+    max_minutes: float = Field(default=15.0, gt=0.0, le=7 * 24 * 60)
+    bootstrap: int = Field(default=1000, ge=100, le=100_000)
+    seed: Seed = 0
+
+    @field_validator("classifiers", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        return comma_separated(value)

@@ -16,14 +16,14 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from sentiforge.app import fleet
-from sentiforge.engine import Engine, prompt_library, seed_pool
+from sentiforge.engine import Engine
+from sentiforge.engine.claim import claim_shard
+from sentiforge.engine.plan import step_sizes
 from sentiforge.errors import JobConflictError, SentiforgeError
 from sentiforge.recipe import Recipe
 from sentiforge.store import Store
-from sentiforge.store.claims import this_process
 from sentiforge.store.jobs import FINISHED, WAITING
 from sentiforge.store.shards import ShardPublic
-from sentiforge.strategies.base import StepContext, build_strategy
 
 if TYPE_CHECKING:
     from sentiforge.backends.base import Backend
@@ -37,23 +37,12 @@ Send = Callable[[list[int]], None]  # queues shards for the workers (worker/task
 def wants_workers(store: Store, job_id: int, settings: Settings) -> bool:
     """Whether a job goes to the workers: a broker is configured and the job is a generation
     job (run by the engine) larger than one shard. Others run in-process as before."""
-    from sentiforge.app import tasks
+    from sentiforge.app.jobs import runs_on_engine
 
     if not settings.broker_url:
         return False
     job = store.job(job_id)
-    return job.kind not in tasks.KINDS and job.target > settings.shard_size
-
-
-def step_sizes(store: Store, recipe: Recipe) -> list[int]:
-    """How many slots each step of a recipe plans (as ``create_job`` counts them)."""
-    pool = seed_pool(store, recipe)
-    ctx = StepContext(client=None, scheme=recipe.label_scheme(), prompts=prompt_library(recipe), pool=pool)  # type: ignore[arg-type]
-    sizes = []
-    for i, spec in enumerate(recipe.steps):
-        ctx.step = i
-        sizes.append(build_strategy(spec.strategy, spec.params).size(ctx))
-    return sizes
+    return runs_on_engine(job.kind) and job.target > settings.shard_size
 
 
 def split(store: Store, job_id: int, size: int) -> list[int]:
@@ -105,7 +94,7 @@ async def run_shard(
     job's totals and status are rolled up after. A shard past its delivery cap only fails."""
     from sentiforge.backends import from_spec
 
-    shard = await asyncio.to_thread(store.claim_shard, shard_id, this_process(), max_deliveries)
+    shard = await claim_shard(store, shard_id, max_deliveries)
     if shard.status != "running":
         return shard
     job = store.job(shard.job_id)

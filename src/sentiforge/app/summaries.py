@@ -54,12 +54,14 @@ def reused_answers(store: Store, job_id: int) -> dict[str, Any] | None:
 
 def summarise_job(store: Store, job_id: int, embedder: Any = None) -> dict[str, Any] | None:
     """Make and keep the job's summary (in its result); the summary, or None if it failed."""
+    from sentiforge.engine.plan import judges_labels
     from sentiforge.quality.summary import job_summary
 
     try:
         if embedder is None:
             embedder = configured_embedder()
-        summary = job_summary(store, job_id, None if isinstance(embedder, _NoEmbedder) else embedder)
+        judged = judges_labels(store.job(job_id).recipe)
+        summary = job_summary(store, job_id, None if isinstance(embedder, _NoEmbedder) else embedder, judged=judged)
         if reused := reused_answers(store, job_id):
             summary["reused"] = reused
         store.set_job_summary(job_id, summary)

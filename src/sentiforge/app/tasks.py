@@ -1,8 +1,8 @@
 """Quality, evaluate and train as jobs: one application-layer call each, run like any job.
 
 A generation job is the engine's (slots, resume to the exact count); these three are one call
-(:func:`sentiforge.app.quality.run_quality`, :func:`sentiforge.app.models.evaluate`,
-:func:`sentiforge.app.models.train`) on a request stored with the job. They are claimed and
+(:func:`sentiforge.app.quality_gate.run_quality`, :func:`sentiforge.app.training.evaluate`,
+:func:`sentiforge.app.training.train`) on a request stored with the job. They are claimed and
 kept alive in the store the same way, so a job list, a cancel or a restart treats every kind
 alike. A cancel stops a quality run between batches and an evaluation between stages; a
 training that has started runs to its end. Resuming one runs the call again.
@@ -16,14 +16,14 @@ import asyncio
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sentiforge.app.build import BuildRequest
 from sentiforge.app.confinement import BUILTIN, in_store
-from sentiforge.app.requests import EvaluateRequest, QualityRequest, TrainRequest, kind_of
+from sentiforge.app.requests import BuildRequest, EvaluateRequest, QualityRequest, TrainRequest, kind_of
+from sentiforge.engine.claim import claim_job
 from sentiforge.errors import SentiforgeError
-from sentiforge.store.claims import this_process
+from sentiforge.progress import Update
 
 if TYPE_CHECKING:
-    from sentiforge.engine import Progress
+    from sentiforge.progress import OnProgress
     from sentiforge.store import Store
 
 TaskRequest = QualityRequest | EvaluateRequest | TrainRequest | BuildRequest
@@ -34,7 +34,6 @@ KINDS: dict[str, type[TaskRequest]] = {
     "build": BuildRequest,
 }
 PER_MILLE = 1000  # a build's progress: thousandths of its estimated work
-HEARTBEAT_SECONDS = 2.0
 
 
 class Cancelled(SentiforgeError):
@@ -43,7 +42,7 @@ class Cancelled(SentiforgeError):
 
 def submit(store: Store, request: TaskRequest) -> int:
     """Create a queued quality, evaluate or train job for the request; returns its id."""
-    kind = "build" if isinstance(request, BuildRequest) else kind_of(request)
+    kind = kind_of(request)
     dataset = _dataset_name(request)
     dataset_id = store.dataset_id(dataset) if not dataset.startswith(BUILTIN) and in_store(store, dataset) else None
     target = store.count(dataset_id, status=None) if kind == "quality" and dataset_id else 1
@@ -57,16 +56,17 @@ def _dataset_name(request: TaskRequest) -> str:
     return request.synthetic if isinstance(request, EvaluateRequest) else request.dataset
 
 
-async def run_task(store: Store, job_id: int, *, progress: Progress | None = None) -> str:
-    """Claim a quality, evaluate or train job, run its call in a thread, record how it ended."""
-    owner = this_process()
-    job = await asyncio.to_thread(store.claim_job, job_id, owner)
+async def run_task(store: Store, job_id: int, *, progress: OnProgress | None = None) -> str:
+    """Claim a quality, evaluate or train job, run its call in a thread, record how it ended.
+    The claim is kept alive meanwhile; a cancel (or a lost claim) sets ``stop``, which the
+    call's checkpoints read."""
+    job, claim = await claim_job(store, job_id)
     request = KINDS[job.kind].model_validate(job.request or {})
     stop = asyncio.Event()
-    watcher = asyncio.create_task(_watch(store, job_id, owner, stop))
     status, error, result = "completed", None, None
     try:
-        result = await asyncio.to_thread(_call, store, job_id, request, stop, progress)
+        async with claim.kept(lambda _beat: stop.set()):
+            result = await asyncio.to_thread(_call, store, job_id, request, stop, progress)
     except Cancelled:
         status = "cancelled"
     except SentiforgeError as exc:
@@ -76,38 +76,28 @@ async def run_task(store: Store, job_id: int, *, progress: Progress | None = Non
     except BaseException:
         store.update_job(job_id, status="incomplete", error="interrupted; resume the job to run it again")
         raise
-    finally:
-        watcher.cancel()
     done = job.target if status == "completed" else store.job(job_id).done
     store.update_job(job_id, status=status, error=error, result=result, done=done, cancel_requested=False)
     store.add_job_event(job_id, "finished", status=status, error=error)
     return status
 
 
-async def _watch(store: Store, job_id: int, owner: str, stop: asyncio.Event) -> None:
-    """Heartbeat the claim; a cancel (or a lost claim) sets ``stop``, which checkpoints read."""
-    while True:
-        await asyncio.sleep(HEARTBEAT_SECONDS)
-        if await asyncio.to_thread(store.heartbeat, job_id, owner) != "ok":
-            stop.set()
-
-
 def _call(
-    store: Store, job_id: int, request: TaskRequest, stop: asyncio.Event, progress: Progress | None
+    store: Store, job_id: int, request: TaskRequest, stop: asyncio.Event, progress: OnProgress | None
 ) -> dict[str, Any]:
     """The application-layer call for the request (in a worker thread); its answer as JSON."""
-    from sentiforge.app import models, quality
+    from sentiforge.app import quality_gate, training
 
     def checkpoint(done: int, target: int) -> None:
         if stop.is_set():
             raise Cancelled("cancelled")
         store.update_job(job_id, done=done)
         if progress:
-            progress(done, target, 0)
+            progress(Update(done=done, total=target))
 
     if isinstance(request, QualityRequest):
         target = store.job(job_id).target
-        summary = quality.run_quality(store, request, progress=lambda n, _counts: checkpoint(n, target))
+        summary = quality_gate.run_quality(store, request, progress=lambda update: checkpoint(update.done, target))
         return {
             "run_id": summary.run_id,
             "examined": summary.examined,
@@ -117,18 +107,18 @@ def _call(
     if isinstance(request, EvaluateRequest):
         stages: list[str] = []
 
-        def stage(message: str) -> None:
-            stages.append(message)
-            store.add_job_event(job_id, "stage", message=message)
+        def stage(update: Update) -> None:
+            stages.append(update.stage)
+            store.add_job_event(job_id, "stage", message=update.stage)
             if stop.is_set():
                 raise Cancelled("cancelled")
 
-        ev = models.evaluate(request, db=store.url, progress=stage)
+        ev = training.evaluate(request, db=store.url, progress=stage)
         paths = ev.write(request.out_dir)
         return {"report_dir": request.out_dir, "files": {k: Path(v).name for k, v in paths.items()}, **_scores(ev)}
     if isinstance(request, BuildRequest):
         return _build(store, job_id, request, checkpoint)
-    trained = models.train(request, db=store.url)
+    trained = training.train(request, db=store.url)
     return {
         "model": trained.folder.name,
         "folder": str(trained.folder),
@@ -147,13 +137,13 @@ def _build(store: Store, job_id: int, request: BuildRequest, checkpoint: Any) ->
 
     started, last = time.perf_counter(), [""]
 
-    def progress(done: int, total: int, stage: str) -> None:
-        if stage != last[0]:
-            last[0] = stage
-            elapsed = time.perf_counter() - started
-            eta = round(elapsed * (total - done) / done) if done else None
-            store.add_job_event(job_id, "stage", message=stage, done=done, total=total, eta_s=eta)
-        checkpoint(min(PER_MILLE - 1, PER_MILLE * done // max(total, 1)), PER_MILLE)
+    def progress(update: Update) -> None:
+        if update.stage != last[0]:
+            last[0] = update.stage
+            done, total = update.done, update.total
+            eta = round((time.perf_counter() - started) * (total - done) / done) if done else None
+            store.add_job_event(job_id, "stage", message=update.stage, done=done, total=total, eta_s=eta)
+        checkpoint(min(PER_MILLE - 1, PER_MILLE * update.done // max(update.total, 1)), PER_MILLE)
 
     built = build(request, db=store.url, progress=progress)
     return {"model": built.folder.name, **json_safe(built.to_dict())}

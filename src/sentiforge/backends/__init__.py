@@ -1,49 +1,61 @@
 """LLM backends behind one interface (:class:`Backend`), and the client that wraps them.
 
-The deterministic fake lives with the other test doubles in :mod:`sentiforge.testing`;
-``FakeBackend`` is re-exported here (on first use) because recipes name it as a backend.
+A recipe names its backend by kind; :func:`from_spec` builds it from the kinds registered
+here. The real ones (``openai``, ``embedded``) are built in; another registers itself with
+:func:`register_backend`, as the deterministic fake does when :mod:`sentiforge.testing` is
+imported (the entry points import it, so ``--backend fake`` works for users too).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from sentiforge.backends.base import Backend, ChatRequest, Completion, Message, Usage
 from sentiforge.backends.client import Accounting, LLMClient, MemoryCache, Pricing, RetryPolicy
+from sentiforge.errors import ConfigError
 
 if TYPE_CHECKING:
     from sentiforge.recipe import BackendSpec
-    from sentiforge.testing.backend import FakeBackend
+
+BackendFactory = Callable[["BackendSpec"], Backend]
 
 
-def from_spec(spec: BackendSpec) -> Backend:
-    """Build the backend a recipe names. Heavy imports happen only here, on demand."""
-    if spec.kind == "fake":
-        from sentiforge.testing.backend import FakeBackend
+def _openai(spec: BackendSpec) -> Backend:
+    from sentiforge.backends.openai_compat import OpenAICompatBackend
 
-        responder = None
-        if spec.fake_responder == "augment":
-            from sentiforge.testing.augmenter import ScriptedAugmenter
+    return OpenAICompatBackend.from_spec(spec)
 
-            responder = ScriptedAugmenter()
-        return FakeBackend(
-            model=spec.model, latency=spec.fake_latency, max_concurrency=spec.concurrency, responder=responder
-        )
-    if spec.kind == "openai":
-        from sentiforge.backends.openai_compat import OpenAICompatBackend
 
-        return OpenAICompatBackend.from_spec(spec)
+def _embedded(spec: BackendSpec) -> Backend:
     from sentiforge.backends.embedded import EmbeddedBackend
 
     return EmbeddedBackend.from_spec(spec)
 
 
+_KINDS: dict[str, BackendFactory] = {"openai": _openai, "embedded": _embedded}
+
+
+def register_backend(kind: str, factory: BackendFactory) -> None:
+    """Make ``kind`` buildable by :func:`from_spec` (a later registration of a kind wins)."""
+    _KINDS[kind] = factory
+
+
+def from_spec(spec: BackendSpec) -> Backend:
+    """Build the backend a recipe names. Heavy imports happen only here, on demand."""
+    factory = _KINDS.get(spec.kind)
+    if factory is None:
+        hint = "; `import sentiforge.testing` registers the fakes" if spec.kind == "fake" else ""
+        raise ConfigError(f"no backend of kind {spec.kind!r} is registered (known: {sorted(_KINDS)}){hint}")
+    return factory(spec)
+
+
 __all__ = [
     "Accounting",
     "Backend",
+    "BackendFactory",
     "ChatRequest",
     "Completion",
-    "FakeBackend",
     "LLMClient",
     "MemoryCache",
     "Message",
@@ -51,13 +63,5 @@ __all__ = [
     "RetryPolicy",
     "Usage",
     "from_spec",
+    "register_backend",
 ]
-
-
-def __getattr__(name: str) -> Any:
-    # Lazy: sentiforge.testing.backend imports backends.base, so an eager import here would be circular.
-    if name == "FakeBackend":
-        from sentiforge.testing.backend import FakeBackend
-
-        return FakeBackend
-    raise AttributeError(f"module 'sentiforge.backends' has no attribute {name!r}")

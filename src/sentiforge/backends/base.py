@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -89,6 +90,47 @@ class Backend(Protocol):
     def key(self) -> str: ...
 
     async def complete(self, request: ChatRequest) -> Completion: ...
+
+    async def aclose(self) -> None: ...
+
+
+@runtime_checkable
+class BatchBackend(Protocol):
+    """A backend whose provider also answers requests in batches (OpenAI's batch API: a lower
+    price, answers within a day). A recipe's ``backend.batch_api`` sends a job's requests this
+    way (engine/batching.py); a backend without these methods cannot batch."""
+
+    def open_batches(self) -> BatchService:
+        """The provider's files and batches endpoints (close them with ``aclose``)."""
+        ...
+
+    def batch_line(self, custom_id: str, request: ChatRequest) -> dict[str, Any]:
+        """One line of a batch's input file: the request as this backend sends it."""
+        ...
+
+    def batch_completion(self, body: Any, request: ChatRequest) -> Completion:
+        """The completion in one answer line's body, as billed (TransientBackendError when it holds none)."""
+        ...
+
+    def batch_answer(self, completion: Completion, request: ChatRequest) -> Completion:
+        """That completion as :meth:`Backend.complete` returns it (InvalidOutputError when unusable)."""
+        ...
+
+
+class BatchService(Protocol):
+    """A provider's batch endpoints, as engine/batching.py drives them (backends/openai_batch.py)."""
+
+    async def upload(self, lines: list[dict[str, Any]]) -> str: ...
+
+    async def create(self, input_file_id: str, metadata: dict[str, str]) -> dict[str, Any]: ...
+
+    async def find(self, input_file_id: str) -> dict[str, Any] | None: ...
+
+    async def wait(self, batch_id: str, *, longest: float, stopped: Callable[[], bool]) -> dict[str, Any] | None: ...
+
+    async def outcomes(self, batch: dict[str, Any]) -> tuple[list[Any], list[str]]: ...
+
+    def chunks(self, lines: list[dict[str, Any]]) -> list[list[dict[str, Any]]]: ...
 
     async def aclose(self) -> None: ...
 

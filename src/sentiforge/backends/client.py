@@ -11,11 +11,14 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
+
+from pydantic import ConfigDict, Field, PrivateAttr
 
 from sentiforge.backends.base import Backend, ChatRequest, Completion, Usage, estimate_tokens
 from sentiforge.backends.ratelimit import report_wait
+from sentiforge.counters import Spend
 from sentiforge.errors import BudgetExceededError, RateLimitedError, TransientBackendError
 
 
@@ -58,20 +61,17 @@ class Pricing:
         return Pricing(self.input_per_mtok * factor, self.output_per_mtok * factor)
 
 
-@dataclass
-class Accounting:
-    """Running totals for one job. ``max_cost`` / ``max_total_tokens`` are the budget cap."""
+class Accounting(Spend):
+    """Running totals for one job (its :class:`~sentiforge.counters.Spend`). ``max_cost`` /
+    ``max_total_tokens`` are the budget cap."""
 
-    pricing: Pricing = field(default_factory=Pricing)
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    pricing: Pricing = Field(default_factory=Pricing)
     max_cost: float | None = None
     max_total_tokens: int | None = None
-    requests: int = 0
-    cache_hits: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cost: float = 0.0
-    _reserved_cost: float = 0.0
-    _reserved_tokens: int = 0
+    _reserved_cost: float = PrivateAttr(default=0.0)
+    _reserved_tokens: int = PrivateAttr(default=0)
 
     def reserve(self, request: ChatRequest, pricing: Pricing | None = None) -> tuple[float, int]:
         """Claim the most this request can cost (at ``pricing``, default the job's), or raise

@@ -20,8 +20,8 @@ import os
 from typing import TYPE_CHECKING, get_args
 
 from sentiforge.backends.base import ChatRequest, Completion
+from sentiforge.backends.gguf import DEFAULT_MODEL, PACKAGED, resolve_model
 from sentiforge.backends.llama_server import LlamaServer, ServerConfig, shared_server
-from sentiforge.backends.models import DEFAULT_MODEL, PACKAGED, resolve_model
 from sentiforge.backends.openai_compat import OpenAICompatBackend
 from sentiforge.errors import ConfigError, TransientBackendError
 from sentiforge.recipe import JsonMode

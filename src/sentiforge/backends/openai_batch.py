@@ -4,7 +4,8 @@ download its output and error files.
 Half the price of the same requests sent one by one, answered within a completion window
 (24 h) instead of at once. This module is the provider side only: the lines it sends and the
 outcomes it reads back. Which requests go into a batch, and what happens to the answers, is
-:mod:`sentiforge.batching`'s business.
+:mod:`sentiforge.engine.batching`'s business; the backend opens this API (``open_batches``,
+:class:`~sentiforge.backends.base.BatchBackend`).
 
 Shapes (https://platform.openai.com/docs/guides/batch): an input line is
 ``{"custom_id", "method": "POST", "url": "/v1/chat/completions", "body"}``; an output or
@@ -22,14 +23,11 @@ import logging
 import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import httpx
 
-from sentiforge.errors import ConfigError, PermanentBackendError, TransientBackendError
-
-if TYPE_CHECKING:
-    from sentiforge.backends.base import Backend
+from sentiforge.errors import PermanentBackendError, TransientBackendError
 
 log = logging.getLogger(__name__)
 
@@ -125,16 +123,12 @@ class BatchAPI:
         self._sleep = sleep
         self._client = httpx.AsyncClient(timeout=httpx.Timeout(timeout))
 
-    @classmethod
-    def for_backend(cls, backend: Backend) -> BatchAPI:
-        from sentiforge.backends.openai_compat import OpenAICompatBackend
-
-        if not isinstance(backend, OpenAICompatBackend):
-            raise ConfigError(f"batch_api needs an OpenAI-compatible backend, not {backend.name!r}")
-        return cls(backend.base_url, api_key_env=backend.api_key_env, timeout=backend.timeout)
-
     async def aclose(self) -> None:
         await self._client.aclose()
+
+    def chunks(self, lines: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+        """Request lines cut into batches within this provider's file limits."""
+        return chunks(lines)
 
     # -- calls ------------------------------------------------------------------------------
     async def upload(self, lines: list[dict[str, Any]]) -> str:

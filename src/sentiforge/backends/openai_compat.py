@@ -36,6 +36,7 @@ import httpx
 from sentiforge.backends.adaptive import AdaptiveRate
 from sentiforge.backends.base import ChatRequest, Completion, Usage, estimate_tokens
 from sentiforge.backends.http import Response, make_pool
+from sentiforge.backends.openai_batch import BatchAPI, request_line
 from sentiforge.backends.ratelimit import Limiter, RateLimiter, parse_duration
 from sentiforge.config import DEFAULT_API_KEY_ENV
 from sentiforge.errors import (
@@ -168,6 +169,21 @@ class OpenAICompatBackend:
         if schema is not None and mode != "none":
             body["response_format"] = response_format(schema, "json_object" if mode == "json_object" else "json_schema")
         return body
+
+    # -- the provider's batch API (it can batch: backends.base.BatchBackend) ---------------
+    def open_batches(self) -> BatchAPI:
+        return BatchAPI(self.base_url, api_key_env=self.api_key_env, timeout=self.timeout)
+
+    def batch_line(self, custom_id: str, request: ChatRequest) -> dict[str, Any]:
+        return request_line(custom_id, self.body(request))
+
+    def batch_completion(self, body: Any, request: ChatRequest) -> Completion:
+        return completion_from_body(body, request, self.model)
+
+    def batch_answer(self, completion: Completion, request: ChatRequest) -> Completion:
+        if request.grammar_choices:
+            completion = completion.model_copy(update={"text": unwrap_choice(completion.text, request.grammar_choices)})
+        return completion
 
     def _headers(self) -> dict[str, str]:
         key = os.environ.get(self.api_key_env, "").strip()

@@ -3,21 +3,29 @@
 Kinds: ``tfidf`` (baseline), ``embedding`` (MiniLM or multilingual E5 + logistic regression),
 ``transformer`` (fine-tuned MiniLM), ``contrastive`` (SetFit-style pair-tuned MiniLM + logistic
 regression), ``reasoner`` (a small causal LM that writes a rationale then the label; its
-``predict_with_rationale`` returns both) and ``fake`` (naive Bayes, for tests: it lives with the
-other fakes in ``sentiforge.testing``). Heavy libraries load only when a kind that needs them
-is built.
+``predict_with_rationale`` returns both). Another kind registers itself
+(:func:`register_classifier`), as ``fake`` (naive Bayes, for tests) does when
+:mod:`sentiforge.testing` is imported. Heavy libraries load only when a kind that needs them is built.
 """
 
 from sentiforge.classifiers.base import Classifier, ModelInfo, targets_of
-from sentiforge.classifiers.registry import KINDS, build_classifier, factory, load_classifier, train
+from sentiforge.classifiers.registry import (
+    build_classifier,
+    factory,
+    kinds,
+    load_classifier,
+    register_classifier,
+    train,
+)
 
 __all__ = [
-    "KINDS",
     "Classifier",
     "ModelInfo",
     "build_classifier",
     "factory",
+    "kinds",
     "load_classifier",
+    "register_classifier",
     "targets_of",
     "train",
 ]

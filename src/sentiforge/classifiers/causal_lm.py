@@ -3,7 +3,7 @@
 A base model is named by a string, kept in the saved reasoner's metadata:
 
 * a packaged GGUF model (``qwen2.5-0.5b``, ``qwen2.5-1.5b``, ``gemma-3-270m``): its parts are
-  joined once by :func:`sentiforge.backends.models.assemble` (or the Gemma package's own
+  joined once by :func:`sentiforge.backends.gguf.assemble` (or the Gemma package's own
   ``assemble``), and transformers reads the file through the ``gguf`` package, dequantising it;
 * a path to a ``.gguf`` file;
 * a local Hugging Face folder (``config.json`` plus weights and tokenizer files).
@@ -54,7 +54,7 @@ def compute_dtype(device: str) -> Any:
 
 def base_file(spec: str) -> Path:
     """The GGUF file or Hugging Face folder a base model name stands for."""
-    from sentiforge.backends.models import PACKAGED, assemble, cache_dir
+    from sentiforge.backends.gguf import PACKAGED, assemble, cache_dir
 
     if spec in PACKAGED:
         return assemble(PACKAGED[spec])

@@ -16,17 +16,15 @@ from sentiforge.errors import ConfigError, DataError
 from sentiforge.labels import LabelScheme
 from sentiforge.samples import Sample
 
-KINDS = ("tfidf", "embedding", "transformer", "reasoner", "contrastive", "fake")
 BODY_OPTION = {"embedding": "embedder", "contrastive": "body"}  # kinds whose sentence body follows the language
 
 
-def _classes() -> dict[str, Any]:
+def _builtin() -> dict[str, Any]:
     from sentiforge.classifiers.contrastive import ContrastiveClassifier
     from sentiforge.classifiers.embedding import EmbeddingClassifier
     from sentiforge.classifiers.reasoner import ReasonerClassifier
     from sentiforge.classifiers.tfidf import TfidfClassifier
     from sentiforge.classifiers.transformer import TransformerClassifier
-    from sentiforge.testing.classifier import FakeClassifier
 
     return {
         "tfidf": TfidfClassifier,
@@ -34,8 +32,27 @@ def _classes() -> dict[str, Any]:
         "transformer": TransformerClassifier,
         "reasoner": ReasonerClassifier,
         "contrastive": ContrastiveClassifier,
-        "fake": FakeClassifier,
     }
+
+
+BUILTIN = ("tfidf", "embedding", "transformer", "reasoner", "contrastive")
+_REGISTERED: dict[str, type] = {}
+
+
+def register_classifier(cls: type) -> type:
+    """Make a classifier class buildable and loadable by its ``kind`` (usable as a decorator);
+    importing :mod:`sentiforge.testing` registers the ``fake`` kind this way."""
+    _REGISTERED[cls.kind] = cls  # type: ignore[attr-defined]
+    return cls
+
+
+def kinds() -> tuple[str, ...]:
+    """Every classifier kind: the built-in ones, then those registered."""
+    return (*BUILTIN, *(k for k in _REGISTERED if k not in BUILTIN))
+
+
+def _classes() -> dict[str, Any]:
+    return {**_builtin(), **_REGISTERED}
 
 
 def build_classifier(kind: str, scheme: LabelScheme, *, language: str = "en", **params: Any) -> Classifier:
@@ -43,7 +60,7 @@ def build_classifier(kind: str, scheme: LabelScheme, *, language: str = "en", **
     multilingual one for non-English data."""
     classes = _classes()
     if kind not in classes:
-        raise ConfigError(f"unknown classifier {kind!r}; choose one of {list(KINDS)}")
+        raise ConfigError(f"unknown classifier {kind!r}; choose one of {list(kinds())}")
     body = "minilm" if language.split("-")[0].lower() == "en" else "multilingual"
     if kind in BODY_OPTION and BODY_OPTION[kind] not in params:
         params[BODY_OPTION[kind]] = body
@@ -65,7 +82,7 @@ def load_classifier(path: str | Path, **kwargs: Any) -> Classifier:
     info: ModelInfo = read_info(folder)
     classes = _classes()
     if info.kind not in classes:
-        raise DataError(f"{folder} holds a model of unknown kind {info.kind!r}; known kinds: {list(KINDS)}")
+        raise DataError(f"{folder} holds a model of unknown kind {info.kind!r}; known kinds: {list(kinds())}")
     return classes[info.kind].load(folder, info, **kwargs)
 
 

@@ -17,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from sentiforge.config import DEFAULT_API_KEY_ENV, DEFAULT_MODEL
 from sentiforge.errors import ConfigError
+from sentiforge.progress import Update
 from sentiforge.recipe import BackendSpec
 from sentiforge.store import Store
 
@@ -66,8 +67,8 @@ def run_job(store: Store, job_id: int, *, backend: Backend | None = None) -> Job
         task = bar.task_ids[0]
         bar.update(task, completed=job.done)
 
-        def progress(done: int, target: int, rejected: int) -> None:
-            bar.update(task, completed=done, extra=f"rejected {rejected}")
+        def progress(update: Update) -> None:
+            bar.update(task, completed=update.done, extra=f"rejected {update.rejected}")
 
         result = jobs.run_sync(store, job_id, backend=backend, progress=progress)
     print_result(result)

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from sentiforge.cli._common import DbOption, console, out, progress_bar, request_from
+from sentiforge.progress import Update
 
 
 def build_cmd(
@@ -47,8 +48,8 @@ def build_cmd(
     with progress_bar("build", 1) as bar:
         task = bar.task_ids[0]
 
-        def progress(done: int, total: int, stage: str) -> None:
-            bar.update(task, completed=done, total=max(total, 1), extra=stage[:60])
+        def progress(update: Update) -> None:
+            bar.update(task, completed=update.done, total=max(update.total, 1), extra=update.stage[:60])
 
         built = build(request, db=db, progress=progress)
     print_built(built)

@@ -74,11 +74,11 @@ def evaluate(
     db: DbOption = None,
 ) -> None:
     """Train the same classifier on real, synthetic and mixed data; score each on real holdout data."""
-    from sentiforge.app.models import evaluate as run
     from sentiforge.app.requests import EvaluateRequest
+    from sentiforge.app.training import evaluate as run
 
     request = request_from(EvaluateRequest, locals(), classifiers="classifier")
-    ev = run(request, db=db, progress=lambda msg: console.print(f"[dim]{msg}...[/dim]"))
+    ev = run(request, db=db, progress=lambda update: console.print(f"[dim]{update.stage}...[/dim]"))
     paths = ev.write(out_dir)
     if as_json:
         out.print_json(json.dumps({k: _summary(r) for k, r in ev.tstr.items()}))

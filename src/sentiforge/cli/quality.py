@@ -11,6 +11,7 @@ from rich.markup import escape
 
 from sentiforge.cli._common import DbOption, console, open_store, out
 from sentiforge.config import DEFAULT_MODEL
+from sentiforge.progress import Update
 
 quality_app = typer.Typer(
     help="Quality gate: dedup, leakage, label consistency, filters, scores.", no_args_is_help=True
@@ -38,7 +39,7 @@ def run(
     db: DbOption = None,
 ) -> None:
     """Run every check over DATASET; each sample gets a record, rejects keep their reason."""
-    from sentiforge.app.quality import run_quality
+    from sentiforge.app.quality_gate import run_quality
     from sentiforge.app.requests import QualityRequest
     from sentiforge.quality.config import QualityConfig
 
@@ -56,9 +57,11 @@ def run(
     with open_store(db) as store:
         total = store.count(store.dataset_id(dataset), status=None)
 
-        def progress(done: int, counts: dict[str, int]) -> None:
+        def progress(update: Update) -> None:
+            counts = update.counts
             console.print(
-                f"  {done}/{total} examined, {counts.get('rejected', 0)} rejected, {counts.get('review', 0)} to review"
+                f"  {update.done}/{total} examined, {counts.get('rejected', 0)} rejected, "
+                f"{counts.get('review', 0)} to review"
             )
 
         summary = run_quality(store, request, progress=progress)
@@ -89,7 +92,7 @@ def report(
     db: DbOption = None,
 ) -> None:
     """What the gate decided: accepted/rejected, rejects per check, leaks, review queue, score."""
-    from sentiforge.quality.review import ReviewQueue
+    from sentiforge.quality.review_queue import ReviewQueue
 
     with open_store(db) as store:
         dataset_id = store.dataset_id(dataset)

@@ -13,7 +13,7 @@ from rich.markup import escape
 from sentiforge.cli._common import DbOption, open_store, out
 
 if TYPE_CHECKING:
-    from sentiforge.quality.review import ReviewQueue
+    from sentiforge.quality.review_queue import ReviewQueue
     from sentiforge.store.schemas import ReviewItemPublic
 
 review_app = typer.Typer(help="Human review of low-scoring and audited samples.", no_args_is_help=True)
@@ -24,7 +24,7 @@ Note = Annotated[str | None, typer.Option(help="Why, for the record.")]
 @contextmanager
 def _queue(db: str | None) -> Iterator[ReviewQueue]:
     """The review queue of the store at ``db``, closed after the command."""
-    from sentiforge.quality.review import ReviewQueue
+    from sentiforge.quality.review_queue import ReviewQueue
 
     with open_store(db) as store:
         yield ReviewQueue(store)

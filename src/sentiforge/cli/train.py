@@ -38,8 +38,8 @@ def train_cmd(
     db: DbOption = None,
 ) -> None:
     """Train a classifier and save it (JSON metadata + safe weights) for `predict` and the service."""
-    from sentiforge.app.models import train
     from sentiforge.app.requests import TrainRequest
+    from sentiforge.app.training import train
     from sentiforge.recipe import BackendSpec
 
     rationale_backend = BackendSpec(kind="embedded", model=rationale_model) if rationale_model else None

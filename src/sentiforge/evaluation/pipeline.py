@@ -10,50 +10,18 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
-from pathlib import Path
+from dataclasses import replace
 from typing import Any, Literal
 
 from sentiforge.classifiers.registry import factory
 from sentiforge.errors import ConfigError, DataError
 from sentiforge.evaluation.bias import BiasAudit, Thresholds, audit
+from sentiforge.evaluation.report import Evaluation
 from sentiforge.evaluation.tstr import TSTRConfig, TSTRResult, run_tstr
 from sentiforge.io.splits import dedupe, presplit, split_real
 from sentiforge.labels import LabelScheme
+from sentiforge.progress import OnProgress, Update
 from sentiforge.samples import Sample
-
-Progress = Callable[[str], None]
-
-
-@dataclass
-class Evaluation:
-    scheme: LabelScheme
-    tstr: dict[str, TSTRResult]
-    similarity: dict[str, Any] | None
-    bias: dict[str, BiasAudit]
-    meta: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def primary(self) -> TSTRResult:
-        return next(iter(self.tstr.values()))
-
-    def headline(self) -> str:
-        return "\n".join(r.headline() for r in self.tstr.values())
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "scheme": self.scheme.model_dump(mode="json"),
-            "meta": self.meta,
-            "tstr": {k: v.to_dict() for k, v in self.tstr.items()},
-            "similarity": self.similarity,
-            "bias": {k: v.to_dict() for k, v in self.bias.items()},
-        }
-
-    def write(self, out_dir: str | Path) -> dict[str, Path]:
-        """``report.html`` (self-contained), ``report.json`` (every number) and ``figures.json``."""
-        from sentiforge.evaluation.report import write_report
-
-        return write_report(self, Path(out_dir))
 
 
 def prepare_real(
@@ -89,11 +57,14 @@ def evaluate(
     on_leak: Literal["drop", "error"] = "drop",
     embedder: str | None = "auto",
     bias_thresholds: Thresholds | None = None,
-    progress: Progress | None = None,
+    progress: OnProgress | None = None,
     sources: dict[str, str] | None = None,
 ) -> Evaluation:
     """TSTR for each classifier, distribution similarity and a bias audit, on the real holdout."""
-    say = progress or (lambda _msg: None)
+    def say(stage: str) -> None:
+        if progress:
+            progress(Update(stage=stage))
+
     synthetic = _checked(classifiers, synthetic)
     started = time.perf_counter()
     real_train, hold, how = prepare_real(real, holdout, holdout_fraction, seed)
@@ -160,7 +131,7 @@ def _tstr(
     hold: list[Sample],
     synthetic: list[Sample],
     scheme: LabelScheme,
-    say: Progress,
+    say: Callable[[str], None],
 ) -> TSTRResult:
     say(f"TSTR with the {kind} classifier")
     kind_params = dict(params)

@@ -1,4 +1,5 @@
-"""The evaluation report: one self-contained HTML file, plus the data of every figure as JSON.
+"""An evaluation's findings (:class:`Evaluation`) and the report they make: one self-contained
+HTML file, plus the data of every figure as JSON.
 
 Figures are drawn with matplotlib into inline SVG (no CDN, no scripts, no external files),
 so the page opens anywhere, offline, and prints. Each figure's numbers also go into
@@ -10,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import math
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,10 +21,43 @@ import numpy as np
 from sentiforge.errors import require
 
 if TYPE_CHECKING:
-    from sentiforge.evaluation.pipeline import Evaluation
+    from sentiforge.evaluation.bias import BiasAudit
+    from sentiforge.evaluation.tstr import TSTRResult
+    from sentiforge.labels import LabelScheme
 
 COLORS = {"trtr": "#2563eb", "tstr": "#f97316", "mix": "#10b981", "real": "#2563eb", "synthetic": "#f97316"}
 SETTING_NAMES = {"trtr": "TRTR (real)", "tstr": "TSTR (synthetic)", "mix": "Mixed"}
+
+
+@dataclass
+class Evaluation:
+    """What :func:`sentiforge.evaluation.pipeline.evaluate` found: TSTR per kind, similarity, bias."""
+
+    scheme: LabelScheme
+    tstr: dict[str, TSTRResult]
+    similarity: dict[str, Any] | None
+    bias: dict[str, BiasAudit]
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def primary(self) -> TSTRResult:
+        return next(iter(self.tstr.values()))
+
+    def headline(self) -> str:
+        return "\n".join(r.headline() for r in self.tstr.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "scheme": self.scheme.model_dump(mode="json"),
+            "meta": self.meta,
+            "tstr": {k: v.to_dict() for k, v in self.tstr.items()},
+            "similarity": self.similarity,
+            "bias": {k: v.to_dict() for k, v in self.bias.items()},
+        }
+
+    def write(self, out_dir: str | Path) -> dict[str, Path]:
+        """``report.html`` (self-contained), ``report.json`` (every number) and ``figures.json``."""
+        return write_report(self, Path(out_dir))
 
 
 def _plt() -> Any:

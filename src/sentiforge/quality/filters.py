@@ -9,12 +9,11 @@ the user asks, profanity and PII flags. Each finding names itself in the reason.
 from __future__ import annotations
 
 import re
-import threading
 import unicodedata
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from sentiforge.errors import ConfigError, require
+from sentiforge.language import LanguageIdentifier
 from sentiforge.quality.base import PASS, CheckResult
 from sentiforge.quality.config import Action, FilterConfig
 from sentiforge.quality.voice import agent_voice, artefact
@@ -75,35 +74,6 @@ def junk_share(text: str) -> float:
 def _long_enough(text: str, min_words: int) -> bool:
     """Enough text to identify its language: words, or characters for scripts without spaces."""
     return len(_WORD.findall(text)) >= min_words or len(text.strip()) >= 6 * min_words
-
-
-class LanguageIdentifier:
-    """lingua over a configured set of languages, loaded once per set."""
-
-    _cache: ClassVar[dict[tuple[str, ...], Any]] = {}
-    _lock: ClassVar[threading.Lock] = threading.Lock()
-
-    def __init__(self, languages: Sequence[str]) -> None:
-        lingua: Any = require("lingua", feature="language identification", extra="quality")
-        codes = tuple(sorted({c.lower() for c in languages}))
-        if len(codes) < 2:
-            raise ConfigError("language identification needs at least two languages in filters.languages")
-        with self._lock:
-            if codes not in self._cache:
-                try:
-                    iso = [getattr(lingua.IsoCode639_1, c.upper()) for c in codes]
-                except AttributeError as exc:
-                    raise ConfigError(f"unknown ISO 639-1 language code in filters.languages {list(codes)}") from exc
-                self._cache[codes] = lingua.LanguageDetectorBuilder.from_iso_codes_639_1(*iso).build()
-        self.detector = self._cache[codes]
-
-    def identify(self, texts: Sequence[str]) -> list[tuple[str, float]]:
-        """(ISO code, confidence) per text; confidence is lingua's for its top language."""
-        out = []
-        for values in self.detector.compute_language_confidence_values_in_parallel(list(texts)):
-            top = values[0]
-            out.append((top.language.iso_code_639_1.name.lower(), float(top.value)))
-        return out
 
 
 class FilterCheck:

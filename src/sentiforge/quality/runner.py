@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import traceback
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from sentiforge.errors import StoreError
+from sentiforge.progress import OnProgress, Update
 from sentiforge.quality import records
 from sentiforge.quality.config import QualityConfig
 from sentiforge.quality.gate import Gate, build_gate
 from sentiforge.quality.summary import LIMIT, text_measures
 from sentiforge.samples import Sample
 from sentiforge.store import Store
-
-Progress = Callable[[int, dict[str, int]], None]
 
 
 @dataclass
@@ -72,7 +70,7 @@ def run_quality(
     seed_split: str | None = "train",
     judge_client: Any = None,
     embedder: Any = None,
-    progress: Progress | None = None,
+    progress: OnProgress | None = None,
     summary_embedder: Any = None,
 ) -> RunSummary:
     """Gate every sample of ``dataset``; records, statuses and review items go to the store.
@@ -126,7 +124,7 @@ def _stream(
     dataset_id: int,
     batch_size: int,
     cache: Any,
-    progress: Progress | None,
+    progress: OnProgress | None,
     box: dict[str, int],
 ) -> None:
     """Records go to the store a batch at a time, with the judge's cached answers."""
@@ -136,7 +134,7 @@ def _stream(
         if len(batch) >= batch_size:
             box["examined"] += _flush(store, run_id, dataset_id, batch, cache)
             if progress:
-                progress(box["examined"], dict(gate.counts))
+                progress(Update(done=box["examined"], counts=dict(gate.counts)))
     box["examined"] += _flush(store, run_id, dataset_id, batch, cache)
 
 

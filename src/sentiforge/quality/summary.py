@@ -118,26 +118,12 @@ def recipe_key(recipe: dict[str, Any]) -> dict[str, str]:
     return {"name": str(recipe.get("name", "")), "hash": digest}
 
 
-def _judged(recipe: dict[str, Any]) -> bool:
-    """Whether a step of the recipe has the judge read each sample's label or polarity (the
-    strategies' own defaults count: ``check_label: auto`` judges with the embedded model)."""
-    from sentiforge.strategies.base import build_strategy
-
-    embedded = (recipe.get("backend") or {}).get("kind") == "embedded"
-    for spec in recipe.get("steps", []):
-        options = getattr(build_strategy(spec.get("strategy", "generate"), spec.get("params") or {}), "options", None)
-        label = getattr(options, "check_label", None)
-        if getattr(options, "check_polarity", None) == "judge" or label == "judge" or (label == "auto" and embedded):
-            return True
-    return False
-
-
 JUDGE_REJECTS = ("polarity", "label not held")  # reasons (before ':') of samples the judge read otherwise
 
 
-def job_summary(store: Store, job_id: int, embedder: Embedder | None) -> dict[str, Any]:
+def job_summary(store: Store, job_id: int, embedder: Embedder | None, *, judged: bool) -> dict[str, Any]:
     """What a generation/augment job produced: accepted and rejected counts, the reject rate
-    by reason, the label balance, judge agreement (when a step had the judge check labels or
+    by reason, the label balance, judge agreement (when ``judged``: a step had the judge check labels or
     polarity: accepted over accepted plus the samples rejected because the judge read another
     label), diversity and distance to the recipe's seeds."""
     job = store.job(job_id)
@@ -159,7 +145,7 @@ def job_summary(store: Store, job_id: int, embedder: Embedder | None) -> dict[st
         "rejects_by_reason": reasons,
         "labels": digest["labels"],
         "judge_agreement": round(1 - disagreed / (accepted + disagreed), 4)
-        if _judged(job.recipe) and accepted + disagreed
+        if judged and accepted + disagreed
         else None,
         **text_measures(digest["texts"], seeds, embedder, seed=job_id),
     }

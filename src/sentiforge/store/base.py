@@ -1,4 +1,5 @@
-"""What every part of the store shares: the engine, sessions, closing, migrating once.
+"""What every part of the store shares: the engine (store/database.py opens it), sessions,
+closing, migrating once.
 
 The table groups (samples, quality, review) are mixins on :class:`StoreBase`; ``Store`` in
 ``store/store.py`` joins them, so callers hold one object and never see SQL.
@@ -6,15 +7,15 @@ The table groups (samples, quality, review) are mixins on :class:`StoreBase`; ``
 
 from __future__ import annotations
 
-from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from sentiforge.errors import StoreError
+from sentiforge.store.database import default_url, make_engine
+from sentiforge.store.migrate import upgrade_once
 
 
 def insert_if_absent(conn: Any, table: Any, values: dict[str, Any], returning: Any) -> Any:
@@ -32,41 +33,6 @@ def insert_if_absent(conn: Any, table: Any, values: dict[str, Any], returning: A
     return conn.execute(stmt.returning(returning), values).scalar()
 
 
-def default_url() -> str:
-    from sentiforge.config import get_settings
-
-    return get_settings().database_url
-
-
-def make_engine(url: str) -> Engine:
-    if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30})
-
-        @event.listens_for(engine, "connect")
-        def _pragmas(conn: Any, _record: Any) -> None:
-            cur = conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA synchronous=NORMAL")
-            cur.execute("PRAGMA foreign_keys=ON")
-            cur.close()
-
-        return engine
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://") :]
-    from sentiforge.config import get_settings
-
-    size = get_settings().db_pool_size
-    try:
-        return create_engine(url, pool_pre_ping=True, pool_size=size, max_overflow=size)
-    except ModuleNotFoundError as exc:
-        from sentiforge.errors import MissingExtraError
-
-        raise MissingExtraError("PostgreSQL storage", "postgres", "psycopg") from exc
-
-
 class StoreBase:
     """The engine behind a store. Use it as a context manager, or call :meth:`close`."""
 
@@ -75,8 +41,6 @@ class StoreBase:
         try:
             self.engine = make_engine(self.url)
             if migrate:
-                from sentiforge.store.migrate import upgrade_once
-
                 upgrade_once(self.engine)
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot open the store at {self.safe_url}: {exc}") from exc

@@ -23,12 +23,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from sentiforge.backends.base import Completion, Usage
 from sentiforge.errors import StoreError
 from sentiforge.samples import Sample
-from sentiforge.store.models import CacheRow, JobRow, JobShardRow, SampleRow, utcnow
 from sentiforge.store.samples import sample_values
+from sentiforge.store.tables import CacheRow, JobRow, JobShardRow, SampleRow, utcnow
 
 if TYPE_CHECKING:
     from sentiforge.backends.client import Accounting
-    from sentiforge.store.store import Store
+    from sentiforge.store.base import StoreBase
 
 PAID = ("requests", "prompt_tokens", "completion_tokens", "cost")  # counters that move with each paid answer
 
@@ -36,7 +36,7 @@ PAID = ("requests", "prompt_tokens", "completion_tokens", "cost")  # counters th
 class SqlCache:
     """The response cache in the store. Writes are buffered until :meth:`flush`."""
 
-    def __init__(self, store: Store, backend_key: str, job_id: int | None = None) -> None:
+    def __init__(self, store: StoreBase, backend_key: str, job_id: int | None = None) -> None:
         self.store = store
         self.backend_key = backend_key
         self.job_id = job_id  # recorded as the payer of the answers this cache writes
@@ -213,7 +213,7 @@ class JobWriter:
     writer (``shard_id``) writes the counters to its shard row instead of the job's."""
 
     def __init__(
-        self, store: Store, dataset_id: int, job_id: int, backend_key: str, shard_id: int | None = None
+        self, store: StoreBase, dataset_id: int, job_id: int, backend_key: str, shard_id: int | None = None
     ) -> None:
         self.store = store
         self.dataset_id = dataset_id

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
 
-from sentiforge.store.models import JobRow, JobShardRow, utcnow
+from sentiforge.store.tables import JobRow, JobShardRow, utcnow
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 
-from sentiforge.store.models import FleetCounterRow, utcnow
+from sentiforge.store.tables import FleetCounterRow, utcnow
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine

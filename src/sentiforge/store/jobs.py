@@ -16,8 +16,8 @@ from sentiforge.errors import ConflictError, JobConflictError, NotFoundError
 from sentiforge.store import claims
 from sentiforge.store.base import insert_if_absent
 from sentiforge.store.claims import STALE_AFTER
-from sentiforge.store.models import DatasetRow, JobEventRow, JobRow, SampleRow, utcnow
 from sentiforge.store.schemas import JobEventPublic, JobPublic
+from sentiforge.store.tables import DatasetRow, JobEventRow, JobRow, SampleRow, utcnow
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -18,8 +18,8 @@ from sqlalchemy import select, update
 from sentiforge.errors import ConfigError, ConflictError, NotFoundError
 from sentiforge.names import check_name
 from sentiforge.store.base import StoreBase
-from sentiforge.store.models import ApiKeyRow, utcnow
 from sentiforge.store.schemas import ApiKeyPublic
+from sentiforge.store.tables import ApiKeyRow, utcnow
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

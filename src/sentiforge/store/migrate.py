@@ -5,7 +5,7 @@ installed wheel). Two processes may open the same new database at once: on Postg
 upgrade runs in one transaction under an advisory lock, on SQLite under ``BEGIN IMMEDIATE``;
 the second process waits, then finds the schema at head and does nothing.
 
-Adding a migration, after changing ``store/models.py``::
+Adding a migration, after changing ``store/tables.py``::
 
     python -m sentiforge.store.migrate revision -m "add samples.score" --db sqlite:////tmp/dev.db
 
@@ -26,6 +26,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.pool import NullPool
 
 from sentiforge.errors import StoreError
+from sentiforge.store.database import make_engine
 
 SCRIPTS = Path(__file__).resolve().parent / "migrations"
 PG_LOCK_KEY = 0x5E471F04  # any constant: the advisory lock that serialises concurrent upgrades
@@ -135,7 +136,6 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--db", required=True, help="database URL (a scratch one for `revision`)")
     parser.add_argument("-m", "--message", default="")
     args = parser.parse_args(argv)
-    from sentiforge.store.base import make_engine
 
     engine = make_engine(args.db)
     upgrade(engine)

@@ -15,8 +15,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sentiforge.errors import NotFoundError, StoreError
 from sentiforge.samples import Provenance, Sample, text_hash
 from sentiforge.store.base import StoreBase
-from sentiforge.store.models import QualityRecordRow, QualityRunRow, ReviewItemRow, SampleRow, utcnow
 from sentiforge.store.schemas import SampleFilter, SamplePublic
+from sentiforge.store.tables import QualityRecordRow, QualityRunRow, ReviewItemRow, SampleRow, utcnow
 
 COUNT_BY = {"label", "split", "status", "strategy", "reason", "language", "model", "backend", "job_id"}
 

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
+from sentiforge.counters import Counters
 from sentiforge.labels import LabelScheme
 from sentiforge.names import NO_NUL
 from sentiforge.samples import Sample
@@ -70,8 +71,8 @@ class SampleFilter(BaseModel):
 
 
 # -- jobs -----------------------------------------------------------------------------------
-class JobPublic(BaseModel):
-    """A job as callers see it: its recipe, status, progress, spend and who runs it."""
+class JobPublic(Counters):
+    """A job as callers see it: its recipe, status, progress, spend (its counters) and who runs it."""
 
     model_config = ConfigDict(from_attributes=True)
 
@@ -83,13 +84,6 @@ class JobPublic(BaseModel):
     result: dict[str, Any] | None = None
     status: str
     target: int
-    done: int
-    rejected: int
-    requests: int
-    cache_hits: int
-    prompt_tokens: int
-    completion_tokens: int
-    cost: float
     error: str | None = None
     claimed_by: str | None = None
     heartbeat_at: Timestamp | None = None

@@ -11,15 +11,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 from sqlalchemy import func, insert, select, text, update
 
+from sentiforge.counters import COUNTER_FIELDS, Counters
 from sentiforge.errors import JobConflictError, NotFoundError
 from sentiforge.store import claims
 from sentiforge.store.base import insert_if_absent
 from sentiforge.store.claims import STALE_AFTER
 from sentiforge.store.jobs import SHARDED, Beat
-from sentiforge.store.models import JobEventRow, JobRow, JobShardRow, TextClaimRow, utcnow
+from sentiforge.store.tables import JobEventRow, JobRow, JobShardRow, TextClaimRow, utcnow
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -27,11 +28,10 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
     from sqlalchemy.orm import Session
 
-COUNTERS = ("done", "rejected", "requests", "cache_hits", "prompt_tokens", "completion_tokens", "cost")
 CLAIMABLE = ("queued", "incomplete", "budget_stopped")  # a shard's statuses a delivery may run
 
 
-class ShardPublic(BaseModel):
+class ShardPublic(Counters):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
@@ -42,13 +42,6 @@ class ShardPublic(BaseModel):
     status: str
     deliveries: int
     claimed_by: str | None = None
-    done: int = 0
-    rejected: int = 0
-    requests: int = 0
-    cache_hits: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cost: float = 0.0
     error: str | None = None
 
 
@@ -64,7 +57,7 @@ class ShardTables:
         with self.engine.begin() as conn:
             rows = [
                 {"job_id": job_id, "step": st, "start": a, "stop": b, "status": "queued", "deliveries": 0,
-                 "updated_at": now, **dict.fromkeys(COUNTERS, 0)}
+                 "updated_at": now, **dict.fromkeys(COUNTER_FIELDS, 0)}
                 for st, a, b in ranges
             ]  # fmt: skip
             conn.execute(insert(JobShardRow), rows)
@@ -209,9 +202,9 @@ class ShardTables:
 
 
 def _roll_up(conn: Any, job_id: int) -> str:
-    sums = [func.coalesce(func.sum(getattr(JobShardRow, c)), 0) for c in COUNTERS]
+    sums = [func.coalesce(func.sum(getattr(JobShardRow, c)), 0) for c in COUNTER_FIELDS]
     found = conn.execute(select(*sums).where(JobShardRow.job_id == job_id)).one()
-    totals = dict(zip(COUNTERS, found, strict=True))
+    totals = dict(zip(COUNTER_FIELDS, found, strict=True))
     states = conn.execute(select(JobShardRow.status, JobShardRow.error).where(JobShardRow.job_id == job_id)).all()
     values: dict[str, Any] = {**totals, "updated_at": utcnow()}
     status = _job_status([st for st, _ in states])

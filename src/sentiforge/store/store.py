@@ -20,17 +20,17 @@ from sqlalchemy.exc import IntegrityError
 from sentiforge.errors import ConflictError, NotFoundError
 from sentiforge.labels import LabelScheme
 from sentiforge.names import check_name
-from sentiforge.store.base import default_url, make_engine
 from sentiforge.store.cache import JobWriter, SqlCache
+from sentiforge.store.database import default_url, make_engine
 from sentiforge.store.fleet import FleetTables
 from sentiforge.store.jobs import JobTables
 from sentiforge.store.keys import KeyTables
-from sentiforge.store.models import DatasetRow, JobRow, SampleRow
-from sentiforge.store.quality import QualityTables
-from sentiforge.store.review import ReviewTables
+from sentiforge.store.quality_records import QualityTables
+from sentiforge.store.review_items import ReviewTables
 from sentiforge.store.samples import SampleTables
 from sentiforge.store.schemas import DatasetPublic
 from sentiforge.store.shards import ShardTables
+from sentiforge.store.tables import DatasetRow, JobRow, SampleRow
 
 
 class Store(SampleTables, QualityTables, ReviewTables, JobTables, ShardTables, KeyTables, FleetTables):

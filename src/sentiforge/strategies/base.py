@@ -167,8 +167,8 @@ def register(name: str) -> Callable[[type], type]:
 
 
 def build_strategy(name: str, params: dict[str, Any]) -> Strategy:
-    import sentiforge.strategies  # noqa: F401  (registers the built-in strategies)
-
+    """A strategy by its registered name (importing this module ran ``sentiforge.strategies``,
+    whose modules register the built-in ones)."""
     if name not in REGISTRY:
         raise ConfigError(f"unknown strategy {name!r}; choose one of {sorted(REGISTRY)}")
     try:

@@ -10,6 +10,10 @@ sentiforge has lives here.
   (starlette and uvicorn, the ``testing`` extra), on a thread or, as :class:`ServerProcess`,
   in its own process.
 
+Importing this package registers the fakes by name: the backend kind ``fake`` (with
+``fake_responder: augment``, the ScriptedAugmenter answers), the embedder ``fake`` and the
+classifier kind ``fake``. Nothing below this package imports it: the entry points (the CLI,
+the API app, the worker) import it so users can name the fakes, and tests/conftest.py does.
 Every name loads on first use, so importing this package pulls in no server library.
 """
 
@@ -18,7 +22,13 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from sentiforge.backends import register_backend
+from sentiforge.classifiers.registry import register_classifier
+from sentiforge.embeddings import register_embedder
+
 if TYPE_CHECKING:
+    from sentiforge.backends.base import Backend
+    from sentiforge.recipe import BackendSpec
     from sentiforge.testing.augmenter import ScriptedAugmenter
     from sentiforge.testing.backend import FakeBackend
     from sentiforge.testing.classifier import FakeClassifier
@@ -56,3 +66,30 @@ def __getattr__(name: str) -> Any:
     if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(name)
+
+
+def _fake_backend(spec: BackendSpec) -> Backend:
+    from sentiforge.testing.augmenter import ScriptedAugmenter
+    from sentiforge.testing.backend import FakeBackend
+
+    responder = ScriptedAugmenter() if spec.fake_responder == "augment" else None
+    return FakeBackend(
+        model=spec.model, latency=spec.fake_latency, max_concurrency=spec.concurrency, responder=responder
+    )
+
+
+def _fake_embedder() -> FakeEmbedder:
+    from sentiforge.testing.embedder import FakeEmbedder
+
+    return FakeEmbedder()
+
+
+def _register() -> None:
+    from sentiforge.testing.classifier import FakeClassifier
+
+    register_backend("fake", _fake_backend)
+    register_embedder("fake", _fake_embedder)
+    register_classifier(FakeClassifier)
+
+
+_register()

@@ -25,12 +25,9 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from sentiforge.testing.faults import error_body, json_response, unauthorized
-
-if TYPE_CHECKING:
-    from sentiforge.testing.server import OpenAITestServer
 
 EXPIRED = {
     "code": "batch_expired",
@@ -50,10 +47,20 @@ def _ok(data: Any) -> Any:
     return json_response(json.dumps(data).encode(), 200)
 
 
+class ChatServer(Protocol):
+    """What the batches need of the server that mounts them (OpenAITestServer)."""
+
+    api_key: str | None
+
+    def answer_body(self, body: dict[str, Any], number: int) -> dict[str, Any]:
+        """The chat-completions body the server answers a request body with."""
+        ...
+
+
 class BatchService:
     """Files and batches kept in memory; see the module docstring."""
 
-    def __init__(self, server: OpenAITestServer, *, line_seconds: float = 0.0) -> None:
+    def __init__(self, server: ChatServer, *, line_seconds: float = 0.0) -> None:
         self.server = server
         self.line_seconds = line_seconds
         self._lock = threading.Lock()
@@ -226,8 +233,7 @@ class BatchService:
             errors.append(json.dumps({"id": f"batch_req_{number}", "custom_id": custom_id, "response": answer,
                                       "error": None}))  # fmt: skip
             return
-        chat = self.server._chat_request(body)
-        completion = self.server._completion(chat, self.server._fake.default_answer(chat), number)
+        completion = self.server.answer_body(body, number)
         with self._lock:
             self.billed[hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()] += 1
         counts["completed"] += 1

@@ -20,6 +20,7 @@ The batch API (``/v1/files``, ``/v1/batches``, with its own faults) is ``server.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import hashlib
 import json
@@ -411,6 +412,11 @@ class OpenAITestServer:
             return Truncated(payload, headers)
         return json_response(payload, 200, headers)
 
+    def answer_body(self, body: dict[str, Any], number: int) -> dict[str, Any]:
+        """The chat-completions body this server answers a request body with (a batch line's too)."""
+        chat = self._chat_request(body)
+        return self._completion(chat, self._fake.default_answer(chat), number)
+
     def _completion(self, chat: ChatRequest, text: str, number: int) -> dict[str, Any]:
         prompt, completion = estimate_tokens(chat.prompt_chars()), estimate_tokens(len(text)) if text else 0
         message = {"role": "assistant", "content": text}
@@ -425,7 +431,51 @@ class OpenAITestServer:
         }
 
 
-if __name__ == "__main__":
-    from sentiforge.testing.process import main
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m sentiforge.testing.server",
+        description="An OpenAI-compatible server with fault injection, for tests and benchmarks.",
+    )
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8199)
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds before each answer")
+    parser.add_argument("--rpm", type=float, default=None, help="requests/min the server enforces with 429s")
+    parser.add_argument("--rpm-burst-seconds", type=float, default=1.0, help="seconds of the rpm limit allowed at once")
+    parser.add_argument("--retry-after", type=float, default=1.0, help="Retry-After of injected 429s, seconds")
+    parser.add_argument("--hang", type=float, default=30.0, help="how long a 'timeout' fault hangs, seconds")
+    parser.add_argument(
+        "--fault", action="append", default=[], metavar="KIND=P", help=f"fault probability; KIND in {', '.join(FAULTS)}"
+    )
+    parser.add_argument("--batch-line-seconds", type=float, default=0.0, help="seconds a batch takes per line")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--model", default="sentiforge-test")
+    parser.add_argument("--no-bodies", action="store_true", help="record only body hashes (long runs)")
+    parser.add_argument(
+        "--no-limit-headers", action="store_true", help="keep the rpm limit undisclosed (no x-ratelimit-* headers)"
+    )
+    args = parser.parse_args(argv)
+    faults = {}
+    for item in args.fault:
+        kind, _, p = item.partition("=")
+        faults[kind] = float(p)
+    server = OpenAITestServer(
+        latency=args.latency,
+        faults=faults,
+        rpm_limit=args.rpm,
+        rpm_burst_seconds=args.rpm_burst_seconds,
+        retry_after=args.retry_after,
+        hang=args.hang,
+        seed=args.seed,
+        model=args.model,
+        record_bodies=not args.no_bodies,
+        limit_headers=not args.no_limit_headers,
+        batch_line_seconds=args.batch_line_seconds,
+        host=args.host,
+        port=args.port,
+    )
+    print(f"sentiforge test server on {server.base_url}", flush=True)
+    server.serve_forever()
 
+
+if __name__ == "__main__":
     main()

@@ -6,8 +6,9 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from sentiforge.api.deps import RunnerDep, SettingsDep, StoreDep, WriteKey
-from sentiforge.api.routes.jobs import ERRORS, _submit
-from sentiforge.app.build import BuildRequest
+from sentiforge.api.errors import ERRORS
+from sentiforge.api.routes.jobs import _submit
+from sentiforge.app.requests import BuildRequest
 from sentiforge.store.schemas import JobPublic
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"], responses=ERRORS)

@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from starlette.background import BackgroundTask
 
 from sentiforge.api.deps import ReadKey, SettingsDep, StoreDep, WriteKey
-from sentiforge.api.routes.jobs import ERRORS
+from sentiforge.api.errors import ERRORS
 from sentiforge.api.schemas import Cursor, NamePath, Page
 from sentiforge.app import data
 from sentiforge.errors import ConfigError

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
 
 from sentiforge.api.deps import ReadKey, SettingsDep, StoreDep
-from sentiforge.api.routes.jobs import ERRORS
+from sentiforge.api.errors import ERRORS
 from sentiforge.api.schemas import Cursor, JobId, Page
 from sentiforge.app import jobs
 from sentiforge.errors import ConflictError, NotFoundError

@@ -12,8 +12,9 @@ from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import StreamingResponse
 
 from sentiforge.api.deps import ReadKey, RunnerDep, SettingsDep, StoreDep, WriteKey
-from sentiforge.api.schemas import Cursor, ErrorOut, FilterText, JobId, Page, Progress
-from sentiforge.app import confinement, jobs, tasks
+from sentiforge.api.errors import ERRORS
+from sentiforge.api.schemas import Cursor, FilterText, JobId, JobProgress, Page
+from sentiforge.app import confinement, jobs
 from sentiforge.app.requests import (
     AugmentRequest,
     EvaluateRequest,
@@ -26,9 +27,6 @@ from sentiforge.names import NAME_PATTERN
 from sentiforge.store.jobs import FINISHED
 from sentiforge.store.schemas import JobEventPublic, JobPublic
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorOut} for code in (400, 401, 403, 404, 409, 413, 422, 429)
-}
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"], responses=ERRORS)
 SSE_POLL_SECONDS = 0.5
 SSE_KEEPALIVE_SECONDS = 15.0
@@ -36,7 +34,7 @@ SSE_KEEPALIVE_SECONDS = 15.0
 
 def _submit(store: Any, runner: Any, settings: Any, request: Any) -> JobPublic:
     request = confinement.for_service(store, request, settings)
-    job_id = tasks.submit(store, request) if type(request) in tasks.KINDS.values() else jobs.submit(store, request)
+    job_id = jobs.submit(store, request)
     runner.start(job_id)
     return jobs.get(store, job_id)
 
@@ -128,9 +126,9 @@ def events(job_id: JobId, store: StoreDep, _: ReadKey, after: Cursor = 0) -> lis
     return store.job_events(job_id, after=after)
 
 
-def _progress(job: JobPublic) -> Progress:
+def _progress(job: JobPublic) -> JobProgress:
     percent = 100.0 * job.done / job.target if job.target else (100.0 if job.status == "completed" else 0.0)
-    return Progress(
+    return JobProgress(
         id=job.id,
         kind=job.kind,
         status=job.status,
@@ -144,7 +142,7 @@ def _progress(job: JobPublic) -> Progress:
 
 
 @router.get("/{job_id}/progress")
-def progress(job_id: JobId, store: StoreDep, _: ReadKey) -> Progress:
+def progress(job_id: JobId, store: StoreDep, _: ReadKey) -> JobProgress:
     """Progress as numbers: the polling fallback of the event stream."""
     return _progress(jobs.get(store, job_id))
 
@@ -164,7 +162,7 @@ def stream(job_id: JobId, request: Request, store: StoreDep, _: ReadKey) -> Stre
 
 
 async def _events(store: Any, job_id: JobId, after: int, request: Request) -> AsyncIterator[str]:
-    last: Progress | None = None
+    last: JobProgress | None = None
     idle = 0.0
     runner = request.app.state.runner
     while not await request.is_disconnected():

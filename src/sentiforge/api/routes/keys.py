@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from sentiforge.api.deps import AdminKey, StoreDep
-from sentiforge.api.routes.jobs import ERRORS
+from sentiforge.api.errors import ERRORS
 from sentiforge.api.schemas import KeyCreate, KeyCreated, NamePath
 from sentiforge.store.schemas import ApiKeyPublic
 

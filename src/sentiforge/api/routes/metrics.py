@@ -7,8 +7,8 @@ from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from sentiforge.api.deps import ReadKey, RegistryDep, StoreDep
+from sentiforge.api.errors import ERRORS
 from sentiforge.api.metrics import render
-from sentiforge.api.routes.jobs import ERRORS
 
 router = APIRouter(tags=["metrics"])
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
 from sentiforge.api.deps import ModelsKey, RegistryDep
-from sentiforge.api.routes.jobs import ERRORS
+from sentiforge.api.errors import ERRORS
 from sentiforge.api.schemas import NamePath
 from sentiforge.app.predict import ModelPublic
 

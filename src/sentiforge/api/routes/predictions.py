@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from sentiforge.api.deps import PredictKey, RegistryDep, SettingsDep
+from sentiforge.api.errors import ERRORS
 from sentiforge.api.metrics import PREDICTIONS
-from sentiforge.api.routes.jobs import ERRORS
 from sentiforge.api.schemas import SentimentIn, SentimentOut
 from sentiforge.errors import ConfigError
 

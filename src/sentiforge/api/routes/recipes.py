@@ -7,8 +7,8 @@ from typing import Any
 from fastapi import APIRouter
 
 from sentiforge.api.deps import ReadKey, SettingsDep, StoreDep
+from sentiforge.api.errors import ERRORS
 from sentiforge.api.routes.datasets import Threshold
-from sentiforge.api.routes.jobs import ERRORS
 from sentiforge.api.schemas import NamePath
 
 router = APIRouter(prefix="/v1/recipes", tags=["datasets"], responses=ERRORS)

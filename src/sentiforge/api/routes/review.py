@@ -10,11 +10,11 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
 from sentiforge.api.deps import Scope, StoreDep
-from sentiforge.api.routes.jobs import ERRORS
+from sentiforge.api.errors import ERRORS
 from sentiforge.api.schemas import MAX_ID, FilterText, NamePath
 from sentiforge.errors import SentiforgeError
 from sentiforge.names import CallerInput
-from sentiforge.quality.review import ReviewQueue
+from sentiforge.quality.review_queue import ReviewQueue
 from sentiforge.store.schemas import ApiKeyPublic, ReviewFilter, ReviewItemPublic
 
 router = APIRouter(prefix="/v1/review", tags=["review"], responses=ERRORS)

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from sentiforge.api.deps import ReadKey, StoreDep
-from sentiforge.api.routes.jobs import ERRORS
+from sentiforge.api.errors import ERRORS
 from sentiforge.api.schemas import Cursor, NamePath, Page
 from sentiforge.app import data
 from sentiforge.store.schemas import SampleFilter, SamplePublic

@@ -6,7 +6,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection, create_engine
 
-from sentiforge.store.models import Base
+from sentiforge.store.tables import Base
 
 config = context.config
 

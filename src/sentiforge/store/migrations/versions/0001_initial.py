@@ -1,4 +1,4 @@
-"""The initial schema: datasets, jobs, samples, response_cache (as in store/models.py).
+"""The initial schema: datasets, jobs, samples, response_cache (as in store/tables.py).
 
 Revision ID: 0001
 Revises:

@@ -1,4 +1,4 @@
-"""Quality gate: quality_runs, quality_records, review_items (as in store/models.py).
+"""Quality gate: quality_runs, quality_records, review_items (as in store/tables.py).
 
 Revision ID: 0002
 Revises: 0001

@@ -26,22 +26,48 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from sentiforge.backends.base import ChatRequest, Completion
+from sentiforge.backends.base import BatchBackend, BatchService, ChatRequest, Completion
 from sentiforge.backends.client import Accounting, LLMClient, Pricing
-from sentiforge.backends.openai_batch import BatchAPI, LineOutcome, chunks, request_line
-from sentiforge.errors import BudgetExceededError, DeferredRequestError, InvalidOutputError, TransientBackendError
+from sentiforge.engine.plan import step_strategy
+from sentiforge.errors import (
+    BudgetExceededError,
+    ConfigError,
+    DeferredRequestError,
+    InvalidOutputError,
+    TransientBackendError,
+)
 from sentiforge.samples import text_hash
-from sentiforge.strategies.base import build_strategy
 
 if TYPE_CHECKING:
-    from sentiforge.backends.openai_compat import OpenAICompatBackend
-    from sentiforge.engine import JobRun, _StepRun
+    from sentiforge.engine.step import StepRun
+    from sentiforge.recipe import Recipe
     from sentiforge.store import Store
+    from sentiforge.store.schemas import JobPublic
+    from sentiforge.store.shards import ShardPublic
 
 log = logging.getLogger(__name__)
 MAX_REPORTED = 20  # problems and line errors kept in a batch_collected event
+
+
+class BatchedRun(Protocol):
+    """What batching needs of the run it answers for (the engine's JobRun, engine/run.py): the job, its
+    client and what it has filled, and its stop reason, which batching may set too."""
+
+    store: Store
+    job: JobPublic
+    recipe: Recipe
+    shard: ShardPublic | None
+    client: LLMClient
+    done_slots: set[str]
+    hashes: set[str]
+    stop: str | None
+    error: str | None
+
+    async def checkpoint(self) -> None:
+        """Commit what is buffered (samples, cached answers) with the job's counters now."""
+        ...
 
 
 class RecordingClient(LLMClient):
@@ -106,10 +132,10 @@ class Journal:
         self.events.append((kind, data))
 
 
-async def prefetch_step(job: JobRun, run: _StepRun) -> None:
+async def prefetch_step(job: BatchedRun, run: StepRun) -> None:
     """Answer a step's requests through provider batches (see the module docstring)."""
     spec = job.recipe.backend
-    api = BatchAPI.for_backend(job.engine.backend)
+    api = _backend(job).open_batches()
     shard = job.shard.id if job.shard is not None else None
     journal = await asyncio.to_thread(Journal, job.store, job.job.id, run.ctx.step, shard)
     try:
@@ -134,11 +160,11 @@ async def prefetch_step(job: JobRun, run: _StepRun) -> None:
         await api.aclose()
 
 
-async def collect_missing(job: JobRun, run: _StepRun) -> dict[str, ChatRequest]:
+async def collect_missing(job: BatchedRun, run: StepRun) -> dict[str, ChatRequest]:
     """The requests the step's unfilled slots would send now, by cache key (a dry run)."""
     recorder = RecordingClient(job.client)
     spec = job.recipe.steps[run.ctx.step]
-    strategy = build_strategy(spec.strategy, spec.params)  # a fresh one: the dry run leaves no state behind
+    strategy = step_strategy(spec)  # a fresh one: the dry run leaves no state behind
     ctx = dataclasses.replace(run.ctx, client=recorder)
     step = run.ctx.step
     seen = set(job.hashes)  # as the engine does, a repeated text is rejected: the next attempt asks again
@@ -158,7 +184,7 @@ async def collect_missing(job: JobRun, run: _StepRun) -> dict[str, ChatRequest]:
     return recorder.missing
 
 
-async def _reattach(api: BatchAPI, journal: Journal) -> list[str]:
+async def _reattach(api: BatchService, journal: Journal) -> list[str]:
     """The ids of the step's batches still open from an earlier run, if any."""
     ids = []
     for entry in journal.open():
@@ -173,15 +199,15 @@ async def _reattach(api: BatchAPI, journal: Journal) -> list[str]:
     return ids
 
 
-def _backend(job: JobRun) -> OpenAICompatBackend:
-    from sentiforge.backends.openai_compat import OpenAICompatBackend
-
-    backend = job.engine.backend
-    assert isinstance(backend, OpenAICompatBackend), "BatchAPI.for_backend checked it"
+def _backend(job: BatchedRun) -> BatchBackend:
+    """The job's backend, if it can batch (it says so: :class:`~sentiforge.backends.base.BatchBackend`)."""
+    backend = job.client.backend
+    if not isinstance(backend, BatchBackend):
+        raise ConfigError(f"batch_api needs an OpenAI-compatible backend, not {backend.name!r}")
     return backend
 
 
-def batch_pricing(job: JobRun) -> Pricing:
+def batch_pricing(job: BatchedRun) -> Pricing:
     return job.client.accounting.pricing.scaled(job.recipe.backend.batch_discount)
 
 
@@ -201,7 +227,7 @@ def _within_budget(accounting: Accounting, missing: dict[str, ChatRequest], pric
     return chosen
 
 
-async def _submit(api: BatchAPI, job: JobRun, journal: Journal, missing: dict[str, ChatRequest]) -> list[str]:
+async def _submit(api: BatchService, job: BatchedRun, journal: Journal, missing: dict[str, ChatRequest]) -> list[str]:
     """Upload the requests and create their batches (several if the provider's file limits
     ask for it), each step journalled before the next."""
     chosen = _within_budget(job.client.accounting, missing, batch_pricing(job))
@@ -215,7 +241,7 @@ async def _submit(api: BatchAPI, job: JobRun, journal: Journal, missing: dict[st
     backend = _backend(job)
     number = journal.rounds + 1
     ids = []
-    for lines in chunks([request_line(key, backend.body(request)) for key, request in chosen.items()]):
+    for lines in api.chunks([backend.batch_line(key, request) for key, request in chosen.items()]):
         file_id = await api.upload(lines)
         await journal.write("batch_file", file_id=file_id, lines=len(lines), round=number)
         metadata = {"sentiforge_job": str(job.job.id), "step": str(journal.scope["step"]), "round": str(number)}
@@ -227,7 +253,7 @@ async def _submit(api: BatchAPI, job: JobRun, journal: Journal, missing: dict[st
 
 
 async def _collect(
-    api: BatchAPI, job: JobRun, journal: Journal, batch: dict[str, Any], missing: dict[str, ChatRequest]
+    api: BatchService, job: BatchedRun, journal: Journal, batch: dict[str, Any], missing: dict[str, ChatRequest]
 ) -> None:
     """Put a finished batch's answers into the cache, commit them, and journal what came back."""
     outcomes, problems = await api.outcomes(batch)
@@ -261,26 +287,23 @@ async def _collect(
     )
 
 
-def _store_answer(job: JobRun, request: ChatRequest, line: LineOutcome) -> str | None:
+def _store_answer(job: BatchedRun, request: ChatRequest, line: Any) -> str | None:
     """Account and cache one answer; a message instead when the line holds none."""
-    from sentiforge.backends.openai_compat import completion_from_body, unwrap_choice
-
+    backend = _backend(job)
     try:
-        completion = completion_from_body(line.body, request, _backend(job).model)
+        completion = backend.batch_completion(line.body, request)
     except TransientBackendError as exc:
         return f"the batch answer for {line.custom_id[:12]} came {exc}: {str(line.body)[:120]!r}"
     job.client.accounting.record(completion.usage, batch_pricing(job))  # the provider billed it
-    if request.grammar_choices:
-        try:
-            text = unwrap_choice(completion.text, request.grammar_choices)
-        except InvalidOutputError as exc:
-            return f"the batch answer for {line.custom_id[:12]} is unusable: {exc}"
-        completion = completion.model_copy(update={"text": text})
+    try:
+        completion = backend.batch_answer(completion, request)
+    except InvalidOutputError as exc:
+        return f"the batch answer for {line.custom_id[:12]} is unusable: {exc}"
     job.client.cache.put(line.custom_id, completion)
     return None
 
 
-async def _give_up(job: JobRun, journal: Journal, unanswered: int) -> None:
+async def _give_up(job: BatchedRun, journal: Journal, unanswered: int) -> None:
     spec = job.recipe.backend
     step = journal.scope["step"]
     if spec.batch_fallback == "stop":

@@ -24,7 +24,7 @@ def ground(
     db: DbOption = None,
 ) -> None:
     """Chunk, embed and cluster unlabelled texts into a pool for `generate --pool` and `pseudo-label`."""
-    from sentiforge.app.grounding import ground_file
+    from sentiforge.app.unlabelled import ground_file
 
     with open_store(db) as store:
         r = ground_file(
@@ -57,8 +57,8 @@ def pseudo_label(
 ) -> None:
     """Label the pool where the seed classifier is confident (thresholds tuned on the seeds, their
     precision measured on seeds they did not see)."""
-    from sentiforge.app.grounding import pseudo_label_pool
-    from sentiforge.app.quality import judge_client
+    from sentiforge.app.quality_gate import judge_client
+    from sentiforge.app.unlabelled import pseudo_label_pool
 
     with open_store(db) as store:
         client = judge_client(store, judge, judge_model)

@@ -1,6 +1,6 @@
 """A review queue to look at: a synthetic dataset with seed parents, two strategies, gate
 records with judge and classifier opinions, every sample queued. For the review API's and the
-review page's tests, and for a demo (`python -m sentiforge.testing.review DB_URL`)."""
+review page's tests, and for a demo (`python -m sentiforge.testing.review_demo DB_URL`)."""
 
 from __future__ import annotations
 

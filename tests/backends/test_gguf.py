@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from sentiforge.backends import models
-from sentiforge.backends.models import PACKAGED, PackagedModel, assemble, resolve_model
+from sentiforge.backends import gguf
+from sentiforge.backends.gguf import PACKAGED, PackagedModel, assemble, resolve_model
 from sentiforge.errors import ConfigError, MissingExtraError
 
 _ids = itertools.count()
@@ -46,13 +46,13 @@ def fake_package(
 def count_joins(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Records every time assemble() goes back to the parts (i.e. joins)."""
     calls: list[str] = []
-    real = models.part_paths
+    real = gguf.part_paths
 
     def spy(model: PackagedModel) -> list[Path]:
         calls.append(model.name)
         return real(model)
 
-    monkeypatch.setattr(models, "part_paths", spy)
+    monkeypatch.setattr(gguf, "part_paths", spy)
     return calls
 
 
@@ -147,6 +147,6 @@ def test_resolve_model_paths_and_names(tmp_path: Path) -> None:
 def test_real_fast_model_package_joins_to_its_published_hash() -> None:
     path = resolve_model("qwen2.5-0.5b")
     assert path.name == PACKAGED["qwen2.5-0.5b"].filename
-    assert models._sha256(path) == PACKAGED["qwen2.5-0.5b"].sha256
+    assert gguf._sha256(path) == PACKAGED["qwen2.5-0.5b"].sha256
     with path.open("rb") as f:
         assert f.read(4) == b"GGUF"

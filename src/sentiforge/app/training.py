@@ -4,16 +4,17 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sentiforge.app.requests import EvaluateRequest, TrainRequest
+from sentiforge.progress import OnProgress
 from sentiforge.samples import Sample, text_hash
 
 if TYPE_CHECKING:
-    from sentiforge.evaluation.pipeline import Evaluation
+    from sentiforge.evaluation.report import Evaluation
 
 
 def fingerprint(samples: Sequence[Sample]) -> str:
@@ -102,7 +103,7 @@ def with_rationales(samples: list[Sample], spec: Any) -> list[Sample]:
 
 
 def evaluate(
-    request: EvaluateRequest, *, db: str | None = None, progress: Callable[[str], None] | None = None
+    request: EvaluateRequest, *, db: str | None = None, progress: OnProgress | None = None
 ) -> Evaluation:
     """Train the same classifiers on real, synthetic and mixed data; score each on real holdout
     data. The caller writes the report (``Evaluation.write``)."""

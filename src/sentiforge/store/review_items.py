@@ -1,7 +1,7 @@
 """The review queue's table: samples queued by the gate, each decided once by a person.
 
 The rules (who must be named, what a reject or relabel does to the sample) live in
-``quality/review.py``; here a decision and its change to the sample commit together, and an
+``quality/review_queue.py``; here a decision and its change to the sample commit together, and an
 item decided meanwhile by someone else is refused.
 """
 
@@ -15,8 +15,8 @@ from sqlalchemy.orm import aliased
 from sentiforge.errors import ConflictError, NotFoundError, StoreError
 from sentiforge.samples import text_hash
 from sentiforge.store.base import StoreBase
-from sentiforge.store.models import QualityRecordRow, ReviewDecisionRow, ReviewItemRow, SampleRow, utcnow
 from sentiforge.store.schemas import ReviewDecision, ReviewFilter, ReviewItemPublic
+from sentiforge.store.tables import QualityRecordRow, ReviewDecisionRow, ReviewItemRow, SampleRow, utcnow
 
 SAMPLE_CHANGES = {"status", "reason", "label", "text"}
 

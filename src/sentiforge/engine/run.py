@@ -8,91 +8,57 @@ resumed job skips filled slots and replays the rest from the cache: a kill repay
 answers in flight.
 
 An :class:`Engine` is configuration only (store, backend, prompts, flush policy); each
-``run`` makes a :class:`JobRun` that holds that run's state, claims the job in the store
-(so no two processes run it at once), keeps the claim alive and watches for a cancel asked
-from another process. Database writes run in a worker thread, off the event loop.
+``run`` makes a :class:`JobRun` that holds that run's state, claims the job (or runs a shard
+its caller claimed) and keeps the claim alive, stopping at a cancel asked from another process
+(engine/claim.py). Each step's strategy comes from the plan (engine/plan.py) and, when the
+recipe asks, its answers from provider batches first (engine/batching.py). Database writes
+run in a worker thread, off the event loop.
 """
 
 from __future__ import annotations
 
 import asyncio
-import collections
 import itertools
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from sentiforge.attempt_budget import CellBudget
+from pydantic import Field
+
 from sentiforge.backends.base import Backend
 from sentiforge.backends.client import Accounting, LLMClient, Pricing
 from sentiforge.backends.redis_cache import RedisCache, shared_cache
+from sentiforge.counters import SPEND_FIELDS, Counters
+from sentiforge.engine.batching import prefetch_step
+from sentiforge.engine.claim import HEARTBEAT_SECONDS, Claim, claim_job
+from sentiforge.engine.plan import prompt_library, seed_pool, step_strategy
+from sentiforge.engine.step import StepRun
 from sentiforge.errors import BudgetExceededError, PermanentBackendError, SentiforgeError, TransientBackendError
+from sentiforge.progress import OnProgress, Update
 from sentiforge.prompts import PromptLibrary
 from sentiforge.recipe import Recipe
 from sentiforge.samples import Sample, text_hash
 from sentiforge.store import Store
-from sentiforge.store.claims import this_process
+from sentiforge.store.jobs import Beat
 from sentiforge.store.schemas import JobPublic
 from sentiforge.store.shards import ShardPublic
-from sentiforge.strategies.base import StepContext, Strategy, Task, build_strategy
+from sentiforge.strategies.base import StepContext, Task
 
-Progress = Callable[[int, int, int], None]  # done, target, rejected
-
-POOL_LIMIT = 5000  # real examples loaded for few-shot / augmentation per job
 MIN_CELL_ATTEMPTS = 6  # failed attempts (at least 2 slots) before a cell that never worked is given up
 
 
-@dataclass
-class JobResult:
+class JobResult(Counters):
+    """How one run of a job ended: its status, its counters, and what it took."""
+
     job_id: int
     dataset_id: int
     status: str
     target: int
-    done: int
-    rejected: int
-    requests: int
-    cache_hits: int
-    prompt_tokens: int
-    completion_tokens: int
-    cost: float
     seconds: float
     error: str | None = None
-    per_step: list[int] = field(default_factory=list)
-    reused: dict[int, int] = field(default_factory=dict)  # answers other jobs paid for, by payer job
-
-
-def seed_pool(store: Store, recipe: Recipe) -> list[Sample]:
-    """The real examples a job draws on: few-shot examples and augmentation seeds."""
-    if not recipe.seeds:
-        return []
-    dataset_id = store.dataset_id(recipe.seeds)
-    return list(itertools.islice(store.iter_samples(dataset_id, split=recipe.seed_split), POOL_LIMIT))
-
-
-def prompt_library(recipe: Recipe) -> PromptLibrary:
-    """The prompts a recipe names: its templates folder first, then the packaged ones."""
-    return PromptLibrary(recipe.templates)
-
-
-class _StepRun:
-    """Mutable state of one step while it runs."""
-
-    def __init__(self, strategy: Strategy, ctx: StepContext, accepted: int) -> None:
-        self.strategy = strategy
-        self.ctx = ctx
-        self.size = strategy.size(ctx)
-        self.accepted = accepted
-        self.inflight = 0
-        self.changed = asyncio.Condition()
-        # original slots whose attempts all failed: a refill takes over their target and
-        # attribute cell (or, once the cell is given up, another cell of the same label), so
-        # class quotas stay exact while any cell of the label works
-        self.short: collections.deque[int] = collections.deque()
-        self.budget = CellBudget()
-        self.given_up = 0  # slots left unfilled: no live cell of their label
-        self.reasons: dict[str, str | None] = {}  # a failed slot's last reject reason, by attempt key
+    per_step: list[int] = Field(default_factory=list)
+    reused: dict[int, int] = Field(default_factory=dict)  # answers other jobs paid for, by payer job
 
 
 class Engine:
@@ -104,11 +70,11 @@ class Engine:
         backend: Backend,
         *,
         prompts: PromptLibrary | None = None,
-        progress: Progress | None = None,
+        progress: OnProgress | None = None,
         flush_every: int = 100,
         flush_seconds: float = 1.0,
         concurrency: int | None = None,
-        heartbeat_seconds: float = 2.0,
+        heartbeat_seconds: float = HEARTBEAT_SECONDS,
         owner: str | None = None,
         judge_dir: Path | None = None,
     ) -> None:
@@ -126,13 +92,11 @@ class Engine:
     async def run(self, job_id: int, shard: ShardPublic | None = None) -> JobResult:
         """Claim the job (JobConflictError if another process runs it) and run it to its end.
         With ``shard`` (claimed by the caller, see app/shards.py), run only its slot range."""
-        owner = self.owner or this_process()
         if shard is not None:
-            return await JobRun(
-                self, await asyncio.to_thread(self.store.job, job_id), shard.claimed_by or owner, shard
-            ).run()
-        job = await asyncio.to_thread(self.store.claim_job, job_id, owner)
-        return await JobRun(self, job, owner).run()
+            job = await asyncio.to_thread(self.store.job, job_id)
+            return await JobRun(self, job, Claim.of_shard(self.store, shard, self.owner), shard).run()
+        job, claim = await claim_job(self.store, job_id, self.owner)
+        return await JobRun(self, job, claim).run()
 
 
 def in_shard(slot: str, shard: ShardPublic | None, size: int) -> bool:
@@ -147,11 +111,11 @@ def in_shard(slot: str, shard: ShardPublic | None, size: int) -> bool:
 class JobRun:
     """One run of one job: the claim, the running totals, the writer and the stop reason."""
 
-    def __init__(self, engine: Engine, job: JobPublic, owner: str, shard: ShardPublic | None = None) -> None:
+    def __init__(self, engine: Engine, job: JobPublic, claim: Claim, shard: ShardPublic | None = None) -> None:
         self.engine = engine
         self.store = engine.store
         self.job = job
-        self.owner = owner
+        self.claim = claim
         self.shard = shard
         self.recipe = Recipe.model_validate(job.recipe)
         self.prompts = engine.prompts or prompt_library(self.recipe)
@@ -185,29 +149,25 @@ class JobRun:
             pricing=Pricing(backend.input_per_mtok, backend.output_per_mtok),
             max_cost=self.recipe.max_cost,
             max_total_tokens=self.recipe.max_total_tokens,
-            requests=job.requests,
-            cache_hits=job.cache_hits,
-            prompt_tokens=job.prompt_tokens,
-            completion_tokens=job.completion_tokens,
-            cost=job.cost,
+            **{name: getattr(job, name) for name in SPEND_FIELDS},
         )
 
     async def run(self) -> JobResult:
         started = time.monotonic()
-        watcher = asyncio.create_task(self._watch())
         per_step: list[int] = []
-        try:
-            await self._open_cache()
-            per_step = await self._steps()
-        except SentiforgeError as exc:
-            self.error, self.stop = str(exc), "failed"
-        except BaseException:
-            await self._final_flush(status="incomplete", error="interrupted; resume the job to finish it")
-            raise
-        finally:
-            watcher.cancel()
-            if self.shared_cache is not None:
-                self.shared_cache.close()
+        every = self.engine.heartbeat_seconds
+        async with self.claim.kept(self._told, every=every, until=lambda: self.stop is not None):
+            try:
+                await self._open_cache()
+                per_step = await self._steps()
+            except SentiforgeError as exc:
+                self.error, self.stop = str(exc), "failed"
+            except BaseException:
+                await self._final_flush(status="incomplete", error="interrupted; resume the job to finish it")
+                raise
+            finally:
+                if self.shared_cache is not None:
+                    self.shared_cache.close()
         target = self.shard.stop - self.shard.start if self.shard else self.job.target
         status = self.stop or ("completed" if self.done >= target else "incomplete")
         await self._final_flush(status=status, error=self.error)
@@ -251,38 +211,30 @@ class JobRun:
                 step=i,
                 judge_dir=self.engine.judge_dir,
             )
-            run = _StepRun(build_strategy(spec.strategy, spec.params), ctx, 0)
+            run = StepRun(step_strategy(spec), ctx, 0)
             run.budget.max_failed_slots = max(2, -(-MIN_CELL_ATTEMPTS // self.recipe.max_attempts))
             run.accepted = sum(1 for s in self.done_slots if s.startswith(f"{i}:") and self._mine(s, run.size))
             if self.shard is not None:
                 self.step_size, run.size = run.size, self.shard.stop - self.shard.start
                 self.done, self.rejected = run.accepted, sum(self._mine(s, self.step_size) for s in self.reject_slots)
             if self.recipe.backend.batch_api:  # answers come from provider batches first
-                from sentiforge.batching import prefetch_step
-
                 await prefetch_step(self, run)
             per_step.append(await self._run_step(run))
             if self.stop:
                 break
         return per_step
 
-    async def _watch(self) -> None:
-        """Keep the claim alive and stop the run when a cancel is asked or the claim is lost."""
-        while not self.stop:
-            await asyncio.sleep(self.engine.heartbeat_seconds)
-            if self.shard is not None:
-                beat = await asyncio.to_thread(self.store.heartbeat_shard, self.shard.id, self.job.id, self.owner)
-            else:
-                beat = await asyncio.to_thread(self.store.heartbeat, self.job.id, self.owner)
-            if beat == "cancel":
-                self.stop = "cancelled"
-            elif beat == "lost":
-                self.stop, self.error = "failed", "another process took the job over (this run looked dead)"
+    def _told(self, beat: Beat) -> None:
+        """The claim's keeper says stop: a cancel was asked, or the claim was lost."""
+        if beat == "cancel":
+            self.stop = "cancelled"
+        elif beat == "lost":
+            self.stop, self.error = "failed", "another process took the job over (this run looked dead)"
 
     def _mine(self, slot: str, size: int) -> bool:
         return in_shard(slot, self.shard, size)
 
-    def _indices(self, run: _StepRun) -> Iterator[int]:
+    def _indices(self, run: StepRun) -> Iterator[int]:
         indices = itertools.count() if run.strategy.refill else iter(range(run.size))
         if self.shard is not None:  # its range, then (refills) the same range in each later band
             a, b, size = self.shard.start, self.shard.stop, self.step_size
@@ -291,7 +243,7 @@ class JobRun:
         step = run.ctx.step
         return (i for i in indices if f"{step}:{i}" not in self.done_slots)
 
-    async def _next_task(self, run: _StepRun, indices: Iterator[int], refill_limit: int) -> Task | None:
+    async def _next_task(self, run: StepRun, indices: Iterator[int], refill_limit: int) -> Task | None:
         """The next slot to work on, or None when the step is full, exhausted or stopped."""
         async with run.changed:
             while True:
@@ -313,10 +265,10 @@ class JobRun:
                 run.inflight += 1
                 return run.strategy.task(index, run.ctx).refilling(cell)
 
-    def _step_over(self, run: _StepRun) -> bool:
+    def _step_over(self, run: StepRun) -> bool:
         return run.accepted + run.given_up >= run.size or self.stop is not None
 
-    async def _run_step(self, run: _StepRun) -> int:
+    async def _run_step(self, run: StepRun) -> int:
         indices = self._indices(run)
         full = self.step_size or run.size
         refill_limit = full * (self.recipe.max_attempts + 1) + 100  # never loop forever on a hopeless step
@@ -353,7 +305,7 @@ class JobRun:
             self.error = unfilled if self.error is None else f"{self.error}; {unfilled}"
         return run.accepted
 
-    async def _log_notes(self, run: _StepRun) -> None:
+    async def _log_notes(self, run: StepRun) -> None:
         """What the step decided on its own, into the job's events: the judge's calibration,
         quotas moved off cells given up."""
         notes = [*run.ctx.notes, *(("quota_moved", {"step": run.ctx.step, **m}) for m in run.budget.moved)]
@@ -361,7 +313,7 @@ class JobRun:
         for kind, data in notes:
             await asyncio.to_thread(self.store.add_job_event, self.job.id, kind, **data)
 
-    async def _run_slot(self, run: _StepRun, task: Task) -> bool:
+    async def _run_slot(self, run: StepRun, task: Task) -> bool:
         for attempt in range(self.recipe.max_attempts):
             if self.stop:
                 return False
@@ -426,7 +378,7 @@ class JobRun:
 
     async def _after_write(self) -> None:
         if self.engine.progress:
-            self.engine.progress(self.done, self.job.target, self.rejected)
+            self.engine.progress(Update(done=self.done, total=self.job.target, rejected=self.rejected))
         if len(self.writer) >= 4 * self.engine.flush_every and self.flushing.locked():
             # backpressure: the store is behind. A backend that answers without suspending
             # (the fake, a cache) would otherwise never let the event loop see the write end,
@@ -438,17 +390,9 @@ class JobRun:
             await self._flush()
 
     def _counts(self) -> dict[str, Any]:
-        """The job's running totals, as the store's job row and JobResult name them."""
-        a = self.client.accounting
-        return {
-            "done": self.done,
-            "rejected": self.rejected,
-            "requests": a.requests,
-            "cache_hits": a.cache_hits,
-            "prompt_tokens": a.prompt_tokens,
-            "completion_tokens": a.completion_tokens,
-            "cost": a.cost,
-        }
+        """The job's running totals (:data:`~sentiforge.counters.COUNTER_FIELDS`)."""
+        spent = self.client.accounting.model_dump(include=set(SPEND_FIELDS))
+        return {"done": self.done, "rejected": self.rejected, **spent}
 
     async def _flush(self, **job_values: object) -> None:
         """Commit what is buffered in a worker thread; the event loop keeps serving slots."""

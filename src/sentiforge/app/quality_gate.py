@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any
 from sentiforge.app.requests import QualityRequest
 
 if TYPE_CHECKING:
-    from sentiforge.quality.runner import Progress, RunSummary
+    from sentiforge.progress import OnProgress
+    from sentiforge.quality.runner import RunSummary
     from sentiforge.store import Store
 
 
@@ -24,7 +25,7 @@ def judge_client(store: Store, kind: str, model: str) -> Any:
     return LLMClient(backend, cache=shared_cache() or store.cache(backend.key))
 
 
-def run_quality(store: Store, request: QualityRequest, *, progress: Progress | None = None) -> RunSummary:
+def run_quality(store: Store, request: QualityRequest, *, progress: OnProgress | None = None) -> RunSummary:
     """Run every check over the dataset; each sample gets a record, rejects keep their reason."""
     from sentiforge.app.summaries import configured_embedder
     from sentiforge.errors import ConfigError

@@ -14,9 +14,9 @@ from sqlalchemy import bindparam, func, insert, select, update
 
 from sentiforge.errors import NotFoundError
 from sentiforge.store.base import StoreBase
-from sentiforge.store.models import QualityRecordRow, QualityRunRow, SampleRow, utcnow
-from sentiforge.store.review import enqueue
+from sentiforge.store.review_items import enqueue
 from sentiforge.store.schemas import QualityRecordCreate, QualityRejectPublic, QualityRunPublic
+from sentiforge.store.tables import QualityRecordRow, QualityRunRow, SampleRow, utcnow
 
 Q = QualityRecordRow
 

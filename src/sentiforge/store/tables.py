@@ -37,7 +37,20 @@ class DatasetRow(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class JobRow(Base):
+class CounterColumns:
+    """The columns of :class:`~sentiforge.counters.Counters`, for the rows that keep them (a job,
+    a shard): samples made and what they cost."""
+
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    rejected: Mapped[int] = mapped_column(Integer, default=0)
+    requests: Mapped[int] = mapped_column(Integer, default=0)
+    cache_hits: Mapped[int] = mapped_column(Integer, default=0)
+    prompt_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    completion_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    cost: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class JobRow(CounterColumns, Base):
     __tablename__ = "jobs"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -51,13 +64,6 @@ class JobRow(Base):
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     status: Mapped[str] = mapped_column(String(20), default="queued")  # store/jobs.py STATUSES
     target: Mapped[int] = mapped_column(Integer, default=0)
-    done: Mapped[int] = mapped_column(Integer, default=0)
-    rejected: Mapped[int] = mapped_column(Integer, default=0)
-    requests: Mapped[int] = mapped_column(Integer, default=0)
-    cache_hits: Mapped[int] = mapped_column(Integer, default=0)
-    prompt_tokens: Mapped[int] = mapped_column(Integer, default=0)
-    completion_tokens: Mapped[int] = mapped_column(Integer, default=0)
-    cost: Mapped[float] = mapped_column(Float, default=0.0)
     error: Mapped[str | None] = mapped_column(Text, default=None)
     # who runs the job now ("host:pid"), its last sign of life, and a cancel asked by anyone
     claimed_by: Mapped[str | None] = mapped_column(String(200), default=None)
@@ -67,7 +73,7 @@ class JobRow(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
-class JobShardRow(Base):
+class JobShardRow(CounterColumns, Base):
     """A slot range of one step of a job, run by a worker: its claim, deliveries and totals.
     The job's own counters are the sums over its shards (store/shards.py rolls them up)."""
 
@@ -83,13 +89,6 @@ class JobShardRow(Base):
     deliveries: Mapped[int] = mapped_column(Integer, default=0)  # claims so far: a cap ends a poison shard
     claimed_by: Mapped[str | None] = mapped_column(String(200), default=None)
     heartbeat_at: Mapped[datetime | None] = mapped_column(default=None)
-    done: Mapped[int] = mapped_column(Integer, default=0)
-    rejected: Mapped[int] = mapped_column(Integer, default=0)
-    requests: Mapped[int] = mapped_column(Integer, default=0)
-    cache_hits: Mapped[int] = mapped_column(Integer, default=0)
-    prompt_tokens: Mapped[int] = mapped_column(Integer, default=0)
-    completion_tokens: Mapped[int] = mapped_column(Integer, default=0)
-    cost: Mapped[float] = mapped_column(Float, default=0.0)
     error: Mapped[str | None] = mapped_column(Text, default=None)  # a cancel is asked on the job's row
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
