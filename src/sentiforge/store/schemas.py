@@ -68,6 +68,7 @@ class SampleFilter(BaseModel):
     min_score: float | None = Field(default=None, ge=0, le=1)  # the latest quality run's score
     max_score: float | None = Field(default=None, ge=0, le=1)
     review: Literal["pending", "approved", "rejected", "relabelled", "edited"] | None = None  # review state
+    text: str | None = Field(default=None, pattern=NO_NUL, max_length=200)  # the text holds this (any case)
 
 
 # -- jobs -----------------------------------------------------------------------------------

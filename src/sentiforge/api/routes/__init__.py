@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from sentiforge.api import workbench
 from sentiforge.api.routes import (
     builds,
     datasets,
@@ -34,4 +35,5 @@ ROUTERS: list[APIRouter] = [
     keys.router,
     metrics.router,
     pages.router,
+    *workbench.ROUTERS,
 ]

@@ -137,6 +137,10 @@ def _progress(job: JobPublic) -> JobProgress:
         rejected=job.rejected,
         percent=round(min(percent, 100.0), 1),
         cost=job.cost,
+        requests=job.requests,
+        cache_hits=job.cache_hits,
+        prompt_tokens=job.prompt_tokens,
+        completion_tokens=job.completion_tokens,
         error=job.error,
     )
 
@@ -158,10 +162,11 @@ def stream(job_id: JobId, request: Request, store: StoreDep, _: ReadKey) -> Stre
         int(request.headers.get("last-event-id", "0") or 0) if request.headers.get("last-event-id", "").isdigit() else 0
     )
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-    return StreamingResponse(_events(store, job_id, after, request), media_type="text/event-stream", headers=headers)
+    return StreamingResponse(sse_events(store, job_id, after, request), media_type="text/event-stream", headers=headers)
 
 
-async def _events(store: Any, job_id: JobId, after: int, request: Request) -> AsyncIterator[str]:
+async def sse_events(store: Any, job_id: int, after: int, request: Request) -> AsyncIterator[str]:
+    """The stream's messages (the workbench's job page reads them too)."""
     last: JobProgress | None = None
     idle = 0.0
     runner = request.app.state.runner

@@ -1,5 +1,5 @@
-"""The review page (``/review?dataset=NAME``) and the drift page (``/drift?dataset=NAME`` or
-``?recipe=NAME``); neither holds data: each asks for an API key and calls the API with it."""
+"""The review page (``/review?dataset=NAME``): it holds no data, it asks for an API key and
+calls the API with it. The workbench's other pages are in ``api/workbench``."""
 
 from __future__ import annotations
 
@@ -14,8 +14,3 @@ router = APIRouter(tags=["pages"], include_in_schema=False)
 @router.get("/review", response_class=HTMLResponse)
 def review_page() -> HTMLResponse:
     return HTMLResponse((TEMPLATES / "review.html").read_text(encoding="utf-8"))
-
-
-@router.get("/drift", response_class=HTMLResponse)
-def drift_page() -> HTMLResponse:
-    return HTMLResponse((TEMPLATES / "drift.html").read_text(encoding="utf-8"))
