@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema, field_validator
 
 from sentiforge.counters import Counters
 from sentiforge.labels import LabelScheme
@@ -69,6 +69,12 @@ class SampleFilter(BaseModel):
     max_score: float | None = Field(default=None, ge=0, le=1)
     review: Literal["pending", "approved", "rejected", "relabelled", "edited"] | None = None  # review state
     text: str | None = Field(default=None, pattern=NO_NUL, max_length=200)  # the text holds this (any case)
+
+    @field_validator("label", "strategy", "split", "text", "review", "min_score", "max_score", mode="before")
+    @classmethod
+    def _empty_is_no_filter(cls, value: Any) -> Any:
+        """An empty field (a form's blank input) filters nothing, as for jobs."""
+        return None if value == "" else value
 
 
 # -- jobs -----------------------------------------------------------------------------------

@@ -51,8 +51,10 @@ async def current_viewer(request: Request, store: StoreDep) -> Viewer:
     if session is None:
         raise LoginRequired
     limiter = request.app.state.limiter
-    wait = limiter.hit(session.key.key_id) if limiter.redis is None else await run_in_threadpool(
-        limiter.hit, session.key.key_id
+    wait = (
+        limiter.hit(session.key.key_id)
+        if limiter.redis is None
+        else await run_in_threadpool(limiter.hit, session.key.key_id)
     )
     if wait:
         raise HTTPException(429, f"request limit reached for key '{session.key.name}'; retry in {wait:.0f} s")
@@ -61,7 +63,16 @@ async def current_viewer(request: Request, store: StoreDep) -> Viewer:
     return viewer
 
 
+async def maybe_viewer(request: Request, store: StoreDep) -> Viewer | None:
+    """The session's viewer, or None: for a page open to all that shows who is logged in."""
+    try:
+        return await current_viewer(request, store)
+    except (LoginRequired, HTTPException):
+        return None
+
+
 ViewerDep = Annotated[Viewer, Depends(current_viewer)]
+MaybeViewerDep = Annotated[Viewer | None, Depends(maybe_viewer)]
 
 
 def same_origin(request: Request) -> None:

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
 
 from sentiforge.api.deps import RunnerDep, StoreDep
-from sentiforge.api.routes.jobs import sse_events
+from sentiforge.api.job_events import sse_events
 from sentiforge.api.schemas import Cursor, FilterText, JobId
 from sentiforge.api.workbench.auth import ViewerDep, check_csrf
 from sentiforge.api.workbench.render import HEADERS, PageRoute, render

@@ -3,6 +3,7 @@ input drift and a box to try a text (label, scores, and the rationale of a reaso
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Path, Request
@@ -20,14 +21,14 @@ ModelId = Annotated[str, Path(min_length=1, max_length=200)]
 
 
 def flat(values: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
-    """Nested metrics as (dotted name, value) rows, for a table."""
+    """Nested metrics as (dotted name, value) rows, for a table; a list as JSON."""
     rows: list[tuple[str, Any]] = []
     for key, value in values.items():
         name = f"{prefix}{key}"
         if isinstance(value, dict):
             rows.extend(flat(value, f"{name}."))
         else:
-            rows.append((name, value))
+            rows.append((name, json.dumps(value) if isinstance(value, list | tuple) else value))
     return rows
 
 

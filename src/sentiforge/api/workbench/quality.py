@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
+from sentiforge.api.workbench.auth import MaybeViewerDep
 from sentiforge.api.workbench.render import PageRoute, render
 from sentiforge.names import NAME_PATTERN
 
@@ -16,6 +17,9 @@ NameQuery = Annotated[str | None, Query(pattern=f"{NAME_PATTERN}|^$")]
 
 
 @router.get("/drift", response_class=HTMLResponse)
-def drift_page(request: Request, dataset: NameQuery = None, recipe: NameQuery = None) -> HTMLResponse:
-    """Open to all (it holds no data): the script asks the API, which checks the key."""
+def drift_page(
+    request: Request, _: MaybeViewerDep, dataset: NameQuery = None, recipe: NameQuery = None
+) -> HTMLResponse:
+    """Open to all (it holds no data): the script asks the API, which checks the key; the
+    header shows who is logged in, if anyone."""
     return render(request, "drift.html", active="drift", dataset=dataset, recipe=recipe)

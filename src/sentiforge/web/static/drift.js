@@ -141,7 +141,7 @@ function render(runs) {
     say("Flagged: " + flagged.map((r) => `#${runId(r)} ${r.flagged.join(", ")}`).join("; ") +
       " (moved more than the threshold since the run before)", "alert");
   } else {
-    say(`${runs.length} runs, nothing moved beyond the threshold`, "ok");
+    say(`${runs.length} run${runs.length === 1 ? "" : "s"}, nothing moved beyond the threshold`, "ok");
   }
   $("runs").tBodies[0].innerHTML = runs.map((r) => {
     const facts = (r.dataset ? [`dataset ${r.dataset}`] : []).concat(["reject_rate", "distinct_2", "seed_distance"]
