@@ -5,6 +5,7 @@ pairs meet WCAG AA."""
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -149,6 +150,8 @@ def test_logout_needs_the_csrf_token_and_ends_the_session(settings: Settings, to
         assert out.status_code == 303 and out.headers["location"] == "/login"
         client.cookies.set(SESSION_COOKIE, stolen or "")  # the old cookie, replayed
         assert client.get("/datasets", follow_redirects=False).status_code == 303
+        late = client.post("/jobs/7/cancel", data={"csrf": _csrf(page.text)}, follow_redirects=False)
+        assert late.headers["location"] == "/login?next=%2Fjobs%2F7"  # back to the job's page, not a replay
 
 
 def test_a_revoked_key_or_an_expired_session_opens_nothing(
@@ -187,7 +190,7 @@ def test_scopes_as_the_api_a_read_only_key_sees_but_cannot_cancel(
         assert client.get("/models").status_code == 200
 
 
-def test_cancel_needs_the_sessions_csrf_token_and_this_site(
+def test_cancel_and_resume_need_the_sessions_csrf_token_and_this_site(
     settings: Settings, store: Store, tokens: dict[str, str]
 ) -> None:
     job_id = _queued_job(store)
@@ -203,6 +206,14 @@ def test_cancel_needs_the_sessions_csrf_token_and_this_site(
         done = client.post(f"/jobs/{job_id}/cancel", data={"csrf": _csrf(page.text)}, follow_redirects=False)
         assert done.status_code == 303 and done.headers["location"] == f"/jobs/{job_id}"
         assert store.job(job_id).status == "cancelled"
+        assert client.post(f"/jobs/{job_id}/resume", data={}).status_code == 403
+        resumed = client.post(f"/jobs/{job_id}/resume", data={"csrf": _csrf(page.text)}, follow_redirects=False)
+        assert resumed.status_code == 303
+        for _ in range(200):  # the app's runner runs it again, to the end
+            if store.job(job_id).status == "completed":
+                break
+            time.sleep(0.05)
+        assert store.job(job_id).status == "completed" and store.job(job_id).done == 4
         missing = client.post("/jobs/999999/cancel", data={"csrf": _csrf(page.text)})
         assert missing.status_code == 404 and "<html" in missing.text  # an error page, not JSON
         assert client.get(f"/jobs/{job_id}").status_code == 200

@@ -56,7 +56,11 @@ class LoginRequired(Exception):
 
 
 def to_login(request: Request) -> RedirectResponse:
+    """To the login form, which comes back here: to this page, or for a form posted after the
+    session ended, to the page the form was on (never replaying the post)."""
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    if request.method != "GET":
+        target = request.url.path.rsplit("/", 1)[0] or "/"
     return RedirectResponse("/login" + query(next=target), status_code=303, headers=HEADERS)
 
 
