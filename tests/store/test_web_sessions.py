@@ -8,7 +8,7 @@ import uuid
 from sqlalchemy import select
 
 from sentiforge.store import Store
-from sentiforge.store.models import WebSessionRow
+from sentiforge.store.tables import WebSessionRow
 
 
 def test_a_session_lives_until_ended_expired_or_its_key_revoked(db_url: str) -> None:

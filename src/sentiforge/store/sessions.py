@@ -15,8 +15,8 @@ from pydantic import BaseModel
 from sqlalchemy import delete, select
 
 from sentiforge.store.base import StoreBase
-from sentiforge.store.models import ApiKeyRow, WebSessionRow, utcnow
 from sentiforge.store.schemas import ApiKeyPublic
+from sentiforge.store.tables import ApiKeyRow, WebSessionRow, utcnow
 
 
 class WebSession(BaseModel):
