@@ -184,6 +184,8 @@ def test_scopes_as_the_api_a_read_only_key_sees_but_cannot_cancel(
         assert refused.status_code == 403 and "lacks the scope this needs: write" in refused.text
         assert store.job(job_id).status == "queued" and not store.job(job_id).cancel_requested
         assert client.get("/models").status_code == 200  # read or predict, as GET /v1/models
+        asked = client.post("/models/any/try", data={"csrf": _csrf(page.text), "text": "hello"})
+        assert asked.status_code == 403 and "lacks the scope this needs: predict" in asked.text
     with _client(settings) as client:
         _login(client, tokens["predict"])
         assert client.get("/datasets").status_code == 403
