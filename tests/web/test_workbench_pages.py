@@ -216,7 +216,12 @@ def test_running_job_advances_live_and_cancel_stops_it(browser: Any, served: dic
     assert int(page.locator("#done").inner_text()) >= start + 3 and int(page.locator("#requests").inner_text()) > 0
     page.wait_for_selector("#status:text('running')")
     assert page.locator("#bar").evaluate("b => b.value") >= start + 3
-    assert page.locator("#events li b:text('started')").count() == 1
+    assert page.locator("#events li b:text('started')").count() == 1  # rendered, not repeated by the stream
+    with Store(served["db"]) as store:  # an event while the page is open arrives over the stream, as text
+        store.add_job_event(job["id"], "warning", message=IMG_PLANT)
+    page.wait_for_selector("#events li:has(b:text('warning'))")
+    assert IMG_PLANT in page.locator("#events li:has(b:text('warning'))").inner_text()
+    _inert(page)  # no element built from it (the policy aside: the script writes text only)
     _shot(page, "job-live")
     _go(page, "#cancel")
     page.wait_for_selector("#status:text('cancelled')", timeout=30_000)
@@ -251,6 +256,8 @@ def test_evaluation_report_opens(browser: Any, served: dict[str, Any]) -> None:
     row.locator("a.report").click()
     page.wait_for_url(f"**/evaluations/{served['evaluation']}/report")
     assert "seeds" in page.content() and page.locator("svg").count() > 0
+    policy = page.request.get(page.url).headers["content-security-policy"]
+    assert policy.startswith("sandbox;") and "script-src" not in policy  # no script of the report runs
     _inert(page)
     _shot(page, "evaluation-report")
     page.context.close()
