@@ -17,7 +17,7 @@ from sentiforge.store.schemas import SampleFilter
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 PAGE_SIZE = 25
-TRAIL = Annotated[str, Query(max_length=2000, pattern=r"^[0-9,]*$")]
+Trail = Annotated[str, Query(max_length=2000, pattern=r"^[0-9,]*$")]
 
 
 @router.get("/datasets", response_class=HTMLResponse)
@@ -34,10 +34,10 @@ def dataset_page(
     viewer: ViewerDep,
     where: Annotated[SampleFilter, Query()],
     cursor: Cursor = 0,
-    trail: TRAIL = "",
+    trail: Trail = "",
     limit: Annotated[int, Query(ge=1, le=200)] = PAGE_SIZE,
 ) -> HTMLResponse:
-    """The overview, the jobs that filled it, and one page of samples. ``trail`` lists the
+    """The overview, the jobs on the dataset, and one page of samples. ``trail`` lists the
     cursors of the pages before this one, so "previous" needs no backwards query."""
     viewer.need("read")
     overview = data.dataset_overview(store, name)
@@ -57,6 +57,5 @@ def dataset_page(
         cursor=cursor,
         trail=before,
         limit=limit,
-        first=sum(1 for _ in before) * limit + 1,
         jobs=jobs.list_jobs(store, dataset=name, limit=20),
     )
