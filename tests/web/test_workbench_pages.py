@@ -224,8 +224,8 @@ def test_running_job_advances_live_and_cancel_stops_it(browser: Any, served: dic
     _inert(page)  # no element built from it (the policy aside: the script writes text only)
     _shot(page, "job-live")
     _go(page, "#cancel")
-    page.wait_for_selector("#status:text('cancelled')", timeout=30_000)
-    assert page.locator("#job").get_attribute("data-live") == "false"  # reloaded once the stream ended
+    page.wait_for_selector("#job[data-live='false']", timeout=60_000)  # reloaded once the stream ended
+    assert page.locator("#status").inner_text() == "cancelled"
     assert page.locator("#resume").is_enabled()
     with Store(served["db"]) as store:
         stored = store.job(job["id"])
