@@ -47,6 +47,7 @@ def test_labels_typed_fast_are_stored_in_order_for_the_texts_they_were_pressed_o
         page.click("#open")
         page.wait_for_selector("#queue tr[data-pos='19']")
         hints = page.locator("#label-keys").inner_text()
+        assert page.locator("#scored-by").inner_text().startswith("Queue scored by model 'lp-model'")
         assert "1 n negative" in hints and "2 e neutral" in hints and "3 p positive" in hints
         order = [int(x) for x in page.locator("#queue tbody tr").evaluate_all("rows => rows.map(r => r.dataset.id)")]
         for key in keys:

@@ -62,6 +62,7 @@ async function fetchMore(reset) {
     const known = new Set(state.items.map((it) => it.id));
     for (const it of page.items) if (!known.has(it.id)) state.items.push({ ...it, mine: null });
     Object.assign(state, { labelled: page.labelled, poolSize: page.pool_size, into: page.into });
+    $("scored-by").textContent = `Queue scored by ${page.scored_by}; a refit every 25 labels.`;
     render();
   } finally {
     state.fetching = false;
