@@ -35,6 +35,10 @@ async def test_queue_then_labels_go_to_the_human_seed_dataset(
         assert margins == sorted(margins)  # most uncertain first
         assert first["items"][0]["text"].startswith(("great", "lovely"))  # a mixed text, not a clear one
         assert first["items"] == (await _queue(client, n=5))["items"]  # deterministic
+        assert {it["cluster"] for it in first["items"]} == {-1}  # margin alone: no groups
+        diverse = await _queue(client, n=5, method="diverse-margin")  # one per group of similar texts
+        clusters = [it["cluster"] for it in diverse["items"]]
+        assert len(set(clusters)) == 5 and min(clusters) >= 0
         given = []
         for item, label in zip(first["items"][:3], ["negative", "positive", "neutral"], strict=True):
             answer = await client.post("/v1/label-queue/labels", json={"pool": "lp-pool", "model": "lp-model",

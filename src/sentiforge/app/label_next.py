@@ -1,14 +1,14 @@
 """Label these next: a queue of a pool's texts whose labels would help a model most, and
 the labels people give there, kept as a human seed dataset the model can be rebuilt from.
 
-The queue is the model's uncertain and diverse texts of an unlabelled pool (a dataset made by
+The queue is the model's most uncertain texts of an unlabelled pool (a dataset made by
 ``sentiforge ground``, or any dataset: its labels are ignored), chosen by
 :mod:`sentiforge.classifiers.active_learning`; texts already labelled are left out. Each label
 is stored at once in the *human seed dataset* (default ``<pool>-human``; strategy ``human``,
 the reviewer's key name and the time in its provenance). That dataset is created on the first
 label with a copy of the model's own labelled seeds when they can be read (the model's
 ``training_data.source``: a store dataset, a file or a built-in set), so that
-``sentiforge build --seeds <pool>-human`` retrains on the seeds and every label given since.
+``sentiforge build <pool>-human --out DIR`` retrains on the seeds and every label given since.
 
 Active learning works in rounds: once 25 labels are in, the queue is scored by a copy of the
 model refitted on the human seed dataset (the embedding classifier stands in for a slow kind),
@@ -85,7 +85,7 @@ class _Scored:
     texts: list[str]
     language: str
     proba: np.ndarray
-    vectors: np.ndarray
+    vectors: np.ndarray | None = None  # sentence embeddings: only diverse-margin needs them
 
 
 _CACHE: OrderedDict[tuple[Any, ...], _Scored] = OrderedDict()
@@ -106,7 +106,7 @@ def queue(
     *,
     into: str | None = None,
     n: int = 20,
-    method: str = "diverse-margin",
+    method: str = "margin",
     seed: int = 0,
     refit_every: int = REFIT_EVERY,
 ) -> LabelQueue:
@@ -124,7 +124,10 @@ def queue(
     exclude = [i for i, (sid, t) in enumerate(zip(scored.ids, scored.texts, strict=True))
                if sid in done or t.strip().casefold() in texts_done]  # fmt: skip
     proba, scorer = _current_proba(store, scored, clf, name, target, human, len(done) // refit_every)
-    picks = select(proba, scored.vectors, n, exclude=exclude, method=method, seed=seed)
+    if method == "diverse-margin" and scored.vectors is None:
+        scored.vectors = _embeddings(store, pool, scored.texts, scored.language)
+    vectors = scored.vectors if scored.vectors is not None else np.zeros((len(scored.ids), 0))
+    picks = select(proba, vectors, n, exclude=exclude, method=method, seed=seed)
     labels = list(clf.scheme.labels)
     items = [
         QueueItem(
@@ -203,7 +206,7 @@ def _pool_samples(store: Store, pool: str) -> tuple[int, list[Sample]]:
 
 
 def _scored(store: Store, registry: ModelRegistry, name: str, clf: Any, pool: str) -> _Scored:
-    """The model's probabilities and the embeddings of the pool's texts (cached per version)."""
+    """The model's probabilities over the pool's texts (cached per model version and pool)."""
     dataset_id, samples = _pool_samples(store, pool)
     version = (registry.folder / name / "model.json").stat().st_mtime
     key = (name, version, dataset_id, len(samples), samples[-1].id)
@@ -218,7 +221,6 @@ def _scored(store: Store, registry: ModelRegistry, name: str, clf: Any, pool: st
         texts=texts,
         language=samples[0].language,
         proba=np.asarray(clf.predict_proba(texts), dtype=np.float64),
-        vectors=_embeddings(store, pool, texts, samples[0].language),
     )
     with _CACHE_LOCK:
         _CACHE[key] = scored

@@ -1,18 +1,22 @@
 """Active learning: which unlabelled texts a person should label next.
 
-A label helps a classifier most where the classifier is unsure (a small *margin* between its
-two most likely labels), but the most uncertain texts are often near-copies of one another
-(the same borderline phrasing, twenty times), and a batch of them teaches one thing once.
-So the queue is *uncertain and diverse*, after Zhdanov's diverse mini-batch active learning
-(2019) and Citovsky et al.'s cluster-margin (2021):
+A label helps a classifier most where the classifier is unsure: a small *margin* between its
+two most likely labels (``margin``, the queue's default). Labels come in rounds: the caller
+refits the classifier on the labels so far and asks again (``app/label_next.py`` every 25).
+
+The most uncertain texts of one batch can be near-copies of one another, so ``diverse-margin``
+spreads a batch, after Zhdanov's diverse mini-batch active learning (2019) and Citovsky et
+al.'s cluster-margin (2021):
 
 1. keep the ``prefilter`` x ``n`` pool texts with the smallest margin (the uncertain ones);
 2. cluster them (spherical k-means on their sentence embeddings) into ``n`` clusters;
 3. from each cluster take its most uncertain text; order the picks by margin.
 
-``margin`` (no diversity) and ``random`` are here too, for the benchmark's comparisons
-(``benchmarks/active_learning``). Everything is numpy and deterministic for a seed: ties are
-broken by the pool's order, and k-means is seeded.
+Measured (``benchmarks/active_learning``, 200 seeds + 100 labels in 4 rounds of 25, MiniLM +
+logistic regression, 5 draws): margin gained 1.57x (tweets) and 2.44x (UCI sentences) the
+random labels' gain, diverse-margin 1.31x and 1.89x; in one batch of 100, diversity helped on
+tweets (1.44x vs 1.09x). ``random`` is the benchmark's baseline. Everything is numpy and
+deterministic for a seed: ties are broken by the pool's order, and k-means is seeded.
 """
 
 from __future__ import annotations
@@ -25,8 +29,8 @@ import numpy as np
 
 from sentiforge.errors import ConfigError, DataError
 
-Method = Literal["diverse-margin", "margin", "random"]
-METHODS: tuple[str, ...] = ("diverse-margin", "margin", "random")
+Method = Literal["margin", "diverse-margin", "random"]
+METHODS: tuple[str, ...] = ("margin", "diverse-margin", "random")
 PREFILTER = 10  # uncertain candidates per text asked for, before clustering
 
 
@@ -54,7 +58,7 @@ def select(
     n: int,
     *,
     exclude: Sequence[int] | np.ndarray = (),
-    method: str = "diverse-margin",
+    method: str = "margin",
     prefilter: int = PREFILTER,
     seed: int = 0,
 ) -> list[Pick]:

@@ -42,11 +42,12 @@ def label_queue(
     model: OptionalName = None,
     into: OptionalName = None,
     n: Annotated[int, Query(ge=1, le=MAX_QUEUE)] = 20,
-    method: Literal["diverse-margin", "margin", "random"] = "diverse-margin",
+    method: Literal["margin", "diverse-margin", "random"] = "margin",
     seed: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
 ) -> LabelQueue:
-    """The ``n`` texts of ``pool`` to label next for ``model``: the most uncertain of diverse
-    groups, most uncertain first; texts already labelled in ``into`` are left out."""
+    """The ``n`` texts of ``pool`` to label next for ``model``, most uncertain first (``method``:
+    ``margin``; ``diverse-margin`` takes one per group of similar texts); texts already labelled
+    in ``into`` are left out, and after every 25 labels the model is refitted on them."""
     return queue(store, registry, model, pool, into=into, n=n, method=method, seed=seed)
 
 
