@@ -17,7 +17,7 @@ const STATUS = { approve: "approved", reject: "rejected", relabel: "relabelled",
 const state = {
   items: [], pos: 0, selected: new Set(), labels: [], reasons: [], history: [], queue: [], busy: false,
   editing: false, second: false, offset: 0, total: 0, counts: {}, leases: new Map(), leaseSeconds: 300,
-  wantLabel: "", timer: null, summaryTimer: null,
+  wantLabel: "", timer: null, summaryTimer: null, refilling: false,
 };
 
 function esc(s) {
@@ -38,9 +38,16 @@ async function call(method, path, body, opts = {}) {
 }
 const api = async (method, path, body) => (await call(method, path, body)).data;
 
+// a passing word in the corner; a failure also stays in the list above the item until the next
+// view is opened (a later success must not hide it)
 function say(text, error = false) {
   $("status").textContent = text;
   $("status").classList.toggle("error", error);
+  if (!error) return;
+  const li = document.createElement("li");
+  li.textContent = text;
+  $("failures").prepend(li);
+  while ($("failures").children.length > 5) $("failures").lastChild.remove();
 }
 
 const dataset = () => $("dataset").value.trim();
@@ -133,6 +140,7 @@ async function openQueue() {
   sessionStorage.setItem("sentiforge-key", $("key").value);
   await releaseAll();
   state.second = $("f-second").checked;
+  $("failures").replaceChildren();
   writeUrl();
   showScheme(await summarize());
   state.wantLabel = $("f-label").value;
@@ -175,6 +183,36 @@ async function lease() {
     want.forEach((id) => state.leases.delete(id));
     say(`could not lease items: ${e.message}`, true);
   }
+}
+
+// a lease asked for is answered before a decision on its item is sent
+function settled(id) {
+  return new Promise((resolve) => {
+    const check = () => (state.leases.get(id) === "asking" ? setTimeout(check, 10) : resolve());
+    check();
+  });
+}
+
+// the pending view tops itself up: with few open items left after the cursor, the next ones
+// (not held by others) are added at the end, so a reviewer never has to reload
+async function refill() {
+  if (state.second || $("f-status").value !== "pending" || state.refilling) return;
+  let left = 0;
+  for (let i = state.pos; i < state.items.length; i++) if (open(state.items[i])) left++;
+  if (left >= AHEAD) return;
+  state.refilling = true;
+  try {
+    const q = itemsQuery();
+    q.set("offset", "0");
+    const data = await api("GET", `/v1/review/${encodeURIComponent(dataset())}/items?${q}`);
+    const have = new Set(state.items.map((it) => it.id));
+    state.items.push(...data.filter((it) => !have.has(it.id)));
+  } finally {
+    state.refilling = false;
+  }
+  if (!open(state.items[state.pos])) state.pos = nextOpen(state.pos);
+  await lease();
+  render();
 }
 
 function mine() {
@@ -233,8 +271,8 @@ function render() {
   syncMark();
   const cur = $("list").querySelector("tr.current");
   if (cur) cur.scrollIntoView({ block: "nearest" });
-  const last = Math.min(state.offset + state.items.length, state.total);
-  $("page-info").textContent = state.total ? `${state.offset + 1}–${last} of ${state.total}` : "no items";
+  const n = state.items.length;
+  $("page-info").textContent = n ? `${state.offset + 1}–${state.offset + n} of ${Math.max(state.total, state.offset + n)}` : "no items";
   $("prev-page").disabled = state.offset === 0;
   $("next-page").disabled = state.offset + PAGE >= state.total;
   if (!state.editing) renderDetail(state.items[state.pos]);
@@ -335,7 +373,11 @@ function decide(body) {
   state.history.push(entry);
   enqueue({
     entry,
-    run: () => api("POST", `/v1/review/items/${it.id}/decision`, sent),
+    run: async () => {
+      await settled(it.id);
+      if (heldBy(it)) throw new Error(`taken by ${heldBy(it)} before your key reached the server`);
+      return api("POST", `/v1/review/items/${it.id}/decision`, sent);
+    },
     ok: (done) => { Object.assign(it, done, { sending: false }); state.leases.delete(it.id); say(`#${it.id} ${done.status}`); },
     fail: (e) => {
       count(it.status, -1); count("pending", 1);
@@ -450,6 +492,7 @@ function move(step) {
     state.pos = Math.max(0, Math.min(state.items.length - 1, state.pos + step));
   }
   lease().then(render);
+  refill().catch((e) => say(e.message, true));
   render();
 }
 
