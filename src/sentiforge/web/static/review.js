@@ -99,7 +99,8 @@ function itemsQuery() {
 function showCounts() {
   const c = state.counts;
   const all = Object.values(c).reduce((a, b) => a + b, 0);
-  $("counts").textContent = Object.entries(c).map(([k, v]) => `${k} ${v}`).join(" · ");
+  $("counts").textContent = Object.values(STATUS).reduce((acc, k) => (c[k] ? [...acc, `${k} ${c[k]}`] : acc),
+    c.pending ? [`pending ${c.pending}`] : []).join(" · ");
   $("progress").textContent = `${all - (c.pending || 0)} of ${all} decided`;
 }
 
@@ -135,6 +136,7 @@ function showScheme(summary) {
 
 // -- opening a view ------------------------------------------------------------------
 async function openQueue() {
+  document.body.dataset.ready = "0"; // for tests and scripts: "1" once the view is drawn
   if (!dataset()) { say("name a dataset first", true); return; }
   await drained(); // every key pressed so far is saved before the view changes
   sessionStorage.setItem("sentiforge-key", $("key").value);
@@ -154,6 +156,7 @@ async function openQueue() {
   await lease();
   state.pos = nextOpen(0);
   render();
+  document.body.dataset.ready = "1";
 }
 
 // -- leases: the pending items ahead of the cursor are held for this reviewer ------------
@@ -521,7 +524,7 @@ const KEYS = {
 document.addEventListener("keydown", (ev) => {
   if (state.editing || ev.ctrlKey || ev.metaKey || ev.altKey) return;
   if (["INPUT", "SELECT", "TEXTAREA"].includes(ev.target.tagName)) {
-    if (ev.key === "Escape" && ev.target.closest("#why")) { ev.target.blur(); ev.preventDefault(); }
+    if (ev.key === "Escape") { ev.target.blur(); ev.preventDefault(); } // back to the keys
     return;
   }
   if ($("confirm").open) return;
