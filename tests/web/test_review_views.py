@@ -52,6 +52,50 @@ CONTRAST = """() => {
 }"""
 
 
+def _luminance(hex_colour: str) -> float:
+    h = hex_colour.lstrip("#")
+    if len(h) == 3:
+        h = "".join(c * 2 for c in h)
+    rgb = [int(h[i : i + 2], 16) / 255 for i in (0, 2, 4)]
+    lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+
+def test_every_text_colour_of_review_css_meets_aa() -> None:
+    """Every ``color`` of the stylesheet against the background it is drawn on: its own rule's
+    background, the header's for the header's rules, else every light background of the
+    stylesheet (a list cell may sit on white, the current row's yellow, a grey pane...)."""
+    import re
+
+    from sentiforge.web import STATIC
+
+    css = (STATIC / "review.css").read_text()
+    rules = [(sel.strip(), body) for sel, body in re.findall(r"([^{}]+)\{([^{}]*)\}", css)]
+
+    def prop(body: str, name: str) -> str | None:
+        found = re.search(rf"(?<![-\w]){name}:\s*(#[0-9a-fA-F]{{3,6}})", body)
+        return found.group(1) if found else None
+
+    header = next(prop(body, "background") for sel, body in rules if sel == "header")
+    light = {bg for _, body in rules if (bg := prop(body, "background")) and _luminance(bg) > 0.5}
+    in_header = ("header", "#counts", "#progress", "#totals", "#kappa")
+    checked, low = 0, []
+    for sel, body in rules:
+        fg = prop(body, "color")
+        if fg is None:
+            continue
+        own = prop(body, "background")
+        grounds = {own} if own else {header} if sel.startswith(in_header) else light
+        for bg in grounds:
+            assert bg is not None
+            a, b = _luminance(fg), _luminance(bg)
+            ratio = (max(a, b) + 0.05) / (min(a, b) + 0.05)
+            checked += 1
+            if ratio < 4.5:
+                low.append(f"{sel}: {fg} on {bg}: {ratio:.2f}")
+    assert checked > 40 and low == []
+
+
 def _ids(page: Any) -> list[int]:
     return listed(page)
 
