@@ -3,14 +3,14 @@ app under Uvicorn. Writes results.json beside itself.
 
     flock /tmp/sentiforge-model.lock nice .venv/bin/python benchmarks/review/run.py [--db postgres]
 
-Scenarios (each on a fresh demo queue, sentiforge.testing.review.build_queue):
+Scenarios (each on a fresh demo queue, sentiforge.testing.review_demo.build_queue):
 - ``person``: one scripted reviewer, 60 items, one key every ``--person-pace`` s (2.5 s: 24 a
   minute, just above the 20 a minute target: a person reading each item);
 - ``fast``: the same reviewer with no pause at all (as fast as Playwright can read the page and
   press: the page's headroom);
 - ``team``: two reviewers (two browser contexts, two keys) on 200 items at once, each pressing
   every ``--team-pace`` s.
-The scripted reviewer (sentiforge.testing.reviewer) reads the item under the cursor and presses
+The scripted reviewer (sentiforge.testing.scripted_reviewer) reads the item under the cursor and presses
 the key a fixed rule gives for its text, so every stored decision is checked afterwards: a lost
 key, a key on the wrong item, an item decided twice or by the wrong reviewer is an error; every
 non-200 answer to a decision (a 409 is a collision) is counted.
@@ -39,8 +39,8 @@ ROOT = HERE.parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
 from sentiforge.store import Store  # noqa: E402
-from sentiforge.testing import reviewer as scripted  # noqa: E402
-from sentiforge.testing.review import build_queue  # noqa: E402
+from sentiforge.testing import scripted_reviewer as scripted  # noqa: E402
+from sentiforge.testing.review_demo import build_queue  # noqa: E402
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"

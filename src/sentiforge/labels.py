@@ -44,7 +44,7 @@ class LabelScheme(BaseModel):
     aliases: dict[str, str] = Field(default_factory=dict)
     max_labels: int = 3  # multi: most labels one sample may carry
     # why a reviewer rejects or relabels a sample of this scheme (empty: the review defaults,
-    # ``quality.review.DEFAULT_REASONS``)
+    # ``quality.review_queue.DEFAULT_REASONS``)
     review_reasons: tuple[str, ...] = ()
 
     @model_validator(mode="after")

@@ -11,7 +11,7 @@ from typing import Any
 
 from sentiforge.config import Settings
 from sentiforge.store import Store
-from sentiforge.testing.review import build_queue
+from sentiforge.testing.review_demo import build_queue
 
 
 async def test_leases_keep_two_reviewers_apart_and_run_out(
@@ -115,7 +115,7 @@ async def test_a_scheme_overrides_the_reasons(
     make_client: Callable[..., Any], tokens: dict[str, str], store: Store
 ) -> None:
     from sentiforge.labels import get_scheme
-    from sentiforge.store.models import DatasetRow
+    from sentiforge.store.tables import DatasetRow
 
     build_queue(store, "rq", copies=1)
     scheme = get_scheme("three_class").model_copy(update={"review_reasons": ("off topic", "spam")})

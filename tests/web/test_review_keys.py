@@ -15,8 +15,8 @@ import pytest
 from tests.web.conftest import CHROMIUM, uvicorn_app
 
 from sentiforge.store import Store
-from sentiforge.testing import reviewer as scripted
-from sentiforge.testing.review import build_queue
+from sentiforge.testing import scripted_reviewer as scripted
+from sentiforge.testing.review_demo import build_queue
 
 pytestmark = [
     pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium (install.sh --system)"),
