@@ -104,6 +104,7 @@ async function summarize() {
   showCounts();
   const t = summary.totals;
   $("totals").textContent = `today: you ${t.mine} · everyone ${t.everyone}`;
+  $("totals").title = Object.entries(t.by_reviewer).map(([who, n]) => `${who}: ${n}`).join(", ") || "nobody yet";
   const k = summary.agreement;
   $("kappa").textContent = k.pairs ? `kappa ${k.kappa} over ${k.pairs} pairs` : "kappa: no double reviews yet";
   return summary;
