@@ -266,6 +266,9 @@ class ReviewTables(StoreBase):
         until = now + timedelta(seconds=seconds)
         R = ReviewItemRow
         with self.engine.begin() as conn:
+            # PostgreSQL: lock the rows in id order first, so two lease requests over the same
+            # items wait for each other instead of deadlocking (SQLite has one writer anyway)
+            conn.execute(select(R.id).where(R.id.in_(ids)).order_by(R.id).with_for_update())
             conn.execute(
                 update(R)
                 .where(R.id.in_(ids), R.status == "pending", _free_for(by, now))
