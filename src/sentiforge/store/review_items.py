@@ -250,8 +250,11 @@ class ReviewTables(StoreBase):
                 raise NotFoundError(f"no bulk decision {bulk_id!r}; a bulk answer names its bulk_id")
             if owners != {by}:
                 raise ConflictError(f"bulk {bulk_id} was made by {', '.join(sorted(owners))}; only they can undo it")
-            items = conn.execute(
-                select(ReviewItemRow).where(ReviewItemRow.bulk_id == bulk_id, ReviewItemRow.status != "pending")
+            items = conn.execute(  # locked in id order, as leases lock them
+                select(ReviewItemRow)
+                .where(ReviewItemRow.bulk_id == bulk_id, ReviewItemRow.status != "pending")
+                .order_by(ReviewItemRow.id)
+                .with_for_update()
             ).all()
             for item in items:
                 _undo(conn, item, by)
