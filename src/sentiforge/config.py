@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     # comma-separated variables a backend of a job sent over HTTP may read its key from
     backend_key_envs: str = DEFAULT_API_KEY_ENV
 
+    review_lease_seconds: float = 300.0  # how long a reviewer holds the items the review page hands them
+
     # -- quality over time and input drift (quality/summary.py, quality/history.py, app/drift.py) --
     drift_threshold: float = 0.1  # a measure that moves more than this between runs is flagged
     drift_embedder: str = "auto"  # auto (minilm when installed) | minilm | multilingual | fake | none (n-grams)

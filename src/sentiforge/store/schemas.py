@@ -192,6 +192,10 @@ class ReviewItemPublic(BaseModel):
     decided_by: str | None
     decided_at: Timestamp | None
     note: str | None
+    reason: str | None = None  # one of the scheme's review reasons
+    bulk_id: str | None = None  # the bulk it was decided in (undone together)
+    leased_by: str | None = None  # who may decide it now, until ``leased_until``
+    leased_until: Timestamp | None = None
     # what helps decide: provenance, the gate's reasons and per-check results (judge, classifier)
     strategy: str | None = None
     attributes: dict[str, Any] = Field(default_factory=dict)
@@ -214,8 +218,13 @@ class ReviewFilter(BaseModel):
     min_score: float | None = None
     max_score: float | None = None
     reason: str | None = None
+    text: str | None = None  # part of the sample's text, any case
     # items waiting for this reviewer's second opinion: decided by someone else, not yet by them
     second_for: str | None = None
+    # leave out the pending items someone other than this reviewer holds a lease on
+    skip_leased_for: str | None = None
+    sort: str = "score"  # score | -score | newest | oldest | label | decided
+    offset: int = 0
     limit: int = 100
 
 
@@ -228,11 +237,23 @@ class ReviewDecision(BaseModel):
     status: str
     by: str
     note: str | None = None
+    reason: str | None = None
+    bulk_id: str | None = None
     sample: dict[str, Any] = Field(default_factory=dict)
     old_label: str | None = None
     new_label: str | None = None
     old_text: str | None = None
     new_text: str | None = None
+
+
+class ReviewLeases(BaseModel):
+    """What a lease request got: the items now leased to the caller until ``until``, those
+    another reviewer holds (with who), and those decided already (no lease on them)."""
+
+    granted: list[int]
+    held: dict[int, str]
+    decided: list[int]
+    until: Timestamp
 
 
 __all__ = [
@@ -246,5 +267,6 @@ __all__ = [
     "ReviewDecision",
     "ReviewFilter",
     "ReviewItemPublic",
+    "ReviewLeases",
     "SamplePublic",
 ]
