@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import aiohttp
 
+from sentiforge.backend_spec import JsonMode
 from sentiforge.backends.adaptive import AdaptiveRate
 from sentiforge.backends.base import ChatRequest, Completion, Usage, estimate_tokens
 from sentiforge.backends.http import CONNECT_TIMEOUT, HttpPool, Response
@@ -45,10 +46,9 @@ from sentiforge.errors import (
     RateLimitedError,
     TransientBackendError,
 )
-from sentiforge.recipe import JsonMode
 
 if TYPE_CHECKING:
-    from sentiforge.recipe import BackendSpec
+    from sentiforge.backend_spec import OpenAISpec
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +97,7 @@ class OpenAICompatBackend:
         self._pool = HttpPool(self.base_url + "/chat/completions", concurrency, timeout)
 
     @classmethod
-    def from_spec(cls, spec: BackendSpec) -> OpenAICompatBackend:
+    def from_spec(cls, spec: OpenAISpec) -> OpenAICompatBackend:
         from sentiforge.backends.redis_limits import shared_limiter
 
         limiter = shared_limiter(spec) or RateLimiter(
