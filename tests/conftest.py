@@ -3,9 +3,11 @@ registered (importing sentiforge.testing names them: backend, embedder and class
 
 from __future__ import annotations
 
+import gc
 import ipaddress
 import os
 import socket
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -31,6 +33,24 @@ def _guarded_connect(self: socket.socket, address: object) -> object:
 @pytest.fixture(autouse=True)
 def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket.socket, "connect", _guarded_connect)
+
+
+_HTTP_LEAKS = ("Unclosed client session", "Unclosed connector", "Unclosed connection")
+
+
+@pytest.fixture
+def no_unclosed_http() -> Iterator[None]:
+    """Fails the test when an aiohttp session or connection it opened is left unclosed (aiohttp
+    only warns, from a finaliser). Opt-in (tests/backends: autouse): the gc pass costs ~0.1 s."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        yield
+        gc.collect()
+    leaks = [str(w.message) for w in caught if str(w.message).startswith(_HTTP_LEAKS)]
+    for w in caught:
+        if not str(w.message).startswith(_HTTP_LEAKS):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    assert not leaks, f"HTTP sessions or connections left open: {leaks}"
 
 
 @pytest.fixture(autouse=True)

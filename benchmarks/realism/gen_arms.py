@@ -186,7 +186,8 @@ async def generate(args: argparse.Namespace) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     db = folder / "store.db"
     db.unlink(missing_ok=True)
-    spec = BackendSpec(kind=args.backend, model=args.model, json_mode=args.json_mode)
+    own = {"json_mode": args.json_mode} if args.backend == "embedded" else {}  # the fake has no JSON mode
+    spec = BackendSpec(kind=args.backend, model=args.model, **own)
     meta: dict[str, Any] = {
         "dataset": name,
         "backend": args.backend,

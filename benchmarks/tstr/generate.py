@@ -167,7 +167,6 @@ def build_recipe(
         backend=BackendSpec(
             kind="embedded",
             model=model,
-            concurrency=1,
             n_threads=threads,
             json_mode=json_mode,  # type: ignore[arg-type]
         ),

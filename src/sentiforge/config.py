@@ -10,6 +10,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_MODEL = "qwen2.5-1.5b"  # the embedded default: the packaged Qwen2.5 1.5B GGUF
@@ -42,10 +43,13 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = 600  # requests per API key and minute (429 with Retry-After above; 0: no limit)
     redis_url: str = ""  # shares the rate limits between processes, and is checked by /ready (default: none)
     cors_origins: str = ""  # comma-separated origins allowed by CORS (default: none, CORS off)
+    web_session_hours: float = Field(default=8.0, gt=0, le=720)  # a workbench login lasts this long
     max_running_jobs: int = 2  # jobs the server runs at once in the background; more wait queued
     backend_urls: str = ""  # comma-separated OpenAI-compatible base URLs jobs sent over HTTP may call
     # comma-separated variables a backend of a job sent over HTTP may read its key from
     backend_key_envs: str = DEFAULT_API_KEY_ENV
+
+    review_lease_seconds: float = 300.0  # how long a reviewer holds the items the review page hands them
 
     # -- quality over time and input drift (quality/summary.py, quality/history.py, app/drift.py) --
     drift_threshold: float = 0.1  # a measure that moves more than this between runs is flagged

@@ -43,6 +43,9 @@ class LabelScheme(BaseModel):
     translations: dict[str, dict[str, str]] = Field(default_factory=dict)
     aliases: dict[str, str] = Field(default_factory=dict)
     max_labels: int = 3  # multi: most labels one sample may carry
+    # why a reviewer rejects or relabels a sample of this scheme (empty: the review defaults,
+    # ``quality.review_queue.DEFAULT_REASONS``)
+    review_reasons: tuple[str, ...] = ()
 
     @model_validator(mode="after")
     def _check(self) -> LabelScheme:
@@ -56,6 +59,10 @@ class LabelScheme(BaseModel):
             raise LabelError(
                 f"scheme '{self.name}' describes unknown labels {unknown}; its labels are {list(self.labels)}"
             )
+        if any(not r.strip() or len(r) > 60 for r in self.review_reasons) or len(set(self.review_reasons)) != len(
+            self.review_reasons
+        ):
+            raise LabelError(f"scheme '{self.name}': review reasons must be distinct, 1 to 60 characters each")
         for alias, target in self.aliases.items():
             if target not in self.labels:
                 raise LabelError(f"alias '{alias}' of scheme '{self.name}' points at unknown label '{target}'")

@@ -116,8 +116,9 @@ async def wait_job(client: httpx.AsyncClient, job_id: int, timeout: float = 60.0
     """Poll until the job has finished and its runner task is gone."""
     runner = client.app.state.runner  # type: ignore[attr-defined]
     for _ in range(int(timeout / 0.05)):
+        gone = job_id not in runner.tasks  # before the read: the task writes the job's summary last
         job = (await client.get(f"/v1/jobs/{job_id}")).json()
-        if job["status"] not in ("queued", "running") and job_id not in runner.tasks:
+        if gone and job["status"] not in ("queued", "running"):
             return job  # type: ignore[no-any-return]
         await asyncio.sleep(0.05)
     raise AssertionError(f"job {job_id} still {job['status']} after {timeout} s")

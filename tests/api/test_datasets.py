@@ -120,3 +120,23 @@ async def test_sample_filters_on_quality_and_review(
         and s["provenance"]["strategy"] == query.get("strategy", s["provenance"]["strategy"])
     ]
     assert [s["id"] for s in page] == expected
+
+
+async def test_overview_counts_and_text_search(admin: httpx.AsyncClient) -> None:
+    csv = SEEDS_CSV + "\n100% sure_thing,positive\n100 percent sure,positive\n"
+    assert (await _upload(admin, "seeds", csv, splits="0.8,0.2")).status_code == 201
+    overview = (await admin.get("/v1/datasets/seeds/overview")).json()
+    assert overview["dataset"]["name"] == "seeds" and overview["by_status"] == {"accepted": 32}
+    assert overview["by_label"] == {"negative": 10, "neutral": 10, "positive": 12}
+    assert sum(overview["by_split"].values()) == 32 and set(overview["by_split"]) == {"train", "test"}
+    assert overview["by_strategy"] == {"none": 32} and overview["by_language"] == {"en": 32}
+    assert (await admin.get("/v1/datasets/nope/overview")).status_code == 404
+
+    async def search(text: str, **more: str) -> list[str]:
+        found = await admin.get("/v1/datasets/seeds/samples", params={"text": text, **more})
+        return sorted(s["text"] for s in found.json()["items"])
+
+    assert await search("RUDE AGENT") == ["rude agent number 0", "rude agent number 1"]
+    assert await search("0% sure_") == ["100% sure_thing"]  # % and _ are literal, not wildcards
+    assert await search("rude", label="positive") == []
+    assert len(await search("", label="")) == 32  # blank fields filter nothing

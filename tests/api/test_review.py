@@ -37,7 +37,7 @@ async def test_review_flow_records_the_key_name(
         assert bad.status_code == 400 or bad.status_code == 422
         ids = [i["id"] for i in items[:4]]
         out = (await client.post("/v1/review/bulk", json={"ids": ids, "action": "approve"})).json()
-        assert out == {"decided": ids, "failed": {}}
+        assert (out["decided"], out["failed"]) == (ids, {}) and len(out["bulk_id"]) == 32
         out = (await client.post("/v1/review/bulk", json={"ids": ids[:1], "action": "reject"})).json()
         assert list(out["failed"]) == [str(ids[0])]
     async with make_client(tokens["admin"]) as other:

@@ -67,6 +67,16 @@ def test_quality_run_report_rejects_and_review(tmp_path: Path, tweets: list[Samp
     assert "bob" in run("review", "relabel", str(item["id"]), "positive", "--by", "bob", "--db", db)
     assert "already relabelled by bob" in run("review", "approve", str(item["id"]), "--by", "eve", "--db", db, ok=False)
     assert json.loads(run("review", "count", "syn", "--db", db))["relabelled"] == 1
+    assert "agent voice" in json.loads(run("review", "reasons", "syn", "--db", db))
+    second = json.loads(run("review", "next", "syn", "--json", "--db", db))[0]
+    assert "unknown review reason 'meh'" in run(
+        "review", "reject", str(second["id"]), "--by", "bob", "--reason", "meh", "--db", db, ok=False
+    )
+    run("review", "reject", str(second["id"]), "--by", "bob", "--reason", "duplicate", "--db", db)
+    assert (
+        json.loads(run("review", "list", "syn", "--status", "rejected", "--json", "--db", db))[0]["reason"]
+        == "duplicate"
+    )
 
 
 def test_unknown_dataset_is_a_clear_error(tmp_path: Path) -> None:

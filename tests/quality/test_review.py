@@ -106,3 +106,33 @@ def test_filters_and_agreement(queue: ReviewQueue) -> None:
     got = queue.agreement("syn")
     assert got["pairs"] == 4 and got["kappa"] == cohen_kappa([("x", "x"), ("x", "x"), ("x", "r"), ("r", "r")])
     assert cohen_kappa([("a", "a"), ("b", "b")]) == 1.0
+
+
+def test_lease_next_hands_out_each_item_once_and_a_lease_blocks_others(queue: ReviewQueue) -> None:
+    from sentiforge.errors import ConflictError
+
+    mine = queue.lease_next("syn", 3, by="ann")
+    theirs = queue.lease_next("syn", 3, by="ben")
+    assert len(mine) == 3 and len(theirs) == 2 and not {i.id for i in mine} & {i.id for i in theirs}
+    assert {i.leased_by for i in mine} == {"ann"}
+    with pytest.raises(ConflictError, match="leased to ann"):
+        queue.approve(mine[0].id, by="ben")
+    assert queue.approve(mine[0].id, by="ann").leased_by is None  # the decision ends the lease
+    assert queue.release([mine[1].id, theirs[0].id], by="ann") == 1  # only one's own
+    with pytest.raises(ConfigError, match="1 to 3600 seconds"):
+        queue.lease([mine[2].id], by="ann", seconds=0)
+
+
+def test_bulk_shares_one_id_and_is_undone_together(queue: ReviewQueue) -> None:
+    from sentiforge.errors import ConflictError
+
+    ids = [i.id for i in queue.next("syn", 5)]
+    done = queue.bulk(ids[:3], "reject", by="ann", reason="duplicate")
+    assert done.decided == ids[:3] and not done.failed
+    assert {queue.get(i).bulk_id for i in ids[:3]} == {done.bulk_id}
+    with pytest.raises(ConflictError, match="made by ann"):
+        queue.undo_bulk(done.bulk_id, by="ben")
+    with pytest.raises(ConfigError, match="approves or rejects"):
+        queue.bulk(ids[3:], "relabel", by="ann")
+    assert queue.undo_bulk(done.bulk_id, by="ann") == sorted(ids[:3])
+    assert queue.counts("syn") == {"pending": 5}

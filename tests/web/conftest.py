@@ -25,8 +25,9 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def uvicorn_app(home: Path, db: str) -> Iterator[str]:
-    """The app under Uvicorn on a free port over ``db``; yields its base URL once /health answers."""
+def uvicorn_app(home: Path, db: str, env: dict[str, str] | None = None) -> Iterator[str]:
+    """The app under Uvicorn on a free port over ``db`` (``env``: more settings); yields its
+    base URL once /health answers."""
     port = free_port()
     env = {
         **os.environ,
@@ -34,6 +35,7 @@ def uvicorn_app(home: Path, db: str) -> Iterator[str]:
         "SENTIFORGE_DATABASE_URL": db,
         "SENTIFORGE_RATE_LIMIT_PER_MINUTE": "0",
         "PYTHONPATH": os.pathsep.join(sys.path),
+        **(env or {}),
     }
     cmd = [sys.executable, "-m", "uvicorn", "--factory", "sentiforge.api.main:create_app", "--port", str(port)]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

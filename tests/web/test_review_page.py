@@ -95,6 +95,7 @@ def test_review_by_keyboard_undo_and_bulk_reject(served: tuple[str, str, str], t
         undone = list(expected)[-1]
         page.keyboard.press("u")
         page.wait_for_selector(f"#list tr[data-id='{undone}'] td.state-pending")
+        page.wait_for_selector("body[data-queue='0']")
         del expected[undone]
         page.fill("#f-strategy", "seeded")
         page.click("#apply")
@@ -104,7 +105,10 @@ def test_review_by_keyboard_undo_and_bulk_reject(served: tuple[str, str, str], t
         bulk = [int(x) for x in page.locator("#list tbody tr").evaluate_all("rows => rows.map(r => r.dataset.id)")]
         page.click("#select-all")
         page.click("#bulk-reject")
+        assert page.locator("#confirm-text").inner_text().startswith(f"Reject {len(bulk)} items?")
+        page.click("#confirm-yes")
         page.wait_for_selector("#status:has-text('rejected')")
+        page.wait_for_selector("body[data-queue='0']")
         browser.close()
     _check_store(db, expected, bulk, undone)
 

@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException
 
 from sentiforge import errors as E
 from sentiforge.api.schemas import ErrorOut
+from sentiforge.backend_spec import FOREIGN_FIELD
 
 log = logging.getLogger("sentiforge.api")
 
@@ -85,7 +86,9 @@ async def validation_error(_request: Request, exc: Exception) -> JSONResponse:
         return JSONResponse(error_body(message, "MalformedJSON"), status_code=400)
     parts = [f"{'.'.join(str(x) for x in p.get('loc', ()))}: {p.get('msg')}" for p in problems]
     details = [{"loc": list(p.get("loc", ())), "msg": p.get("msg"), "type": p.get("type")} for p in problems]
-    return JSONResponse(error_body("invalid request: " + "; ".join(parts), "ValidationError", errors=details), 422)
+    # a backend spec naming another kind's field is a configuration mistake, as the CLI calls it
+    kind = "ConfigError" if all(p.get("type") == FOREIGN_FIELD for p in problems) else "ValidationError"
+    return JSONResponse(error_body("invalid request: " + "; ".join(parts), kind, errors=details), 422)
 
 
 async def unexpected(_request: Request, exc: Exception) -> JSONResponse:

@@ -50,6 +50,10 @@ class JobProgress(BaseModel):
     rejected: int
     percent: float
     cost: float
+    requests: int = 0
+    cache_hits: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
     error: str | None = None
 
 
@@ -70,11 +74,13 @@ class SentimentIn(CallerInput):
 
 
 class SentimentOut(BaseModel):
-    """For ``text``: ``label`` and ``scores``; for ``texts``: ``predictions`` in the same order."""
+    """For ``text``: ``label``, ``scores`` and ``rationale`` (from a model that writes one);
+    for ``texts``: ``predictions`` in the same order."""
 
     model: str
     label: str | list[str] | None = None
     scores: dict[str, float] | None = None
+    rationale: str | None = None
     predictions: list[Prediction] | None = None
 
 

@@ -1,5 +1,5 @@
-"""Data in and out, for the CLI and the API: import a file, export a dataset as one archive,
-browse samples with their quality score and review state."""
+"""Data in and out, for the CLI, the API and the workbench: import a file, export a dataset as
+one archive, browse samples with their quality score and review state, a dataset's overview."""
 
 from __future__ import annotations
 
@@ -10,7 +10,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pydantic import BaseModel
+
 from sentiforge.errors import ConfigError, NotFoundError
+from sentiforge.store.schemas import DatasetPublic
 
 if TYPE_CHECKING:
     from sentiforge.io.exporters import ExportResult
@@ -95,3 +98,35 @@ def browse_samples(
             f"unknown label {label!r} for scheme '{row.scheme.name}'; its labels: {list(row.scheme.labels)}"
         )
     return store.find_samples(row.id, where, after=after, limit=limit)
+
+
+class DatasetOverview(BaseModel):
+    """What a dataset holds: its samples per status, and its accepted samples per label,
+    strategy (where they came from), split and language."""
+
+    dataset: DatasetPublic
+    by_status: dict[str, int]
+    by_label: dict[str, int]
+    by_strategy: dict[str, int]
+    by_split: dict[str, int]
+    by_language: dict[str, int]
+
+
+def dataset_overview(store: Store, dataset: str) -> DatasetOverview:
+    """The counts of a dataset's overview (NotFoundError for an unknown dataset); a sample
+    without a value (no split, no strategy) counts under ``none``."""
+    row = store.dataset(dataset)
+
+    def counts(by: str, status: str | None = "accepted") -> dict[str, int]:
+        found = store.count(row.id, status=status, by=by)
+        return {("none" if k is None else str(k)): n for k, n in sorted(found.items(), key=lambda kv: -kv[1])}
+
+    labels = counts("label")
+    return DatasetOverview(
+        dataset=row,
+        by_status=counts("status", None),
+        by_label={label: labels.get(label, 0) for label in row.scheme.labels} | labels,
+        by_strategy=counts("strategy"),
+        by_split=counts("split"),
+        by_language=counts("language"),
+    )

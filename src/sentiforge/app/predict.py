@@ -37,8 +37,12 @@ class ModelPublic(BaseModel):
 
 
 class Prediction(BaseModel):
+    """A label, every label's score, and the rationale from a model that writes one (the
+    reasoner); null from the others."""
+
     label: str | list[str]
     scores: dict[str, float]
+    rationale: str | None = None
 
 
 @dataclass
@@ -135,17 +139,24 @@ class ModelRegistry:
             raise ConfigError("give at least one text")
         if any(not t.strip() for t in texts):
             raise ConfigError("a text to classify is empty")
-        from sentiforge.classifiers.base import decode
+        from sentiforge.classifiers.base import decode, predict_all
 
         name, clf = self.get(model)
-        proba = clf.predict_proba(list(texts))
-        # one pass through the model: a single-label answer is the argmax of the scores; a
-        # multi-label one needs the model's own per-label thresholds
-        answers = clf.predict(list(texts)) if clf.scheme.kind == "multi" else decode(proba, clf.scheme)
+        why: list[str | None] = [None] * len(texts)
+        if hasattr(clf, "predict_with_rationale"):  # labels, scores and rationales in one pass
+            answers, proba, written = predict_all(clf, list(texts))
+            why = list(written or why)
+        else:  # one pass: a single-label answer is the argmax of the scores; a multi-label one
+            proba = clf.predict_proba(list(texts))  # needs the model's own per-label thresholds
+            answers = clf.predict(list(texts)) if clf.scheme.kind == "multi" else decode(proba, clf.scheme)
         labels = list(clf.scheme.labels)
         out = [
-            Prediction(label=label, scores={lab: round(float(p), 4) for lab, p in zip(labels, row, strict=True)})
-            for label, row in zip(answers, proba, strict=True)
+            Prediction(
+                label=label,
+                scores={lab: round(float(p), 4) for lab, p in zip(labels, row, strict=True)},
+                rationale=reason,
+            )
+            for label, row, reason in zip(answers, proba, why, strict=True)
         ]
         self.watch.observe(name, self.folder / name, texts, list(answers))
         return name, out

@@ -21,7 +21,8 @@ def judge_client(store: Store, kind: str, model: str) -> Any:
     from sentiforge.backends.redis_cache import shared_cache
     from sentiforge.recipe import BackendSpec
 
-    backend = from_spec(BackendSpec(kind=kind, model=model, n_ctx=2048))  # type: ignore[arg-type]
+    context = {"n_ctx": 2048} if kind == "embedded" else {}  # a judge's prompt is short
+    backend = from_spec(BackendSpec(kind=kind, model=model, **context))
     return LLMClient(backend, cache=shared_cache() or store.cache(backend.key))
 
 

@@ -17,7 +17,7 @@ from pydantic import AfterValidator, Field, ValidationError, field_validator, mo
 from sentiforge.config import DEFAULT_MODEL, get_settings
 from sentiforge.errors import ConfigError
 from sentiforge.names import NAME_MAX, CallerInput, Name
-from sentiforge.recipe import MAX_COUNT, BackendSpec, Recipe, Seed, StepSpec
+from sentiforge.recipe import MAX_COUNT, AnyBackendSpec, EmbeddedSpec, FakeSpec, Recipe, Seed, StepSpec
 from sentiforge.strategies.generate import DEFAULT_KIND_OF_TEXT
 
 if TYPE_CHECKING:
@@ -115,7 +115,7 @@ class GenerateRequest(_Request):
     seed: Seed = 0
     fresh: bool = False  # send every request again, even one an earlier job's answer is cached for
     templates: str | None = None
-    backend: BackendSpec = Field(default_factory=BackendSpec)
+    backend: AnyBackendSpec = Field(default_factory=EmbeddedSpec)
 
     def to_recipe(self, store: Store | None = None) -> Recipe:
         params = {
@@ -174,13 +174,13 @@ class AugmentRequest(_Request):
     seed: Seed = 0
     fresh: bool = False  # send every request again, even one an earlier job's answer is cached for
     templates: str | None = None
-    backend: BackendSpec = Field(default_factory=BackendSpec)
+    backend: AnyBackendSpec = Field(default_factory=EmbeddedSpec)
 
     @model_validator(mode="after")
     def _scripted_fake(self) -> AugmentRequest:
         """A fake backend filling schemas with random words passes no augmentation check: unless
         the request says otherwise, the fake answers the augmentation prompts as a good model would."""
-        if self.backend.kind == "fake" and "fake_responder" not in self.backend.model_fields_set:
+        if isinstance(self.backend, FakeSpec) and "fake_responder" not in self.backend.model_fields_set:
             self.backend = self.backend.model_copy(update={"fake_responder": "augment"})
         return self
 
@@ -307,7 +307,7 @@ class TrainRequest(_Request):
     base_model: str = "gemma-3-270m"  # reasoner: packaged name, .gguf path or local HF folder
     full_finetune: bool = False  # reasoner: all weights instead of LoRA adapters
     # reasoner: samples without a rationale get one written by this backend first (else the label alone)
-    rationale_backend: BackendSpec | None = None
+    rationale_backend: AnyBackendSpec | None = None
     seed: Seed = 0
 
 

@@ -16,20 +16,24 @@ from sentiforge.backends.client import Accounting, LLMClient, MemoryCache, Prici
 from sentiforge.errors import ConfigError
 
 if TYPE_CHECKING:
-    from sentiforge.recipe import BackendSpec
+    from sentiforge.backend_spec import BackendSpec
 
 BackendFactory = Callable[["BackendSpec"], Backend]
 
 
 def _openai(spec: BackendSpec) -> Backend:
+    from sentiforge.backend_spec import OpenAISpec
     from sentiforge.backends.openai_compat import OpenAICompatBackend
 
+    assert isinstance(spec, OpenAISpec), "registered for kind openai"
     return OpenAICompatBackend.from_spec(spec)
 
 
 def _embedded(spec: BackendSpec) -> Backend:
+    from sentiforge.backend_spec import EmbeddedSpec
     from sentiforge.backends.embedded import EmbeddedBackend
 
+    assert isinstance(spec, EmbeddedSpec), "registered for kind embedded"
     return EmbeddedBackend.from_spec(spec)
 
 

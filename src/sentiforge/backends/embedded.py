@@ -19,15 +19,15 @@ import hashlib
 import os
 from typing import TYPE_CHECKING, get_args
 
+from sentiforge.backend_spec import JsonMode
 from sentiforge.backends.base import ChatRequest, Completion
 from sentiforge.backends.gguf import DEFAULT_MODEL, PACKAGED, resolve_model
 from sentiforge.backends.llama_server import LlamaServer, ServerConfig, shared_server
 from sentiforge.backends.openai_compat import OpenAICompatBackend
 from sentiforge.errors import ConfigError, TransientBackendError
-from sentiforge.recipe import JsonMode
 
 if TYPE_CHECKING:
-    from sentiforge.recipe import BackendSpec
+    from sentiforge.backend_spec import EmbeddedSpec
 
 # A request may wait for a slot behind others and then decode a few hundred tokens at ~10
 # tokens/s on 2 cores: generous, since a timeout only makes the client ask again.
@@ -102,7 +102,7 @@ class EmbeddedBackend:
         self._client_loop: asyncio.AbstractEventLoop | None = None
 
     @classmethod
-    def from_spec(cls, spec: BackendSpec) -> EmbeddedBackend:
+    def from_spec(cls, spec: EmbeddedSpec) -> EmbeddedBackend:
         return cls(spec.model, n_ctx=spec.n_ctx, n_threads=spec.n_threads, json_mode=spec.json_mode,
                    parallel=spec.parallel)  # fmt: skip
 

@@ -26,16 +26,16 @@ import json
 import logging
 import math
 import os
-import sys
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
-import httpx
+import aiohttp
 
+from sentiforge.backend_spec import JsonMode
 from sentiforge.backends.adaptive import AdaptiveRate
 from sentiforge.backends.base import ChatRequest, Completion, Usage, estimate_tokens
-from sentiforge.backends.http import Response, make_pool
+from sentiforge.backends.http import CONNECT_TIMEOUT, HttpPool, Response
 from sentiforge.backends.openai_batch import BatchAPI, request_line
 from sentiforge.backends.ratelimit import Limiter, RateLimiter, parse_duration
 from sentiforge.config import DEFAULT_API_KEY_ENV
@@ -46,25 +46,12 @@ from sentiforge.errors import (
     RateLimitedError,
     TransientBackendError,
 )
-from sentiforge.recipe import JsonMode
 
 if TYPE_CHECKING:
-    from sentiforge.recipe import BackendSpec
+    from sentiforge.backend_spec import OpenAISpec
 
 log = logging.getLogger(__name__)
 
-
-def _settle_sniffio() -> None:
-    """httpcore 1.0 runs ``import sniffio`` for every lock it creates and falls back to
-    asyncio when that fails; anyio 4.16 no longer installs sniffio, so each failed import
-    scans sys.path (about 1 ms a request). Record its absence once: same fallback, no scan."""
-    try:
-        import sniffio  # noqa: F401
-    except ImportError:
-        sys.modules.setdefault("sniffio", None)  # type: ignore[arg-type]
-
-
-_settle_sniffio()
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 CHOICE_KEY = "answer"
@@ -107,10 +94,10 @@ class OpenAICompatBackend:
         # llama.cpp's server takes a GBNF ``grammar``: label choices go as the bare strings
         # instead of a JSON object around them (fewer tokens, no wrapper to cut short)
         self.gbnf_choices = gbnf_choices
-        self._pool = make_pool(self.base_url + "/chat/completions", concurrency, timeout)
+        self._pool = HttpPool(self.base_url + "/chat/completions", concurrency, timeout)
 
     @classmethod
-    def from_spec(cls, spec: BackendSpec) -> OpenAICompatBackend:
+    def from_spec(cls, spec: OpenAISpec) -> OpenAICompatBackend:
         from sentiforge.backends.redis_limits import shared_limiter
 
         limiter = shared_limiter(spec) or RateLimiter(
@@ -230,16 +217,21 @@ class OpenAICompatBackend:
         content = json.dumps(self.body(request, mode))
         try:
             response = await self._pool.post(content, self._headers())
-        except httpx.TimeoutException as exc:
+        except aiohttp.ConnectionTimeoutError as exc:
+            raise TransientBackendError(
+                f"cannot connect to {self.base_url} (no connection within {CONNECT_TIMEOUT:g}s); "
+                "check that the server runs and backend.base_url is right"
+            ) from exc
+        except TimeoutError as exc:
             raise TransientBackendError(
                 f"{self.base_url} did not answer within {self.timeout:g}s ({type(exc).__name__}); "
                 "raise backend.timeout if the model is just slow"
             ) from exc
-        except httpx.ConnectError as exc:
+        except aiohttp.ClientConnectorError as exc:
             raise TransientBackendError(
                 f"cannot connect to {self.base_url} ({exc}); check that the server runs and backend.base_url is right"
             ) from exc
-        except httpx.HTTPError as exc:
+        except aiohttp.ClientError as exc:
             raise TransientBackendError(
                 f"the connection to {self.base_url} broke after {time.monotonic() - started:.1f}s: "
                 f"{type(exc).__name__}: {exc}"
@@ -277,7 +269,7 @@ class OpenAICompatBackend:
         """The start of a body for an error message, with the API key blanked out if echoed."""
         try:
             text = response.text
-        except (UnicodeDecodeError, httpx.HTTPError):
+        except (UnicodeDecodeError, LookupError):
             text = repr(response.content[:limit])
         text = " ".join(text.split())[:limit] or "<empty body>"
         key = os.environ.get(self.api_key_env, "").strip()

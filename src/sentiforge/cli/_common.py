@@ -158,25 +158,25 @@ TemplatesOpt = Annotated[
 
 # option name -> (its annotated type, its default, the BackendSpec field it fills)
 BACKEND_OPTIONS: dict[str, tuple[Any, Any, str]] = {
-    "backend": (Annotated[str, typer.Option(help="embedded, openai or fake")], "embedded", "kind"),
+    "backend": (Annotated[str, typer.Option(help="embedded, openai or fake: each its options")], "embedded", "kind"),
     "model": (
         Annotated[str, typer.Option(help="qwen2.5-1.5b, qwen2.5-0.5b, a .gguf path, or an API model id")],
         DEFAULT_MODEL,
         "model",
     ),
     "base_url": (
-        Annotated[str | None, typer.Option(help="OpenAI-compatible server, e.g. http://localhost:8000/v1")],
+        Annotated[str | None, typer.Option(help="openai: the server, e.g. http://localhost:8000/v1")],
         None,
         "base_url",
     ),
     "api_key_env": (
-        Annotated[str, typer.Option(help="Name of the variable holding the API key")],
+        Annotated[str, typer.Option(help="openai: name of the variable holding the API key")],
         DEFAULT_API_KEY_ENV,
         "api_key_env",
     ),
-    "rpm": (Annotated[float | None, typer.Option(help="Requests per minute allowed")], None, "requests_per_minute"),
-    "tpm": (Annotated[float | None, typer.Option(help="Tokens per minute allowed")], None, "tokens_per_minute"),
-    "concurrency": (Annotated[int, typer.Option(min=1, help="Requests in flight (openai)")], 8, "concurrency"),
+    "rpm": (Annotated[float | None, typer.Option(help="openai: requests a minute")], None, "requests_per_minute"),
+    "tpm": (Annotated[float | None, typer.Option(help="openai: tokens per minute allowed")], None, "tokens_per_minute"),
+    "concurrency": (Annotated[int, typer.Option(min=1, help="openai, fake: requests in flight")], 8, "concurrency"),
     "input_price": (Annotated[float, typer.Option(help="USD per million prompt tokens")], 0.0, "input_per_mtok"),
     "output_price": (Annotated[float, typer.Option(help="USD per million completion tokens")], 0.0, "output_per_mtok"),
     "threads": (
@@ -215,7 +215,9 @@ BACKEND_OPTIONS: dict[str, tuple[Any, Any, str]] = {
 
 
 def with_backend_options(command: Callable[..., None]) -> Callable[..., None]:
-    """Give a command the shared backend options; it receives them as ``spec: BackendSpec``.
+    """Give a command the shared backend options; it receives them as ``spec: BackendSpec``
+    (the model of the kind ``--backend`` names; options left at their defaults that the kind
+    does not have are dropped, any other is refused: backend_spec.py).
 
     One option set for every command that calls a model, so ``generate`` and ``augment``
     cannot drift apart. Typer reads the wrapper's signature: the command's own parameters

@@ -1,4 +1,5 @@
-"""``sentiforge review next / list / count / approve / reject / relabel / edit``: the human queue."""
+"""``sentiforge review next / list / count / reasons / approve / reject / relabel / edit / undo-bulk``:
+the human queue."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
 review_app = typer.Typer(help="Human review of low-scoring and audited samples.", no_args_is_help=True)
 By = Annotated[str, typer.Option("--by", help="Who decides (recorded with the time).")]
 Note = Annotated[str | None, typer.Option(help="Why, for the record.")]
+Reason = Annotated[str | None, typer.Option(help="One of the scheme's reasons (`sentiforge review reasons DATASET`).")]
 
 
 @contextmanager
@@ -79,35 +81,51 @@ def count(dataset: str, db: DbOption = None) -> None:
     out.print_json(json.dumps(counts))
 
 
+@review_app.command("reasons")
+def reasons(dataset: str, db: DbOption = None) -> None:
+    """The reasons a reviewer picks from for this dataset (its scheme's, else the defaults)."""
+    with _queue(db) as queue:
+        found = queue.reasons(dataset)
+    out.print_json(json.dumps(found))
+
+
+@review_app.command("undo-bulk")
+def undo_bulk(bulk_id: str, by: By, db: DbOption = None) -> None:
+    """Take back every decision of one of your bulk decisions (its bulk_id), as one step."""
+    with _queue(db) as queue:
+        undone = queue.undo_bulk(bulk_id, by=by)
+    out.print(f"{len(undone)} items pending again: {undone}")
+
+
 @review_app.command("approve")
-def approve(item: int, by: By, note: Note = None, db: DbOption = None) -> None:
+def approve(item: int, by: By, note: Note = None, reason: Reason = None, db: DbOption = None) -> None:
     """Keep the sample as it is."""
     with _queue(db) as queue:
-        decided = queue.approve(item, by=by, note=note)
+        decided = queue.approve(item, by=by, note=note, reason=reason)
     _show([decided], False)
 
 
 @review_app.command("reject")
-def reject(item: int, by: By, note: Note = None, db: DbOption = None) -> None:
+def reject(item: int, by: By, note: Note = None, reason: Reason = None, db: DbOption = None) -> None:
     """Reject the sample (it stays in the store, marked rejected with who did it)."""
     with _queue(db) as queue:
-        decided = queue.reject(item, by=by, note=note)
+        decided = queue.reject(item, by=by, note=note, reason=reason)
     _show([decided], False)
 
 
 @review_app.command("relabel")
-def relabel(item: int, label: str, by: By, note: Note = None, db: DbOption = None) -> None:
+def relabel(item: int, label: str, by: By, note: Note = None, reason: Reason = None, db: DbOption = None) -> None:
     """Give the sample another label of its scheme."""
     with _queue(db) as queue:
-        decided = queue.relabel(item, label, by=by, note=note)
+        decided = queue.relabel(item, label, by=by, note=note, reason=reason)
     _show([decided], False)
 
 
 @review_app.command("edit")
-def edit(item: int, text: str, by: By, note: Note = None, db: DbOption = None) -> None:
+def edit(item: int, text: str, by: By, note: Note = None, reason: Reason = None, db: DbOption = None) -> None:
     """Replace the sample's text."""
     with _queue(db) as queue:
-        decided = queue.edit(item, text, by=by, note=note)
+        decided = queue.edit(item, text, by=by, note=note, reason=reason)
     _show([decided], False)
 
 

@@ -28,6 +28,7 @@ import dataclasses
 import logging
 from typing import TYPE_CHECKING, Any, Protocol
 
+from sentiforge.backend_spec import OpenAISpec
 from sentiforge.backends.base import BatchBackend, BatchService, ChatRequest, Completion
 from sentiforge.backends.client import Accounting, LLMClient, Pricing
 from sentiforge.engine.plan import step_strategy
@@ -134,7 +135,7 @@ class Journal:
 
 async def prefetch_step(job: BatchedRun, run: StepRun) -> None:
     """Answer a step's requests through provider batches (see the module docstring)."""
-    spec = job.recipe.backend
+    spec = batch_spec(job)
     api = _backend(job).open_batches()
     shard = job.shard.id if job.shard is not None else None
     journal = await asyncio.to_thread(Journal, job.store, job.job.id, run.ctx.step, shard)
@@ -207,8 +208,15 @@ def _backend(job: BatchedRun) -> BatchBackend:
     return backend
 
 
+def batch_spec(job: BatchedRun) -> OpenAISpec:
+    """The job's backend spec: an openai one, the only kind the engine batches for."""
+    spec = job.recipe.backend
+    assert isinstance(spec, OpenAISpec), "batch_api is a field of the openai kind only"
+    return spec
+
+
 def batch_pricing(job: BatchedRun) -> Pricing:
-    return job.client.accounting.pricing.scaled(job.recipe.backend.batch_discount)
+    return job.client.accounting.pricing.scaled(batch_spec(job).batch_discount)
 
 
 def _within_budget(accounting: Accounting, missing: dict[str, ChatRequest], pricing: Pricing) -> dict[str, ChatRequest]:
@@ -304,7 +312,7 @@ def _store_answer(job: BatchedRun, request: ChatRequest, line: Any) -> str | Non
 
 
 async def _give_up(job: BatchedRun, journal: Journal, unanswered: int) -> None:
-    spec = job.recipe.backend
+    spec = batch_spec(job)
     step = journal.scope["step"]
     if spec.batch_fallback == "stop":
         job.stop = "incomplete"

@@ -37,7 +37,7 @@ from sentiforge.engine.step import StepRun
 from sentiforge.errors import BudgetExceededError, PermanentBackendError, SentiforgeError, TransientBackendError
 from sentiforge.progress import OnProgress, Update
 from sentiforge.prompts import PromptLibrary
-from sentiforge.recipe import Recipe
+from sentiforge.recipe import OpenAISpec, Recipe
 from sentiforge.samples import Sample, text_hash
 from sentiforge.store import Store
 from sentiforge.store.jobs import Beat
@@ -217,7 +217,8 @@ class JobRun:
             if self.shard is not None:
                 self.step_size, run.size = run.size, self.shard.stop - self.shard.start
                 self.done, self.rejected = run.accepted, sum(self._mine(s, self.step_size) for s in self.reject_slots)
-            if self.recipe.backend.batch_api:  # answers come from provider batches first
+            backend = self.recipe.backend
+            if isinstance(backend, OpenAISpec) and backend.batch_api:  # answers come from provider batches first
                 await prefetch_step(self, run)
             per_step.append(await self._run_step(run))
             if self.stop:

@@ -83,6 +83,11 @@ def sample_values(
     }
 
 
+def _like_escaped(text: str) -> str:
+    """``text`` matched literally by LIKE: its % and _ are not wildcards."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 class SampleTables(StoreBase):
     def _sample_rows(
         self, dataset_id: int, status: str | None, split: str | None, after: int, limit: int
@@ -169,6 +174,8 @@ class SampleTables(StoreBase):
         ):
             if value is not None:
                 q = q.where(column == value)
+        if f.text:
+            q = q.where(SampleRow.text.ilike(f"%{_like_escaped(f.text)}%", escape="\\"))
         if f.min_score is not None:
             q = q.where(QualityRecordRow.score >= f.min_score)
         if f.max_score is not None:

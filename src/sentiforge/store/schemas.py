@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema, field_validator
 
 from sentiforge.counters import Counters
 from sentiforge.labels import LabelScheme
@@ -68,6 +68,13 @@ class SampleFilter(BaseModel):
     min_score: float | None = Field(default=None, ge=0, le=1)  # the latest quality run's score
     max_score: float | None = Field(default=None, ge=0, le=1)
     review: Literal["pending", "approved", "rejected", "relabelled", "edited"] | None = None  # review state
+    text: str | None = Field(default=None, pattern=NO_NUL, max_length=200)  # the text holds this (any case)
+
+    @field_validator("label", "strategy", "split", "text", "review", "min_score", "max_score", mode="before")
+    @classmethod
+    def _empty_is_no_filter(cls, value: Any) -> Any:
+        """An empty field (a form's blank input) filters nothing, as for jobs."""
+        return None if value == "" else value
 
 
 # -- jobs -----------------------------------------------------------------------------------
@@ -185,6 +192,10 @@ class ReviewItemPublic(BaseModel):
     decided_by: str | None
     decided_at: Timestamp | None
     note: str | None
+    reason: str | None = None  # one of the scheme's review reasons
+    bulk_id: str | None = None  # the bulk it was decided in (undone together)
+    leased_by: str | None = None  # who may decide it now, until ``leased_until``
+    leased_until: Timestamp | None = None
     # what helps decide: provenance, the gate's reasons and per-check results (judge, classifier)
     strategy: str | None = None
     attributes: dict[str, Any] = Field(default_factory=dict)
@@ -207,8 +218,13 @@ class ReviewFilter(BaseModel):
     min_score: float | None = None
     max_score: float | None = None
     reason: str | None = None
+    text: str | None = None  # part of the sample's text, any case
     # items waiting for this reviewer's second opinion: decided by someone else, not yet by them
     second_for: str | None = None
+    # leave out the pending items someone other than this reviewer holds a lease on
+    skip_leased_for: str | None = None
+    sort: str = "score"  # score | -score | newest | oldest | label | decided
+    offset: int = 0
     limit: int = 100
 
 
@@ -221,11 +237,23 @@ class ReviewDecision(BaseModel):
     status: str
     by: str
     note: str | None = None
+    reason: str | None = None
+    bulk_id: str | None = None
     sample: dict[str, Any] = Field(default_factory=dict)
     old_label: str | None = None
     new_label: str | None = None
     old_text: str | None = None
     new_text: str | None = None
+
+
+class ReviewLeases(BaseModel):
+    """What a lease request got: the items now leased to the caller until ``until``, those
+    another reviewer holds (with who), and those decided already (no lease on them)."""
+
+    granted: list[int]
+    held: dict[int, str]
+    decided: list[int]
+    until: Timestamp
 
 
 __all__ = [
@@ -239,5 +267,6 @@ __all__ = [
     "ReviewDecision",
     "ReviewFilter",
     "ReviewItemPublic",
+    "ReviewLeases",
     "SamplePublic",
 ]

@@ -4,8 +4,8 @@ cache, on SQLite or PostgreSQL.
 Every table is read and written here, in the ``store`` package: callers get public schemas
 (``store/schemas.py``), never ORM rows or sessions. ``Store`` joins the table groups: samples
 (``samples.py``), quality runs and records (``quality.py``), the review queue (``review.py``),
-API keys (``keys.py``), the fleet's counters (``fleet.py``); datasets and jobs are below,
-the response cache and the job writer in ``cache.py``. Open one per process or request and
+API keys (``keys.py``), the fleet's counters (``fleet.py``), workbench logins (``sessions.py``);
+datasets and jobs are below, the response cache and the job writer in ``cache.py``. Open one per process or request and
 close it (``with Store(url) as store: ...``); the schema check runs once per database and
 process (``migrate.upgrade_once``).
 """
@@ -29,11 +29,14 @@ from sentiforge.store.quality_records import QualityTables
 from sentiforge.store.review_items import ReviewTables
 from sentiforge.store.samples import SampleTables
 from sentiforge.store.schemas import DatasetPublic
+from sentiforge.store.sessions import WebSessionTables
 from sentiforge.store.shards import ShardTables
 from sentiforge.store.tables import DatasetRow, JobRow, SampleRow
 
 
-class Store(SampleTables, QualityTables, ReviewTables, JobTables, ShardTables, KeyTables, FleetTables):
+class Store(
+    SampleTables, QualityTables, ReviewTables, JobTables, ShardTables, KeyTables, FleetTables, WebSessionTables
+):
     """Every table of one database. ``Store(url)`` opens it (migrating it the first time this
     process sees it); ``with Store(url) as store:`` closes it after."""
 

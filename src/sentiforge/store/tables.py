@@ -228,6 +228,11 @@ class ReviewItemRow(Base):
     old_text: Mapped[str | None] = mapped_column(Text, default=None)
     new_text: Mapped[str | None] = mapped_column(Text, default=None)
     note: Mapped[str | None] = mapped_column(Text, default=None)
+    reason: Mapped[str | None] = mapped_column(String(60), default=None)  # one of the scheme's reasons
+    bulk_id: Mapped[str | None] = mapped_column(String(32), default=None, index=True)  # decided in one bulk
+    # who may decide it now (a lease of a few minutes, so two reviewers never get the same item)
+    leased_by: Mapped[str | None] = mapped_column(String(200), default=None)
+    leased_until: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -236,7 +241,10 @@ class ReviewDecisionRow(Base):
     reviewer's opinion (for agreement), and undone ones (``undone_at`` set)."""
 
     __tablename__ = "review_decisions"
-    __table_args__ = (Index("ix_review_decisions_dataset_sample", "dataset_id", "sample_id"),)
+    __table_args__ = (
+        Index("ix_review_decisions_dataset_sample", "dataset_id", "sample_id"),
+        Index("ix_review_decisions_dataset_created", "dataset_id", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     item_id: Mapped[int] = mapped_column(ForeignKey("review_items.id", ondelete="CASCADE"), index=True)
@@ -246,6 +254,9 @@ class ReviewDecisionRow(Base):
     status: Mapped[str] = mapped_column(String(16))  # approved | rejected | relabelled | edited
     label: Mapped[str | None] = mapped_column(String(100), default=None)  # the label it leaves
     second: Mapped[bool] = mapped_column(Boolean, default=False)  # an opinion that changed nothing
+    reason: Mapped[str | None] = mapped_column(String(60), default=None)
+    note: Mapped[str | None] = mapped_column(Text, default=None)
+    bulk_id: Mapped[str | None] = mapped_column(String(32), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     undone_at: Mapped[datetime | None] = mapped_column(default=None)
 
@@ -288,3 +299,17 @@ class ApiKeyRow(Base):
     secret_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class WebSessionRow(Base):
+    """A workbench login: the SHA-256 of the session cookie's token (never the token), the API
+    key it acts as (a revoked key ends it), its CSRF token and when it expires."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    api_key_id: Mapped[int] = mapped_column(ForeignKey("api_keys.id", ondelete="CASCADE"), index=True)
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()

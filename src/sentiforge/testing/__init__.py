@@ -69,8 +69,11 @@ def __getattr__(name: str) -> Any:
 
 
 def _fake_backend(spec: BackendSpec) -> Backend:
+    from sentiforge.backend_spec import FakeSpec
     from sentiforge.testing.augmenter import ScriptedAugmenter
     from sentiforge.testing.backend import FakeBackend
+
+    assert isinstance(spec, FakeSpec), "registered for kind fake"
 
     responder = ScriptedAugmenter() if spec.fake_responder == "augment" else None
     return FakeBackend(

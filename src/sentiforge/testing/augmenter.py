@@ -164,7 +164,7 @@ async def run_augmentation(
 ) -> tuple[JobResult, FakeBackend]:
     """Run one augmentation step over ``seeds`` through the real engine with a scripted fake."""
     from sentiforge.app.jobs import run_recipe
-    from sentiforge.recipe import BackendSpec, Recipe, StepSpec
+    from sentiforge.recipe import FakeSpec, Recipe, StepSpec
 
     fake = backend or FakeBackend(responder=ScriptedAugmenter())
     recipe = Recipe(
@@ -172,7 +172,7 @@ async def run_augmentation(
         language=language,
         seeds=seeds,
         max_attempts=max_attempts,
-        backend=BackendSpec(kind="fake"),
+        backend=FakeSpec(kind="fake"),
         steps=[StepSpec(strategy=strategy, params=params or {})],
     )
     return await run_recipe(recipe, store, dataset, backend=fake), fake

@@ -20,8 +20,9 @@ TEXTS = {
 }
 
 
-def build_queue(store: Store, name: str = "reviewme", copies: int = 2) -> int:
-    """``copies`` x 9 queued items over two strategies; returns the dataset id."""
+def build_queue(store: Store, name: str = "reviewme", copies: int = 2, items: int | None = None) -> int:
+    """``copies`` x 9 queued items over two strategies (the first ``items`` of them when
+    given); returns the dataset id."""
     scheme = get_scheme("three_class")
     seeds_id = store.create_dataset(f"{name}-seeds", scheme, kind="real")
     store.add_samples(seeds_id, [Sample(text=f"seed: {t}", label=lb) for lb, ts in TEXTS.items() for t in ts])
@@ -37,7 +38,7 @@ def build_queue(store: Store, name: str = "reviewme", copies: int = 2) -> int:
         for c in range(copies)
         for label, texts in TEXTS.items()
         for i, t in enumerate(texts)
-    ]
+    ][:items]
     store.add_samples(dataset_id, made)
     run_id = store.start_quality_run(dataset_id, {})
     write_records(store, run_id, dataset_id, [_record(s, i) for i, s in enumerate(store.samples(dataset_id))])

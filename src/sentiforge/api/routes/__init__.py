@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from sentiforge.api import workbench
 from sentiforge.api.routes import (
     builds,
     datasets,
@@ -11,6 +12,7 @@ from sentiforge.api.routes import (
     health,
     jobs,
     keys,
+    label_queue,
     metrics,
     models,
     pages,
@@ -28,10 +30,12 @@ ROUTERS: list[APIRouter] = [
     recipes.router,
     samples.router,
     review.router,
+    label_queue.router,
     evaluations.router,
     models.router,
     predictions.router,
     keys.router,
     metrics.router,
     pages.router,
+    *workbench.ROUTERS,
 ]

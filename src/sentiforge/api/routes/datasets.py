@@ -56,6 +56,12 @@ def get_dataset(name: NamePath, store: StoreDep, _: ReadKey) -> DatasetPublic:
     return found.model_copy(update={"counts": store.count(found.id, status=None, by="status")})
 
 
+@router.get("/{name}/overview")
+def overview(name: NamePath, store: StoreDep, _: ReadKey) -> data.DatasetOverview:
+    """Samples per status; accepted samples per label, strategy, split and language."""
+    return data.dataset_overview(store, name)
+
+
 @contextmanager
 def _uploaded(file: UploadFile, format: str | None) -> Iterator[Path]:
     """The upload streamed to a temporary file (removed afterwards), named with its suffix: a

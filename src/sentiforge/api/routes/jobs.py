@@ -3,9 +3,6 @@ resume; events; progress as numbers and as a Server-Sent Events stream."""
 
 from __future__ import annotations
 
-import asyncio
-import json
-from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request
@@ -13,6 +10,7 @@ from fastapi.responses import StreamingResponse
 
 from sentiforge.api.deps import ReadKey, RunnerDep, SettingsDep, StoreDep, WriteKey
 from sentiforge.api.errors import ERRORS
+from sentiforge.api.job_events import progress_of, sse_events
 from sentiforge.api.schemas import Cursor, FilterText, JobId, JobProgress, Page
 from sentiforge.app import confinement, jobs
 from sentiforge.app.requests import (
@@ -24,12 +22,9 @@ from sentiforge.app.requests import (
     TrainRequest,
 )
 from sentiforge.names import NAME_PATTERN
-from sentiforge.store.jobs import FINISHED
 from sentiforge.store.schemas import JobEventPublic, JobPublic
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"], responses=ERRORS)
-SSE_POLL_SECONDS = 0.5
-SSE_KEEPALIVE_SECONDS = 15.0
 
 
 def _submit(store: Any, runner: Any, settings: Any, request: Any) -> JobPublic:
@@ -126,25 +121,10 @@ def events(job_id: JobId, store: StoreDep, _: ReadKey, after: Cursor = 0) -> lis
     return store.job_events(job_id, after=after)
 
 
-def _progress(job: JobPublic) -> JobProgress:
-    percent = 100.0 * job.done / job.target if job.target else (100.0 if job.status == "completed" else 0.0)
-    return JobProgress(
-        id=job.id,
-        kind=job.kind,
-        status=job.status,
-        done=job.done,
-        target=job.target,
-        rejected=job.rejected,
-        percent=round(min(percent, 100.0), 1),
-        cost=job.cost,
-        error=job.error,
-    )
-
-
 @router.get("/{job_id}/progress")
 def progress(job_id: JobId, store: StoreDep, _: ReadKey) -> JobProgress:
     """Progress as numbers: the polling fallback of the event stream."""
-    return _progress(jobs.get(store, job_id))
+    return progress_of(jobs.get(store, job_id))
 
 
 @router.get(
@@ -158,28 +138,4 @@ def stream(job_id: JobId, request: Request, store: StoreDep, _: ReadKey) -> Stre
         int(request.headers.get("last-event-id", "0") or 0) if request.headers.get("last-event-id", "").isdigit() else 0
     )
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-    return StreamingResponse(_events(store, job_id, after, request), media_type="text/event-stream", headers=headers)
-
-
-async def _events(store: Any, job_id: JobId, after: int, request: Request) -> AsyncIterator[str]:
-    last: JobProgress | None = None
-    idle = 0.0
-    runner = request.app.state.runner
-    while not await request.is_disconnected():
-        here = job_id in runner.tasks  # read first: a task writes its last event before it leaves
-        job = await asyncio.to_thread(store.job, job_id)
-        for event in await asyncio.to_thread(store.job_events, job_id, after=after):
-            after = event.id
-            yield f"id: {event.id}\nevent: {event.kind}\ndata: {event.model_dump_json()}\n\n"
-        now = _progress(job)
-        if now != last:
-            last, idle = now, 0.0
-            yield f"event: progress\ndata: {now.model_dump_json()}\n\n"
-        if job.status in FINISHED and not here:
-            yield f"event: end\ndata: {json.dumps({'status': job.status})}\n\n"
-            return
-        await asyncio.sleep(SSE_POLL_SECONDS)
-        idle += SSE_POLL_SECONDS
-        if idle >= SSE_KEEPALIVE_SECONDS:
-            idle = 0.0
-            yield ": keep-alive\n\n"
+    return StreamingResponse(sse_events(store, job_id, after, request), media_type="text/event-stream", headers=headers)

@@ -1,5 +1,6 @@
-"""The review page (``/review?dataset=NAME``) and the drift page (``/drift?dataset=NAME`` or
-``?recipe=NAME``); neither holds data: each asks for an API key and calls the API with it."""
+"""The review page (``/review?dataset=NAME``) and the label queue (``/label?pool=NAME&model=NAME``):
+neither holds data, each asks for an API key and calls the API with it. The workbench's other
+pages are in ``api/workbench``."""
 
 from __future__ import annotations
 
@@ -16,6 +17,6 @@ def review_page() -> HTMLResponse:
     return HTMLResponse((TEMPLATES / "review.html").read_text(encoding="utf-8"))
 
 
-@router.get("/drift", response_class=HTMLResponse)
-def drift_page() -> HTMLResponse:
-    return HTMLResponse((TEMPLATES / "drift.html").read_text(encoding="utf-8"))
+@router.get("/label", response_class=HTMLResponse)
+def label_page() -> HTMLResponse:
+    return HTMLResponse((TEMPLATES / "label.html").read_text(encoding="utf-8"))

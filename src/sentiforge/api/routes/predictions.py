@@ -15,7 +15,8 @@ router = APIRouter(prefix="/v1", tags=["predictions"], responses=ERRORS)
 
 @router.post("/sentiment")
 def sentiment(body: SentimentIn, registry: RegistryDep, settings: SettingsDep, _: PredictKey) -> SentimentOut:
-    """Label, scores per label and the model's id, for ``text``; a list of them for ``texts``."""
+    """Label, scores per label (and a rationale from a reasoner) and the model's id, for ``text``; a
+    list of them for ``texts``."""
     texts = [body.text] if body.text is not None else list(body.texts or [])
     if len(texts) > settings.predict_batch_limit:
         raise ConfigError(
@@ -25,5 +26,6 @@ def sentiment(body: SentimentIn, registry: RegistryDep, settings: SettingsDep, _
     model, predictions = registry.predict(texts, body.model)
     PREDICTIONS.labels(model).inc(len(texts))
     if body.text is not None:
-        return SentimentOut(model=model, label=predictions[0].label, scores=predictions[0].scores)
+        one = predictions[0]
+        return SentimentOut(model=model, label=one.label, scores=one.scores, rationale=one.rationale)
     return SentimentOut(model=model, predictions=predictions)

@@ -106,13 +106,26 @@ function labelChart(runs, labels) {
   return svg;
 }
 
-function card(key, title, svg, legend) {
+// The label colours as CSSOM styles: the page's Content-Security-Policy refuses style attributes.
+function legend(labels) {
+  const div = document.createElement("div");
+  div.className = "legend";
+  labels.forEach((l, k) => {
+    const span = document.createElement("span"), swatch = document.createElement("i");
+    swatch.style.background = COLOURS[k % COLOURS.length];
+    span.append(swatch, l);
+    div.append(span);
+  });
+  return div;
+}
+
+function card(key, title, svg, legendNode) {
   const div = document.createElement("div");
   div.className = "chart";
   div.dataset.measure = key;
-  div.innerHTML = `<h3>${esc(title)}</h3>`;
+  div.innerHTML = `<h2>${esc(title)}</h2>`;
   if (svg) div.append(svg); else div.insertAdjacentHTML("beforeend", "<p class='none'>not measured in these runs</p>");
-  if (legend) div.insertAdjacentHTML("beforeend", legend);
+  if (legendNode) div.append(legendNode);
   return div;
 }
 
@@ -121,16 +134,14 @@ function render(runs) {
   charts.innerHTML = "";
   if (!runs.length) { say("no runs with a summary yet"); $("runs").tBodies[0].innerHTML = ""; return; }
   const labels = [...new Set(runs.flatMap((r) => Object.keys(r.label_shares || {})))].sort();
-  const legend = "<div class='legend'>" + labels.map((l, k) =>
-    `<span><i style="background:${COLOURS[k % COLOURS.length]}"></i>${esc(l)}</span>`).join("") + "</div>";
-  charts.append(card("label_balance", "Label balance (shares of accepted)", labelChart(runs, labels), legend));
+  charts.append(card("label_balance", "Label balance (shares of accepted)", labelChart(runs, labels), legend(labels)));
   for (const [key, title] of MEASURES) charts.append(card(key, title, lineChart(runs, key)));
   const flagged = runs.filter((r) => r.flagged.length);
   if (flagged.length) {
     say("Flagged: " + flagged.map((r) => `#${runId(r)} ${r.flagged.join(", ")}`).join("; ") +
       " (moved more than the threshold since the run before)", "alert");
   } else {
-    say(`${runs.length} runs, nothing moved beyond the threshold`, "ok");
+    say(`${runs.length} run${runs.length === 1 ? "" : "s"}, nothing moved beyond the threshold`, "ok");
   }
   $("runs").tBodies[0].innerHTML = runs.map((r) => {
     const facts = (r.dataset ? [`dataset ${r.dataset}`] : []).concat(["reject_rate", "distinct_2", "seed_distance"]
@@ -149,6 +160,22 @@ async function open() {
   }
 }
 
+// The page's address and its links keep the dataset (or recipe) shown, so a link or a reload
+// reproduces the view and the nav's review / jobs / label links open the same dataset.
+function keepInLinks() {
+  const name = $("name").value.trim(), source = $("source").value;
+  const q = new URLSearchParams();
+  if (name) q.set(source === "recipe" ? "recipe" : "dataset", name);
+  if (source !== "quality" && source !== "recipe") q.set("source", source);
+  if ($("threshold").value) q.set("threshold", $("threshold").value);
+  history.replaceState(null, "", `${location.pathname}${q.toString() ? "?" + q : ""}`);
+  const ds = source === "recipe" || !name ? "" : `?dataset=${encodeURIComponent(name)}`;
+  for (const [sel, path] of [["[data-nav=review]", "/review"], ["#review-link", "/review"], ["[data-nav=label]", "/label"],
+    ["[data-nav=jobs]", "/jobs"], ["[data-nav=drift]", "/drift"]]) {
+    document.querySelectorAll(sel).forEach((a) => { a.href = path + ds; });
+  }
+}
+
 function setup() {
   const q = new URLSearchParams(location.search);
   if (q.get("recipe")) { $("source").value = "recipe"; $("name").value = q.get("recipe"); }
@@ -157,10 +184,11 @@ function setup() {
   if (q.get("threshold")) $("threshold").value = q.get("threshold");
   $("key").value = sessionStorage.getItem("sentiforge-key") || "";
   const relabel = () => { $("name-label").textContent = $("source").value === "recipe" ? "Recipe" : "Dataset"; };
-  $("source").addEventListener("change", relabel);
+  $("source").addEventListener("change", () => { relabel(); keepInLinks(); });
+  $("name").addEventListener("change", keepInLinks);
   relabel();
-  $("open").addEventListener("click", open);
-  $("name").addEventListener("keydown", (e) => { if (e.key === "Enter") open(); });
+  keepInLinks();
+  $("drift-form").addEventListener("submit", (e) => { e.preventDefault(); keepInLinks(); open(); });
   if ($("name").value && $("key").value) open();
 }
 
