@@ -74,9 +74,10 @@ def sentiforge_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator
 @pytest.fixture
 def datasets_dir() -> Path:
     """The real datasets: the copy packaged with sentiforge unless SENTIFORGE_DATASETS names another."""
+    from sentiforge.config import get_settings
     from sentiforge.io.datasets import datasets_root
 
-    return datasets_root()
+    return datasets_root(get_settings().datasets)
 
 
 @pytest.fixture(scope="session")

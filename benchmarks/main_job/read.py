@@ -8,6 +8,7 @@ import json
 from collections import Counter
 from pathlib import Path
 
+from sentiforge.config import get_settings
 from sentiforge.quality.voice import voice_problem
 from sentiforge.store import Store
 
@@ -21,7 +22,8 @@ def main() -> None:
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--dataset", default="support-3class")
     args = ap.parse_args()
-    with Store() as store:
+    settings = get_settings()
+    with Store(settings.database_url, pool_size=settings.db_pool_size) as store:
         dataset = store.dataset_id(args.dataset)
         job = next(j for j in store.list_jobs() if j.dataset_id == dataset and j.kind == "generate")
         accepted = store.samples(dataset)

@@ -1,5 +1,11 @@
 """One settings object, read from the environment (``SENTIFORGE_*``) and an optional .env file.
 
+Only the entry points read it (:func:`get_settings`: the CLI, the HTTP service, the workers,
+the benchmark scripts). They hand the application layer a :class:`Runtime` (the few values
+that reach below it), and the application layer hands plain values further down: a database
+URL and pool size to the store, a folder to the dataset loaders. Nothing below ``app/`` reads
+the environment (tests/test_settings_flow.py checks it).
+
 API keys are never settings: a backend reads its key from the environment variable the
 user names (``OPENAI_API_KEY`` by default) at call time, and never stores or logs it.
 """
@@ -7,6 +13,7 @@ user names (``OPENAI_API_KEY`` by default) at call time, and never stores or log
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -84,6 +91,34 @@ class Settings(BaseSettings):
             self.classifiers_dir = self.home / "classifiers"
         if self.reports_dir == Path():
             self.reports_dir = self.home / "reports"
+
+    def runtime(self) -> Runtime:
+        """The values the application layer hands down to the layers below it."""
+        return Runtime(
+            db_pool_size=self.db_pool_size,
+            datasets=self.datasets,
+            templates_dir=self.templates_dir,
+            drift_embedder=self.drift_embedder,
+        )
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """What the application layer needs from the settings to run an operation, as plain
+    values; one argument instead of one keyword per setting on every call that passes them
+    through (a job's run reaches the store, the dataset loaders and the summaries).
+
+    The defaults are what a library caller gets without configuring anything: the packaged
+    datasets and templates, no edited templates, the n-gram summary measures (no model load).
+    The entry points build it from :class:`Settings` (:meth:`Settings.runtime`)."""
+
+    db_pool_size: int = 5  # PostgreSQL connections a store opened on the way keeps
+    datasets: Path | None = None  # the real sets behind vader:* and uci:* (None: the packaged copy)
+    templates_dir: Path | None = None  # edited prompt templates a job uses unless its request names some
+    drift_embedder: str = "none"  # the embedder of job and quality summaries (none: the n-gram measures)
+
+
+DEFAULT_RUNTIME = Runtime()
 
 
 def _listed(value: str) -> list[str]:

@@ -37,7 +37,8 @@ def prompts(backend: FakeBackend) -> list[str]:
 
 
 def run(store: Store, request: GenerateRequest, backend: FakeBackend) -> None:
-    job_id = jobs.submit(store, request)
+    """Submit and run as an entry point does: the settings handed down as a Runtime."""
+    job_id = jobs.submit(store, request, runtime=get_settings().runtime())
     result = asyncio.run(jobs.run(store, job_id, backend=backend))
     assert result.status == "completed", result.error
 

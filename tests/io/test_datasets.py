@@ -55,7 +55,7 @@ def test_uci_and_errors(datasets_dir: Path) -> None:
 def test_the_real_data_ships_inside_the_package_with_its_licences(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("SENTIFORGE_DATASETS", raising=False)
     get_settings.cache_clear()
-    root = datasets_root()
+    root = datasets_root(get_settings().datasets)
     assert root == Path(sentiforge.__file__).resolve().parent / "io" / "data"
     assert (root / "vader" / "LICENSE.txt").is_file() and (root / "uci-sentences" / "LICENSE.md").is_file()
     assert len(load_builtin("vader:tweets")) == 4200
@@ -68,8 +68,9 @@ def test_sentiforge_datasets_names_another_copy(tmp_path: Path, monkeypatch: pyt
     (tmp_path / "uci-sentences" / "yelp.json").write_text(json.dumps(items), encoding="utf-8")
     monkeypatch.setenv("SENTIFORGE_DATASETS", str(tmp_path))
     get_settings.cache_clear()  # one settings object, read once
-    assert [s.label for s in load_builtin("uci:yelp")] == ["positive", "negative"]
+    root = get_settings().datasets  # an entry point hands the folder down
+    assert [s.label for s in load_builtin("uci:yelp", root=root)] == ["positive", "negative"]
     monkeypatch.setenv("SENTIFORGE_DATASETS", str(tmp_path / "missing"))
     get_settings.cache_clear()
     with pytest.raises(DataError, match="unset SENTIFORGE_DATASETS"):
-        datasets_root()
+        datasets_root(get_settings().datasets)

@@ -34,7 +34,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        store = Store(settings.database_url)
+        store = Store(settings.database_url, pool_size=settings.db_pool_size)
         app.state.store = store
         app.state.runner = JobRunner(store, settings.max_running_jobs, settings)
         await app.state.runner.startup()

@@ -17,6 +17,8 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING
 
+from sentiforge.config import DEFAULT_RUNTIME
+
 if TYPE_CHECKING:
     from sentiforge.config import Settings
     from sentiforge.store import Store
@@ -28,6 +30,7 @@ class JobRunner:
     def __init__(self, store: Store, max_running: int, settings: Settings | None = None) -> None:
         self.store = store
         self.settings = settings
+        self.runtime = settings.runtime() if settings is not None else DEFAULT_RUNTIME  # handed to every job
         self.slots = asyncio.Semaphore(max(1, max_running))
         self.tasks: dict[int, asyncio.Task[None]] = {}
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -105,7 +108,7 @@ class JobRunner:
                 return
             async with self.slots:
                 progress = fleet.sample_counter((await asyncio.to_thread(jobs.get, self.store, job_id)).done)
-                status = await jobs.execute(self.store, job_id, progress=progress)
+                status = await jobs.execute(self.store, job_id, progress=progress, runtime=self.runtime)
                 log.info("job %s finished: %s", job_id, status)
         except asyncio.CancelledError:
             raise

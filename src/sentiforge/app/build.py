@@ -34,13 +34,15 @@ from typing import Any
 from sentiforge.app.build_plan import Planner
 from sentiforge.app.build_report import Built
 from sentiforge.app.requests import BuildRequest
+from sentiforge.app.training import sources
+from sentiforge.config import DEFAULT_RUNTIME, Runtime
 from sentiforge.errors import ConfigError, DataError
 from sentiforge.progress import OnProgress
 from sentiforge.samples import Sample
 
 
 def load_inputs(
-    request: BuildRequest, db: str | None
+    request: BuildRequest, db: str | None, runtime: Runtime = DEFAULT_RUNTIME
 ) -> tuple[list[Sample], Any, list[Sample], dict[str, list[Sample]]]:
     """Seeds (their split, labelled, deduplicated), scheme, pool (less the seeds' texts), synthetic sets."""
     from sentiforge.evaluation.inputs import load_samples
@@ -51,19 +53,20 @@ def load_inputs(
             "build does not generate: run `sentiforge generate --seeds <seeds> -d <name> --count "
             f"{request.generate}` (a job you can watch and resume), then pass --synthetic <name>"
         )
-    samples, scheme = load_samples(request.seeds, request.scheme, db=db, language=request.language)
+    where = sources(db, runtime)
+    samples, scheme = load_samples(request.seeds, request.scheme, **where, language=request.language)
     if request.seed_split and any(s.split == request.seed_split for s in samples):
         samples = [s for s in samples if s.split == request.seed_split]
     seeds = dedupe([s for s in samples if s.status == "accepted" and s.label in scheme.labels])
     if len(seeds) < 2 * request.folds:
         raise DataError(f"build needs at least {2 * request.folds} labelled seeds for {request.folds} folds")
     seed_texts = {s.text.strip().casefold() for s in seeds}
-    pool = [s for s in pool_samples(request.pool, db) if s.text.strip().casefold() not in seed_texts]
-    synthetic = {name: load_samples(name, scheme, db=db)[0] for name in request.synthetic}
+    pool = [s for s in pool_samples(request.pool, db, runtime) if s.text.strip().casefold() not in seed_texts]
+    synthetic = {name: load_samples(name, scheme, **where)[0] for name in request.synthetic}
     return seeds, scheme, pool, synthetic
 
 
-def pool_samples(spec: str | None, db: str | None) -> list[Sample]:
+def pool_samples(spec: str | None, db: str | None, runtime: Runtime = DEFAULT_RUNTIME) -> list[Sample]:
     """Unlabelled texts from a file (``.txt``, ``.jsonl``, ``.csv``: its ``text`` column) or a
     store dataset; any labels they carry are dropped."""
     if not spec:
@@ -75,13 +78,19 @@ def pool_samples(spec: str | None, db: str | None) -> list[Sample]:
         return [Sample(text=t) for t in dict.fromkeys(read_texts(path))]
     from sentiforge.evaluation.inputs import load_samples
 
-    samples, _ = load_samples(spec, None, db=db)
+    samples, _ = load_samples(spec, None, **sources(db, runtime))
     return [Sample(id=s.id, text=s.text, language=s.language) for s in samples]
 
 
-def build(request: BuildRequest, *, db: str | None = None, progress: OnProgress | None = None) -> Built:
+def build(
+    request: BuildRequest,
+    *,
+    db: str | None = None,
+    runtime: Runtime = DEFAULT_RUNTIME,
+    progress: OnProgress | None = None,
+) -> Built:
     """Score the candidates, train the winner on everything it chose, save it with its report."""
-    seeds, scheme, pool, synthetic = load_inputs(request, db)
+    seeds, scheme, pool, synthetic = load_inputs(request, db, runtime)
     return build_from(request, seeds, scheme, pool, synthetic, progress=progress)
 
 

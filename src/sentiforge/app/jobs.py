@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any, cast
 
+from sentiforge.config import DEFAULT_RUNTIME, Runtime
 from sentiforge.engine import JobResult, run_job
 from sentiforge.engine.plan import UnusedAttributeWarning, step_sizes
 from sentiforge.errors import ConfigError, JobConflictError
@@ -76,8 +77,10 @@ def runs_on_engine(kind: str) -> bool:
     return kind not in tasks.KINDS
 
 
-def submit(store: Store, request: JobRequest | TaskRequest) -> int:
-    """Create the job a request describes, whatever its kind (it is not run yet); returns the job id."""
+def submit(store: Store, request: JobRequest | TaskRequest, *, runtime: Runtime = DEFAULT_RUNTIME) -> int:
+    """Create the job a request describes, whatever its kind (it is not run yet); returns the job id.
+    A generation job's recipe takes the configured templates folder (``runtime``) unless its
+    request names one."""
     from sentiforge.app import tasks
     from sentiforge.app.requests import kind_of
 
@@ -85,20 +88,27 @@ def submit(store: Store, request: JobRequest | TaskRequest) -> int:
     if not runs_on_engine(kind):
         return tasks.submit(store, cast("TaskRequest", request))
     generation = cast("JobRequest", request)
-    recipe = generation.to_recipe(store)
+    recipe = generation.to_recipe(store, templates_dir=runtime.templates_dir)
     return create_job(store, recipe, generation.dataset, kind=kind, request=request.model_dump(mode="json"))
 
 
-async def execute(store: Store, job_id: int, *, progress: OnProgress | None = None, **options: Any) -> str:
+async def execute(
+    store: Store,
+    job_id: int,
+    *,
+    progress: OnProgress | None = None,
+    runtime: Runtime = DEFAULT_RUNTIME,
+    **options: Any,
+) -> str:
     """Run any job to its end, whatever its kind (:func:`runs_on_engine`), with "started" and
     "finished" events; returns its final status."""
     from sentiforge.app import tasks
 
     job = store.job(job_id)
     if not runs_on_engine(job.kind):
-        return await tasks.run_task(store, job_id, progress=progress)
+        return await tasks.run_task(store, job_id, progress=progress, runtime=runtime)
     try:
-        result = await run(store, job_id, progress=progress, **options)
+        result = await run(store, job_id, progress=progress, runtime=runtime, **options)
     except JobConflictError:
         raise
     except BaseException as exc:
@@ -121,6 +131,7 @@ async def run(
     *,
     backend: Backend | None = None,
     progress: OnProgress | None = None,
+    runtime: Runtime = DEFAULT_RUNTIME,
     **engine_options: Any,
 ) -> JobResult:
     """Claim the job and run it from where it stopped (JobConflictError if it runs elsewhere).
@@ -129,7 +140,7 @@ async def run(
     from sentiforge.app.summaries import summarise_job_soon
 
     result = await run_job(store, job_id, backend=backend, progress=progress, **engine_options)
-    await asyncio.to_thread(summarise_job_soon, store, job_id)
+    await asyncio.to_thread(summarise_job_soon, store, job_id, runtime.drift_embedder)
     return result
 
 

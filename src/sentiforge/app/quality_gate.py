@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from sentiforge.app.requests import QualityRequest
+from sentiforge.config import DEFAULT_RUNTIME, Runtime
 
 if TYPE_CHECKING:
     from sentiforge.progress import OnProgress
@@ -26,7 +27,9 @@ def judge_client(store: Store, kind: str, model: str) -> Any:
     return LLMClient(backend, cache=shared_cache() or store.cache(backend.key))
 
 
-def run_quality(store: Store, request: QualityRequest, *, progress: OnProgress | None = None) -> RunSummary:
+def run_quality(
+    store: Store, request: QualityRequest, *, runtime: Runtime = DEFAULT_RUNTIME, progress: OnProgress | None = None
+) -> RunSummary:
     """Run every check over the dataset; each sample gets a record, rejects keep their reason."""
     from sentiforge.app.summaries import configured_embedder
     from sentiforge.errors import ConfigError
@@ -55,5 +58,6 @@ def run_quality(store: Store, request: QualityRequest, *, progress: OnProgress |
         judge_client=client,
         embedder=embedder,
         progress=progress,
-        summary_embedder=configured_embedder(),
+        summary_embedder=configured_embedder(runtime.drift_embedder),
+        datasets=runtime.datasets,
     )

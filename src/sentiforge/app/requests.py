@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, ValidationError, field_validator, model_validator
 
-from sentiforge.config import DEFAULT_MODEL, get_settings
+from sentiforge.config import DEFAULT_MODEL
 from sentiforge.errors import ConfigError
 from sentiforge.names import NAME_MAX, CallerInput, Name
 from sentiforge.recipe import MAX_COUNT, AnyBackendSpec, EmbeddedSpec, FakeSpec, Recipe, Seed, StepSpec
@@ -84,9 +84,10 @@ Embedder = Annotated[str, AfterValidator(_embedder)]
 Count = Annotated[int, Field(ge=1, le=MAX_COUNT)]
 
 
-def templates_folder(given: str | None) -> str | None:
-    """The templates folder a job uses: the one given, else ``SENTIFORGE_TEMPLATES_DIR``."""
-    chosen = given or get_settings().templates_dir
+def templates_folder(given: str | None, configured: Path | None = None) -> str | None:
+    """The templates folder a job uses: the one its request gives, else the configured one
+    (``SENTIFORGE_TEMPLATES_DIR``, handed down from an entry point)."""
+    chosen = given or configured
     return str(Path(chosen).expanduser().resolve()) if chosen else None
 
 
@@ -117,7 +118,9 @@ class GenerateRequest(_Request):
     templates: str | None = None
     backend: AnyBackendSpec = Field(default_factory=EmbeddedSpec)
 
-    def to_recipe(self, store: Store | None = None) -> Recipe:
+    def to_recipe(self, store: Store | None = None, *, templates_dir: Path | None = None) -> Recipe:
+        """The recipe the request describes; ``templates_dir`` is the configured templates
+        folder, used when the request names none."""
         params = {
             "count": self.count,
             "kind_of_text": self.kind_of_text,
@@ -141,7 +144,7 @@ class GenerateRequest(_Request):
             max_cost=self.max_cost,
             fresh=self.fresh,
             backend=self.backend,
-            templates=templates_folder(self.templates),
+            templates=templates_folder(self.templates, templates_dir),
             steps=[StepSpec(strategy="grounded" if self.pool else "generate", params=params)],
         )
 
@@ -205,7 +208,9 @@ class AugmentRequest(_Request):
             params["temperature"] = self.temperature
         return params
 
-    def to_recipe(self, store: Store | None = None) -> Recipe:
+    def to_recipe(self, store: Store | None = None, *, templates_dir: Path | None = None) -> Recipe:
+        """The recipe the request describes; ``templates_dir`` is the configured templates
+        folder, used when the request names none."""
         """Needs the store: the recipe takes the seeds' scheme and language."""
         if store is None:
             raise ConfigError("an augmentation recipe reads its seeds: pass the store")
@@ -228,7 +233,7 @@ class AugmentRequest(_Request):
             max_attempts=self.max_attempts,
             fresh=self.fresh,
             backend=self.backend,
-            templates=templates_folder(self.templates),
+            templates=templates_folder(self.templates, templates_dir),
             steps=[StepSpec(strategy=name, params=self.step_params(name)) for name in self.strategies],
         )
 
@@ -239,7 +244,7 @@ class RecipeRequest(_Request):
     dataset: Name
     recipe: Recipe
 
-    def to_recipe(self, store: Store | None = None) -> Recipe:
+    def to_recipe(self, store: Store | None = None, *, templates_dir: Path | None = None) -> Recipe:
         return self.recipe
 
 

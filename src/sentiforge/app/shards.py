@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from sentiforge.app import fleet
+from sentiforge.config import DEFAULT_RUNTIME, Runtime
 from sentiforge.engine import Engine
 from sentiforge.engine.claim import claim_shard
 from sentiforge.engine.plan import step_sizes
@@ -88,6 +89,7 @@ async def run_shard(
     *,
     backend: Backend | None = None,
     max_deliveries: int = MAX_DELIVERIES,
+    runtime: Runtime = DEFAULT_RUNTIME,
     **engine_options: Any,
 ) -> ShardPublic:
     """Claim a shard (JobConflictError while a live process holds it) and run its slots; the
@@ -119,7 +121,7 @@ async def run_shard(
     if store.job(job.id).status in FINISHED:  # the last shard: the job is done, summarise it
         from sentiforge.app.summaries import summarise_job
 
-        await asyncio.to_thread(summarise_job, store, job.id)
+        await asyncio.to_thread(summarise_job, store, job.id, embedder_name=runtime.drift_embedder)
     return store.shard(shard_id)
 
 

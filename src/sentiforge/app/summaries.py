@@ -14,12 +14,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def configured_embedder() -> Any:
-    """The embedder ``SENTIFORGE_DRIFT_EMBEDDER`` names (None: the n-gram measures)."""
-    from sentiforge.config import get_settings
+def configured_embedder(name: str) -> Any:
+    """The embedder a name (``SENTIFORGE_DRIFT_EMBEDDER``'s value) picks (None: the n-gram measures)."""
     from sentiforge.quality.summary import summary_embedder
 
-    return summary_embedder(get_settings().drift_embedder)
+    return summary_embedder(name)
 
 
 def reused_answers(store: Store, job_id: int) -> dict[str, Any] | None:
@@ -52,14 +51,17 @@ def reused_answers(store: Store, job_id: int) -> dict[str, Any] | None:
     }
 
 
-def summarise_job(store: Store, job_id: int, embedder: Any = None) -> dict[str, Any] | None:
-    """Make and keep the job's summary (in its result); the summary, or None if it failed."""
+def summarise_job(
+    store: Store, job_id: int, embedder: Any = None, *, embedder_name: str = "none"
+) -> dict[str, Any] | None:
+    """Make and keep the job's summary (in its result); the summary, or None if it failed.
+    Without an ``embedder``, the one ``embedder_name`` picks."""
     from sentiforge.engine.plan import judges_labels
     from sentiforge.quality.summary import job_summary
 
     try:
         if embedder is None:
-            embedder = configured_embedder()
+            embedder = configured_embedder(embedder_name)
         judged = judges_labels(store.job(job_id).recipe)
         summary = job_summary(store, job_id, None if isinstance(embedder, _NoEmbedder) else embedder, judged=judged)
         if reused := reused_answers(store, job_id):
@@ -75,12 +77,12 @@ _PENDING: set[threading.Thread] = set()
 _PENDING_LOCK = threading.Lock()
 
 
-def summarise_job_soon(store: Store, job_id: int) -> dict[str, Any] | None:
+def summarise_job_soon(store: Store, job_id: int, embedder_name: str = "none") -> dict[str, Any] | None:
     """The job's summary without holding its caller: the n-gram measures now (milliseconds),
     and, where an embedder is configured, the embedding measures in a background thread that
     replaces the summary when ready (its ``method`` says which it holds; ``pending`` is true
     until then). Loading MiniLM and embedding took 8-10 s of a 7 s API job when it ran inline."""
-    embedder_wanted = _embedder_configured()
+    embedder_wanted = _embedder_configured(embedder_name)
     summary = summarise_job(store, job_id, embedder=_NO_EMBEDDER)
     if summary is None or not embedder_wanted:
         return summary
@@ -88,7 +90,8 @@ def summarise_job_soon(store: Store, job_id: int) -> dict[str, Any] | None:
 
     def later() -> None:
         try:
-            if summarise_job(store, job_id) is None:  # failed: the n-gram summary stays, not pending
+            # failed: the n-gram summary stays, not pending
+            if summarise_job(store, job_id, embedder_name=embedder_name) is None:
                 store.set_job_summary(job_id, summary)
         finally:
             with _PENDING_LOCK:
@@ -118,9 +121,7 @@ class _NoEmbedder:
 _NO_EMBEDDER: Any = _NoEmbedder()
 
 
-def _embedder_configured() -> bool:
-    from sentiforge.config import get_settings
+def _embedder_configured(name: str) -> bool:
     from sentiforge.quality.summary import minilm_installed
 
-    name = get_settings().drift_embedder
     return minilm_installed() if name == "auto" else name != "none"

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from sentiforge.app.confinement import BUILTIN, in_store
 from sentiforge.app.requests import BuildRequest, EvaluateRequest, QualityRequest, TrainRequest, kind_of
+from sentiforge.config import DEFAULT_RUNTIME, Runtime
 from sentiforge.engine.claim import claim_job
 from sentiforge.errors import SentiforgeError
 from sentiforge.progress import Update
@@ -56,7 +57,9 @@ def _dataset_name(request: TaskRequest) -> str:
     return request.synthetic if isinstance(request, EvaluateRequest) else request.dataset
 
 
-async def run_task(store: Store, job_id: int, *, progress: OnProgress | None = None) -> str:
+async def run_task(
+    store: Store, job_id: int, *, progress: OnProgress | None = None, runtime: Runtime = DEFAULT_RUNTIME
+) -> str:
     """Claim a quality, evaluate or train job, run its call in a thread, record how it ended.
     The claim is kept alive meanwhile; a cancel (or a lost claim) sets ``stop``, which the
     call's checkpoints read."""
@@ -66,7 +69,7 @@ async def run_task(store: Store, job_id: int, *, progress: OnProgress | None = N
     status, error, result = "completed", None, None
     try:
         async with claim.kept(lambda _beat: stop.set()):
-            result = await asyncio.to_thread(_call, store, job_id, request, stop, progress)
+            result = await asyncio.to_thread(_call, store, job_id, request, stop, progress, runtime)
     except Cancelled:
         status = "cancelled"
     except SentiforgeError as exc:
@@ -83,7 +86,12 @@ async def run_task(store: Store, job_id: int, *, progress: OnProgress | None = N
 
 
 def _call(
-    store: Store, job_id: int, request: TaskRequest, stop: asyncio.Event, progress: OnProgress | None
+    store: Store,
+    job_id: int,
+    request: TaskRequest,
+    stop: asyncio.Event,
+    progress: OnProgress | None,
+    runtime: Runtime,
 ) -> dict[str, Any]:
     """The application-layer call for the request (in a worker thread); its answer as JSON."""
     from sentiforge.app import quality_gate, training
@@ -97,7 +105,9 @@ def _call(
 
     if isinstance(request, QualityRequest):
         target = store.job(job_id).target
-        summary = quality_gate.run_quality(store, request, progress=lambda update: checkpoint(update.done, target))
+        summary = quality_gate.run_quality(
+            store, request, runtime=runtime, progress=lambda update: checkpoint(update.done, target)
+        )
         return {
             "run_id": summary.run_id,
             "examined": summary.examined,
@@ -113,12 +123,12 @@ def _call(
             if stop.is_set():
                 raise Cancelled("cancelled")
 
-        ev = training.evaluate(request, db=store.url, progress=stage)
+        ev = training.evaluate(request, db=store.url, runtime=runtime, progress=stage)
         paths = ev.write(request.out_dir)
         return {"report_dir": request.out_dir, "files": {k: Path(v).name for k, v in paths.items()}, **_scores(ev)}
     if isinstance(request, BuildRequest):
-        return _build(store, job_id, request, checkpoint)
-    trained = training.train(request, db=store.url)
+        return _build(store, job_id, request, checkpoint, runtime)
+    trained = training.train(request, db=store.url, runtime=runtime)
     return {
         "model": trained.folder.name,
         "folder": str(trained.folder),
@@ -127,7 +137,7 @@ def _call(
     }
 
 
-def _build(store: Store, job_id: int, request: BuildRequest, checkpoint: Any) -> dict[str, Any]:
+def _build(store: Store, job_id: int, request: BuildRequest, checkpoint: Any, runtime: Runtime) -> dict[str, Any]:
     """A build, its progress in thousandths of the estimated work, and each candidate it starts
     as a ``stage`` event with the ETA (seconds, from the pace so far), as the CLI's bar shows."""
     import time
@@ -145,7 +155,7 @@ def _build(store: Store, job_id: int, request: BuildRequest, checkpoint: Any) ->
             store.add_job_event(job_id, "stage", message=update.stage, done=done, total=total, eta_s=eta)
         checkpoint(min(PER_MILLE - 1, PER_MILLE * update.done // max(update.total, 1)), PER_MILLE)
 
-    built = build(request, db=store.url, progress=progress)
+    built = build(request, db=store.url, runtime=runtime, progress=progress)
     return {"model": built.folder.name, **json_safe(built.to_dict())}
 
 

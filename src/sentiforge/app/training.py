@@ -10,11 +10,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sentiforge.app.requests import EvaluateRequest, TrainRequest
+from sentiforge.config import DEFAULT_RUNTIME, Runtime
 from sentiforge.progress import OnProgress
 from sentiforge.samples import Sample, text_hash
 
 if TYPE_CHECKING:
     from sentiforge.evaluation.report import Evaluation
+
+
+def sources(db: str | None, runtime: Runtime) -> dict[str, Any]:
+    """Where :func:`~sentiforge.evaluation.inputs.load_samples` finds datasets: the store at
+    ``db`` and the folder of the built-in sets."""
+    return {"db": db, "pool_size": runtime.db_pool_size, "datasets": runtime.datasets}
 
 
 def fingerprint(samples: Sequence[Sample]) -> str:
@@ -55,7 +62,7 @@ class Trained:
     metrics: dict[str, Any]
 
 
-def train(request: TrainRequest, *, db: str | None = None) -> Trained:
+def train(request: TrainRequest, *, db: str | None = None, runtime: Runtime = DEFAULT_RUNTIME) -> Trained:
     """Train a classifier on a dataset (a store name, a file or a built-in set) and save it in
     ``out_dir``, whose folder name is the model's name (the one name rule: the service serves it)."""
     from sentiforge.evaluation.inputs import load_samples
@@ -63,7 +70,7 @@ def train(request: TrainRequest, *, db: str | None = None) -> Trained:
 
     check_name(Path(request.out_dir).name, "model name (the name of the --out folder)")
 
-    samples, scheme = load_samples(request.dataset, request.scheme, db=db)
+    samples, scheme = load_samples(request.dataset, request.scheme, **sources(db, runtime))
     samples = [s for s in samples if s.status == "accepted"]
     if request.classifier == "reasoner" and request.rationale_backend is not None:
         samples = with_rationales(samples, request.rationale_backend)
@@ -103,7 +110,11 @@ def with_rationales(samples: list[Sample], spec: Any) -> list[Sample]:
 
 
 def evaluate(
-    request: EvaluateRequest, *, db: str | None = None, progress: OnProgress | None = None
+    request: EvaluateRequest,
+    *,
+    db: str | None = None,
+    runtime: Runtime = DEFAULT_RUNTIME,
+    progress: OnProgress | None = None,
 ) -> Evaluation:
     """Train the same classifiers on real, synthetic and mixed data; score each on real holdout
     data. The caller writes the report (``Evaluation.write``)."""
@@ -111,9 +122,10 @@ def evaluate(
     from sentiforge.evaluation.pipeline import evaluate as run
 
     r = request
-    real, scheme = load_samples(r.real, r.scheme, db=db)
-    synthetic, _ = load_samples(r.synthetic, scheme, db=db)
-    holdout = load_samples(r.holdout, scheme, db=db)[0] if r.holdout else None
+    where = sources(db, runtime)
+    real, scheme = load_samples(r.real, r.scheme, **where)
+    synthetic, _ = load_samples(r.synthetic, scheme, **where)
+    holdout = load_samples(r.holdout, scheme, **where)[0] if r.holdout else None
     return run(
         real,
         synthetic,

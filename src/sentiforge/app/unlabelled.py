@@ -70,17 +70,19 @@ def pseudo_label_pool(
     judge_client: Any = None,
     balance: bool = True,
     accept_lower: bool = False,
+    datasets: Path | None = None,
 ) -> dict[str, Any]:
     """Label the pool where the seed classifier (and the judge, if given) are confident;
     the labelled texts go to ``dataset`` (kind ``pseudo``). Returns the summary; a QualityError
-    (nothing stored) when the seeds cannot promise the precision asked and ``accept_lower`` is off."""
+    (nothing stored) when the seeds cannot promise the precision asked and ``accept_lower`` is off.
+    Built-in seeds (``vader:*``, ``uci:*``) come from ``datasets``, else the packaged copy."""
     from sentiforge.errors import QualityError
     from sentiforge.quality.judge_calibration import describe
     from sentiforge.quality.pseudo_labels import pseudo_label
     from sentiforge.quality.runner import load_reference
 
     scheme = store.scheme(pool)  # the scheme given when the pool was grounded
-    labelled = load_reference(store, seeds, seed_split)
+    labelled = load_reference(store, seeds, seed_split, datasets)
     texts = store.samples(store.dataset_id(pool))
     judge = _calibrated_judge(judge_client, scheme, labelled)
     english = (labelled[0].language if labelled else "en").startswith("en")

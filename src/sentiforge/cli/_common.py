@@ -1,4 +1,7 @@
-"""Shared CLI helpers: the store option, progress bars, printing tables."""
+"""Shared CLI helpers: the settings, the store option, progress bars, printing tables.
+
+The CLI is an entry point: it reads the settings (:func:`~sentiforge.config.get_settings`) and
+hands the application layer what it needs (a database URL, a :class:`~sentiforge.config.Runtime`)."""
 
 from __future__ import annotations
 
@@ -15,7 +18,7 @@ from pydantic import BaseModel
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from sentiforge.config import DEFAULT_API_KEY_ENV, DEFAULT_MODEL
+from sentiforge.config import DEFAULT_API_KEY_ENV, DEFAULT_MODEL, Runtime, get_settings
 from sentiforge.errors import ConfigError
 from sentiforge.progress import Update
 from sentiforge.recipe import BackendSpec
@@ -37,9 +40,19 @@ DbOption = Annotated[
 ]
 
 
+def database_url(db: str | None) -> str:
+    """The database a command works on: ``--db``, else the settings' (SENTIFORGE_DATABASE_URL)."""
+    return db or get_settings().database_url
+
+
 def open_store(db: str | None) -> Store:
     """The store a command works on (``--db`` or the settings); a ``with`` block closes it."""
-    return Store(db or None)
+    return Store(database_url(db), pool_size=get_settings().db_pool_size)
+
+
+def runtime() -> Runtime:
+    """What the application layer needs from the settings (templates, datasets, summaries)."""
+    return get_settings().runtime()
 
 
 @contextmanager
@@ -70,7 +83,7 @@ def run_job(store: Store, job_id: int, *, backend: Backend | None = None) -> Job
         def progress(update: Update) -> None:
             bar.update(task, completed=update.done, extra=f"rejected {update.rejected}")
 
-        result = jobs.run_sync(store, job_id, backend=backend, progress=progress)
+        result = jobs.run_sync(store, job_id, backend=backend, progress=progress, runtime=runtime())
     print_result(result)
     print_decisions(store, job_id)
     from sentiforge.app.summaries import wait_for_summaries
@@ -109,7 +122,7 @@ def submit_and_run(store: Store, request: JobRequest) -> None:
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", jobs.UnusedAttributeWarning)
-        job_id = jobs.submit(store, request)
+        job_id = jobs.submit(store, request, runtime=runtime())
     for warning in caught:
         console.print(f"[yellow]warning:[/yellow] {warning.message}", highlight=False)
     console.print(f"job {job_id} created for dataset '{request.dataset}' (resume with: sentiforge resume {job_id})")

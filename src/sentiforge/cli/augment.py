@@ -18,6 +18,7 @@ from sentiforge.cli._common import (
     open_store,
     out,
     request_from,
+    runtime,
     submit_and_run,
     with_backend_options,
 )
@@ -54,7 +55,7 @@ def augment(
     With --backend fake, a scripted model answers the augmentation prompts (a dry run through every check)."""
     request = request_from(AugmentRequest, locals(), strategies="strategy", routes="route", backend="spec")
     with open_store(db) as store:
-        save_recipe_file(request.to_recipe(store), save_recipe)
+        save_recipe_file(request.to_recipe(store, templates_dir=runtime().templates_dir), save_recipe)
         submit_and_run(store, request)
 
 

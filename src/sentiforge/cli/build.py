@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from sentiforge.cli._common import DbOption, console, out, progress_bar, request_from
+from sentiforge.cli._common import DbOption, console, database_url, out, progress_bar, request_from, runtime
 from sentiforge.progress import Update
 
 
@@ -51,7 +51,7 @@ def build_cmd(
         def progress(update: Update) -> None:
             bar.update(task, completed=update.done, total=max(update.total, 1), extra=update.stage[:60])
 
-        built = build(request, db=db, progress=progress)
+        built = build(request, db=database_url(db), runtime=runtime(), progress=progress)
     print_built(built)
 
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from sentiforge.cli._common import DbOption, console, out, request_from
+from sentiforge.cli._common import DbOption, console, database_url, out, request_from, runtime
 
 if TYPE_CHECKING:
     from sentiforge.evaluation.tstr import TSTRResult
@@ -78,7 +78,12 @@ def evaluate(
     from sentiforge.app.training import evaluate as run
 
     request = request_from(EvaluateRequest, locals(), classifiers="classifier")
-    ev = run(request, db=db, progress=lambda update: console.print(f"[dim]{update.stage}...[/dim]"))
+    ev = run(
+        request,
+        db=database_url(db),
+        runtime=runtime(),
+        progress=lambda update: console.print(f"[dim]{update.stage}...[/dim]"),
+    )
     paths = ev.write(out_dir)
     if as_json:
         out.print_json(json.dumps({k: _summary(r) for k, r in ev.tstr.items()}))

@@ -20,6 +20,7 @@ from sentiforge.cli._common import (
     out,
     request_from,
     run_job,
+    runtime,
     submit_and_run,
     with_backend_options,
 )
@@ -93,7 +94,7 @@ def generate(
     """Generate a balanced, labelled synthetic dataset from scratch."""
     options = locals() | {"attributes": parse_attributes(attr)}
     request = request_from(GenerateRequest, options, lengths="length", backend="spec", avoid_words="avoid_word")
-    save_recipe_file(request.to_recipe(), save_recipe)
+    save_recipe_file(request.to_recipe(templates_dir=runtime().templates_dir), save_recipe)
     with open_store(db) as store:
         submit_and_run(store, request)
 

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from sentiforge.cli._common import DbOption, console, open_store, out
+from sentiforge.cli._common import DbOption, console, open_store, out, runtime
 from sentiforge.config import DEFAULT_MODEL
 from sentiforge.progress import Update
 
@@ -64,7 +64,7 @@ def run(
                 f"{counts.get('review', 0)} to review"
             )
 
-        summary = run_quality(store, request, progress=progress)
+        summary = run_quality(store, request, runtime=runtime(), progress=progress)
     if as_json:
         out.print_json(json.dumps(summary.__dict__))
     else:

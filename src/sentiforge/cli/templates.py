@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from sentiforge.cli._common import console, out
+from sentiforge.cli._common import console, out, runtime
 
 templates_app = typer.Typer(help="Prompt templates: copy the packaged ones to edit, list what is used.")
 
@@ -31,7 +31,7 @@ def list_templates(
     from sentiforge.app.requests import templates_folder
     from sentiforge.prompts import PromptLibrary
 
-    library = PromptLibrary(templates_folder(str(templates) if templates else None))
+    library = PromptLibrary(templates_folder(str(templates) if templates else None, runtime().templates_dir))
     for name, origin in library.listing():
         out.print(f"{name}\t{origin}", highlight=False)
 

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from sentiforge.cli._common import DbOption, console, out, request_from
+from sentiforge.cli._common import DbOption, console, database_url, out, request_from, runtime
 
 
 def train_cmd(
@@ -44,7 +44,7 @@ def train_cmd(
 
     rationale_backend = BackendSpec(kind="embedded", model=rationale_model) if rationale_model else None
     request = request_from(TrainRequest, locals())
-    trained = train(request, db=db)
+    trained = train(request, db=database_url(db), runtime=runtime())
     console.print(f"trained {classifier} on {trained.trained_on} samples; saved to {trained.folder}")
     if trained.metrics:
         h = trained.metrics["holdout"]

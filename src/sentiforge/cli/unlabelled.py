@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from sentiforge.cli._common import DbOption, console, open_store, out
+from sentiforge.cli._common import DbOption, console, open_store, out, runtime
 from sentiforge.config import DEFAULT_MODEL
 
 
@@ -72,6 +72,7 @@ def pseudo_label(
             judge_client=client,
             balance=balance,
             accept_lower=accept_lower,
+            datasets=runtime().datasets,
         )
     out.print_json(json.dumps(summary))
 

@@ -3,7 +3,7 @@ distribution similarity, bias audit and the HTML report.
 
     from sentiforge.evaluation import evaluate, load_samples
     real, scheme = load_samples("vader:tweets")
-    synthetic, _ = load_samples("my-synthetic-dataset", scheme)
+    synthetic, _ = load_samples("my-synthetic-dataset", scheme, db="sqlite:///sentiforge.db")
     ev = evaluate(real, synthetic, scheme, classifiers=["tfidf", "embedding"])
     print(ev.headline()); ev.write("report/")
 

@@ -57,14 +57,21 @@ def load_file(path: Path, scheme: LabelScheme, language: str = "auto") -> list[S
 
 
 def load_samples(
-    spec: str, scheme: str | LabelScheme | None = None, *, db: str | None = None, language: str = "auto"
+    spec: str,
+    scheme: str | LabelScheme | None = None,
+    *,
+    db: str | None = None,
+    pool_size: int = 5,
+    datasets: Path | None = None,
+    language: str = "auto",
 ) -> tuple[list[Sample], LabelScheme]:
-    """Samples and their scheme for a built-in set, a file path or a store dataset name."""
+    """Samples and their scheme for a built-in set (from ``datasets``, else the packaged copy),
+    a file path or a dataset name in the store at ``db`` (opened with ``pool_size``)."""
     if spec.startswith(BUILTIN_PREFIXES):
         from sentiforge.io.datasets import load_builtin
 
         sch = get_scheme(scheme or ("binary" if spec.startswith("uci:") else "three_class"))
-        return load_builtin(spec, sch), sch
+        return load_builtin(spec, sch, root=datasets), sch
     path = Path(spec)
     if path.suffix.lower() in FILE_SUFFIXES:
         if not path.is_file():
@@ -73,9 +80,11 @@ def load_samples(
             raise ConfigError(f"say which label scheme {path} uses (--scheme)")
         sch = get_scheme(scheme)
         return load_file(path, sch, language), sch
+    if not db:
+        raise ConfigError(f"'{spec}' is neither a built-in set nor a data file; a stored dataset needs db=URL")
     from sentiforge.store import Store
 
-    store = Store(db or None)
+    store = Store(db, pool_size=pool_size)
     try:
         row = store.dataset(spec)
         stored = LabelScheme.model_validate(row.scheme)

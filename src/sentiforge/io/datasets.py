@@ -35,11 +35,10 @@ MOVIE_POSITIVE_LAST_ID = 5331  # ids 1..5331 are Pang & Lee's positive sentences
 PACKAGED = Path(__file__).resolve().parent / "data"
 
 
-def datasets_root() -> Path:
-    """``SENTIFORGE_DATASETS`` when set, else the copy packaged with sentiforge."""
-    from sentiforge.config import get_settings
-
-    root = get_settings().datasets or PACKAGED
+def datasets_root(configured: Path | None = None) -> Path:
+    """The folder configured (``SENTIFORGE_DATASETS``, handed down from an entry point) when
+    given, else the copy packaged with sentiforge."""
+    root = configured or PACKAGED
     if not root.is_dir():
         raise DataError(f"the datasets folder {root} does not exist; unset SENTIFORGE_DATASETS or fix its path")
     return root
@@ -61,7 +60,7 @@ def load_vader(name: str, scheme: str | LabelScheme = "three_class", *, root: Pa
     if name not in VADER_FILES:
         raise DataError(f"unknown VADER set {name!r}; choose one of {sorted(VADER_FILES)}")
     sch = get_scheme(scheme)
-    path = (root or datasets_root()) / "vader" / VADER_FILES[name]
+    path = datasets_root(root) / "vader" / VADER_FILES[name]
     out: list[Sample] = []
     with path.open(encoding="utf-8-sig", errors="replace") as f:
         for lineno, line in enumerate(f, 1):
@@ -87,7 +86,7 @@ def load_uci(name: str, *, root: Path | None = None) -> list[Sample]:
     """One of the UCI labelled-sentence sets (imdb, yelp, amazon), binary."""
     if name not in UCI_FILES:
         raise DataError(f"unknown UCI set {name!r}; choose one of {sorted(UCI_FILES)}")
-    path = (root or datasets_root()) / "uci-sentences" / UCI_FILES[name]
+    path = datasets_root(root) / "uci-sentences" / UCI_FILES[name]
     items = json.loads(path.read_text(encoding="utf-8"))
     out = []
     for i, item in enumerate(items):
@@ -98,13 +97,14 @@ def load_uci(name: str, *, root: Path | None = None) -> list[Sample]:
     return out
 
 
-def load_builtin(spec: str, scheme: str | LabelScheme | None = None) -> list[Sample]:
-    """``vader:tweets``, ``vader:movies``, ``uci:yelp`` ... as samples."""
+def load_builtin(spec: str, scheme: str | LabelScheme | None = None, *, root: Path | None = None) -> list[Sample]:
+    """``vader:tweets``, ``vader:movies``, ``uci:yelp`` ... as samples (from ``root``, else the
+    packaged copy)."""
     family, _, name = spec.partition(":")
     if family == "vader":
-        return load_vader(name, scheme or "three_class")
+        return load_vader(name, scheme or "three_class", root=root)
     if family == "uci":
-        return load_uci(name)
+        return load_uci(name, root=root)
     raise DataError(
         f"unknown built-in dataset {spec!r}; use vader:{{{','.join(VADER_FILES)}}} or uci:{{{','.join(UCI_FILES)}}}"
     )

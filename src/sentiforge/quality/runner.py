@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import traceback
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sentiforge.errors import StoreError
@@ -26,8 +27,9 @@ class RunSummary:
     seconds: dict[str, float] = field(default_factory=dict)
 
 
-def load_reference(store: Store, name: str, split: str | None) -> list[Sample]:
-    """A real dataset in the store (optionally one split), or a built-in one (``vader:tweets``)."""
+def load_reference(store: Store, name: str, split: str | None, datasets: Path | None = None) -> list[Sample]:
+    """A real dataset in the store (optionally one split), or a built-in one (``vader:tweets``,
+    from ``datasets``, else the packaged copy)."""
     try:
         dataset_id = store.dataset_id(name)
     except StoreError:
@@ -35,7 +37,7 @@ def load_reference(store: Store, name: str, split: str | None) -> list[Sample]:
         if family in {"vader", "uci"}:
             from sentiforge.io.datasets import load_builtin
 
-            return load_builtin(name)
+            return load_builtin(name, root=datasets)
         raise
     splits = store.count(dataset_id, by="split")
     if split is not None and set(splits) == {None}:
@@ -72,12 +74,13 @@ def run_quality(
     embedder: Any = None,
     progress: OnProgress | None = None,
     summary_embedder: Any = None,
+    datasets: Path | None = None,
 ) -> RunSummary:
     """Gate every sample of ``dataset``; records, statuses and review items go to the store.
     The counts keep ``texts`` (:func:`_texts`)."""
     row = store.dataset(dataset)
-    held = load_reference(store, holdout, holdout_split) if holdout else None
-    seed_samples = load_reference(store, seeds, seed_split) if seeds else None
+    held = load_reference(store, holdout, holdout_split, datasets) if holdout else None
+    seed_samples = load_reference(store, seeds, seed_split, datasets) if seeds else None
     gate = build_gate(
         config,
         row.scheme,

@@ -14,7 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from sentiforge.errors import StoreError
-from sentiforge.store.database import default_url, make_engine
+from sentiforge.store.database import DEFAULT_POOL_SIZE, make_engine
 from sentiforge.store.migrate import upgrade_once
 
 
@@ -34,12 +34,16 @@ def insert_if_absent(conn: Any, table: Any, values: dict[str, Any], returning: A
 
 
 class StoreBase:
-    """The engine behind a store. Use it as a context manager, or call :meth:`close`."""
+    """The engine behind a store. Use it as a context manager, or call :meth:`close`.
 
-    def __init__(self, url: str | None = None, *, migrate: bool = True) -> None:
-        self.url = url or default_url()
+    The URL and pool size are handed down from an entry point (the settings'
+    ``database_url`` and ``db_pool_size``); the store never reads the settings itself."""
+
+    def __init__(self, url: str, *, pool_size: int = DEFAULT_POOL_SIZE, migrate: bool = True) -> None:
+        self.url = url
+        self.pool_size = pool_size
         try:
-            self.engine = make_engine(self.url)
+            self.engine = make_engine(self.url, pool_size=pool_size)
             if migrate:
                 upgrade_once(self.engine)
         except SQLAlchemyError as exc:

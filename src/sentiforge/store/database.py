@@ -1,5 +1,6 @@
-"""Opening a database: the URL the settings name, and a SQLAlchemy engine for a URL (SQLite
-with WAL and foreign keys, PostgreSQL through psycopg with the settings' pool size).
+"""Opening a database: a SQLAlchemy engine for a URL (SQLite with WAL and foreign keys,
+PostgreSQL through psycopg with the pool size it is given: the settings' ``db_pool_size``,
+handed down from an entry point; nothing here reads the settings).
 
 Both the store (store/base.py) and the migrations' developer command (store/migrate.py) open
 databases this way.
@@ -12,14 +13,11 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 
-
-def default_url() -> str:
-    from sentiforge.config import get_settings
-
-    return get_settings().database_url
+DEFAULT_POOL_SIZE = 5  # the SENTIFORGE_DB_POOL_SIZE default
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, pool_size: int = DEFAULT_POOL_SIZE) -> Engine:
+    """An engine for a URL; on PostgreSQL ``pool_size`` connections kept open (and as many again on demand)."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
@@ -37,11 +35,8 @@ def make_engine(url: str) -> Engine:
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
-    from sentiforge.config import get_settings
-
-    size = get_settings().db_pool_size
     try:
-        return create_engine(url, pool_pre_ping=True, pool_size=size, max_overflow=size)
+        return create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=pool_size)
     except ModuleNotFoundError as exc:
         from sentiforge.errors import MissingExtraError
 

@@ -21,7 +21,7 @@ from sentiforge.errors import ConflictError, NotFoundError
 from sentiforge.labels import LabelScheme
 from sentiforge.names import check_name
 from sentiforge.store.cache import JobWriter, SqlCache
-from sentiforge.store.database import default_url, make_engine
+from sentiforge.store.database import make_engine
 from sentiforge.store.fleet import FleetTables
 from sentiforge.store.jobs import JobTables
 from sentiforge.store.keys import KeyTables
@@ -112,4 +112,4 @@ class Store(
         return SqlCache(self, backend_key)
 
 
-__all__ = ["JobWriter", "SqlCache", "Store", "default_url", "make_engine"]
+__all__ = ["JobWriter", "SqlCache", "Store", "make_engine"]

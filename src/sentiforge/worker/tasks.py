@@ -1,5 +1,8 @@
 """The workers' tasks: run one shard of a job, through the application layer.
 
+A worker is an entry point: its tasks read the settings and hand the store its URL and pool
+size, and the shard's run its :class:`~sentiforge.config.Runtime`.
+
 ``dispatch`` (called where a broker is configured) cuts a job into shards and queues one task
 per shard. A task that finds its shard claimed by a live process (Redis redelivered it while it
 still runs) retries later instead of running it twice; one that finds it finished does nothing.
@@ -32,9 +35,11 @@ RETRY_SECONDS = 5
 @app.task(bind=True, name="sentiforge.run_shard", max_retries=None)
 def run_shard(self: object, shard_id: int) -> str:
     settings = get_settings()
-    with Store(settings.database_url) as store:
+    with Store(settings.database_url, pool_size=settings.db_pool_size) as store:
         try:
-            shard = run_shard_sync(store, shard_id, max_deliveries=settings.shard_max_deliveries)
+            shard = run_shard_sync(
+                store, shard_id, max_deliveries=settings.shard_max_deliveries, runtime=settings.runtime()
+            )
         except JobConflictError as exc:
             raise self.retry(countdown=RETRY_SECONDS, exc=exc) from exc  # type: ignore[attr-defined]
         except Exception as exc:
@@ -61,7 +66,7 @@ def _start_sweeper(**_: object) -> None:
 def _sweep_forever(seconds: float = SWEEP_SECONDS) -> None:
     """While this worker lives: send again the shards of workers that died (see sweep)."""
     settings = get_settings()
-    with Store(settings.database_url) as store:
+    with Store(settings.database_url, pool_size=settings.db_pool_size) as store:
         while True:
             try:
                 if found := sweep(store, send):

@@ -29,7 +29,7 @@ router = APIRouter(prefix="/v1/jobs", tags=["jobs"], responses=ERRORS)
 
 def _submit(store: Any, runner: Any, settings: Any, request: Any) -> JobPublic:
     request = confinement.for_service(store, request, settings)
-    job_id = jobs.submit(store, request)
+    job_id = jobs.submit(store, request, runtime=settings.runtime())
     runner.start(job_id)
     return jobs.get(store, job_id)
 
