@@ -99,6 +99,10 @@ class Settings(BaseSettings):
             datasets=self.datasets,
             templates_dir=self.templates_dir,
             drift_embedder=self.drift_embedder,
+            model_dir=self.model_dir,
+            limits_url=self.limits_url,
+            cache_url=self.cache_url,
+            cache_ttl=self.cache_ttl,
         )
 
 
@@ -106,7 +110,8 @@ class Settings(BaseSettings):
 class Runtime:
     """What the application layer needs from the settings to run an operation, as plain
     values; one argument instead of one keyword per setting on every call that passes them
-    through (a job's run reaches the store, the dataset loaders and the summaries).
+    through (a job's run reaches the store, the dataset loaders, the summaries, the engine's
+    Redis cache, the backend's shared limiter and the GGUF models).
 
     The defaults are what a library caller gets without configuring anything: the packaged
     datasets and templates, no edited templates, the n-gram summary measures (no model load).
@@ -116,6 +121,10 @@ class Runtime:
     datasets: Path | None = None  # the real sets behind vader:* and uci:* (None: the packaged copy)
     templates_dir: Path | None = None  # edited prompt templates a job uses unless its request names some
     drift_embedder: str = "none"  # the embedder of job and quality summaries (none: the n-gram measures)
+    model_dir: Path | None = None  # joined GGUF files and judge calibrations (None: ~/.sentiforge/models, none kept)
+    limits_url: str = ""  # Redis holding the provider's RPM/TPM buckets shared by every worker ("": none)
+    cache_url: str = ""  # Redis holding the response cache ("": the database's cache)
+    cache_ttl: float = 0.0  # seconds a response stays in the Redis cache (0: until Redis evicts it)
 
 
 DEFAULT_RUNTIME = Runtime()

@@ -14,16 +14,16 @@ import pytest
 
 from sentiforge.backends import gguf
 from sentiforge.backends.gguf import PACKAGED, PackagedModel, assemble, resolve_model
+from sentiforge.config import get_settings
 from sentiforge.errors import ConfigError, MissingExtraError
 
 _ids = itertools.count()
 
 
 @pytest.fixture
-def model_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "models"
-    monkeypatch.setenv("SENTIFORGE_MODEL_DIR", str(path))
-    return path
+def model_dir(tmp_path: Path) -> Path:
+    """The folder handed down to the catalogue (SENTIFORGE_MODEL_DIR at an entry point)."""
+    return tmp_path / "models"
 
 
 def fake_package(
@@ -63,7 +63,7 @@ def test_join_concatenates_parts_in_order_and_verifies(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, model_dir: Path
 ) -> None:
     pkg = fake_package(tmp_path, monkeypatch, CHUNKS)
-    path = assemble(pkg)
+    path = assemble(pkg, model_dir)
     assert path.parent == model_dir
     assert path.read_bytes() == b"".join(CHUNKS)
     assert path.with_suffix(".verified").read_text().split()[0] == pkg.sha256
@@ -75,9 +75,9 @@ def test_second_call_reuses_without_rejoining(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, model_dir: Path, count_joins: list[str]
 ) -> None:
     pkg = fake_package(tmp_path, monkeypatch, CHUNKS)
-    first = assemble(pkg)
+    first = assemble(pkg, model_dir)
     mtime = first.stat().st_mtime_ns
-    second = assemble(pkg)
+    second = assemble(pkg, model_dir)
     assert first == second and count_joins == ["fake-model"]
     assert second.stat().st_mtime_ns == mtime
 
@@ -87,7 +87,7 @@ def test_wrong_sha256_is_refused_and_leaves_nothing(
 ) -> None:
     pkg = fake_package(tmp_path, monkeypatch, CHUNKS, sha="0" * 64)
     with pytest.raises(ConfigError, match=r"expected 0{64}.*pip install --force-reinstall 'sentiforge\[embedded\]'"):
-        assemble(pkg)
+        assemble(pkg, model_dir)
     assert list(model_dir.iterdir()) == []
 
 
@@ -95,7 +95,7 @@ def test_missing_part_names_the_extra(tmp_path: Path, monkeypatch: pytest.Monkey
     pkg = fake_package(tmp_path, monkeypatch, CHUNKS)
     broken = PackagedModel(pkg.name, pkg.filename, pkg.module_prefix, 4, pkg.sha256, "fast")
     with pytest.raises(MissingExtraError, match=r"sentiforge\[fast\]") as info:
-        assemble(broken)
+        assemble(broken, model_dir)
     assert info.value.module == f"{pkg.module_prefix}4"
 
 
@@ -103,10 +103,10 @@ def test_truncated_cache_file_is_detected_and_rejoined(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, model_dir: Path, count_joins: list[str]
 ) -> None:
     pkg = fake_package(tmp_path, monkeypatch, CHUNKS)
-    path = assemble(pkg)
+    path = assemble(pkg, model_dir)
     with path.open("r+b") as f:
         f.truncate(100)
-    assert assemble(pkg).read_bytes() == b"".join(CHUNKS)
+    assert assemble(pkg, model_dir).read_bytes() == b"".join(CHUNKS)
     assert len(count_joins) == 2
 
 
@@ -114,11 +114,11 @@ def test_rewritten_cache_file_is_detected_and_rejoined(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, model_dir: Path, count_joins: list[str]
 ) -> None:
     pkg = fake_package(tmp_path, monkeypatch, CHUNKS)
-    path = assemble(pkg)
+    path = assemble(pkg, model_dir)
     st = path.stat()
     path.write_bytes(b"X" * st.st_size)  # same size, different bytes
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))  # a later write, even within one clock tick
-    assert assemble(pkg).read_bytes() == b"".join(CHUNKS)
+    assert assemble(pkg, model_dir).read_bytes() == b"".join(CHUNKS)
     assert len(count_joins) == 2
 
 
@@ -126,10 +126,10 @@ def test_old_marker_is_reverified_once_without_rejoining(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, model_dir: Path, count_joins: list[str]
 ) -> None:
     pkg = fake_package(tmp_path, monkeypatch, CHUNKS)
-    path = assemble(pkg)
+    path = assemble(pkg, model_dir)
     marker = path.with_suffix(".verified")
     marker.write_text(pkg.sha256)  # the marker format of earlier builds: the hash alone
-    assert assemble(pkg) == path and len(count_joins) == 1
+    assert assemble(pkg, model_dir) == path and len(count_joins) == 1
     assert len(marker.read_text().split()) == 3
 
 
@@ -145,7 +145,7 @@ def test_resolve_model_paths_and_names(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_real_fast_model_package_joins_to_its_published_hash() -> None:
-    path = resolve_model("qwen2.5-0.5b")
+    path = resolve_model("qwen2.5-0.5b", get_settings().model_dir)
     assert path.name == PACKAGED["qwen2.5-0.5b"].filename
     assert gguf._sha256(path) == PACKAGED["qwen2.5-0.5b"].sha256
     with path.open("rb") as f:

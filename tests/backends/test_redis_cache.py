@@ -80,11 +80,11 @@ async def test_a_second_job_elsewhere_pays_nothing(tmp_path: Path, cache_env: No
     with OpenAITestServer(model=f"m-{uuid.uuid4().hex}") as server:
         spec = BackendSpec(kind="openai", base_url=server.base_url, model="test", concurrency=4)
         first, first_id = _run(tmp_path, "first", spec)
-        done = await run_job(first, first_id)
+        done = await run_job(first, first_id, runtime=get_settings().runtime())  # as an entry point hands it
         assert (done.status, done.done) == ("completed", 30) and done.requests == len(server.requests) >= 30
         paid = len(server.requests)
         second, second_id = _run(tmp_path, "second", spec)
-        again = await run_job(second, second_id)
+        again = await run_job(second, second_id, runtime=get_settings().runtime())
         assert (again.status, again.done, again.requests) == ("completed", 30, 0)
         assert again.cache_hits == paid and len(server.requests) == paid  # nothing reached the server
         assert sorted(s.text for s in second.samples(again.dataset_id)) == sorted(
@@ -101,10 +101,10 @@ async def test_redis_down_fails_the_job_at_its_start(tmp_path: Path, monkeypatch
     get_settings.cache_clear()
     try:
         with pytest.raises(StoreError, match="unreachable"):
-            shared_cache()
+            shared_cache(get_settings().cache_url)
         with OpenAITestServer() as server:
             store, job_id = _run(tmp_path, "down", BackendSpec(kind="openai", base_url=server.base_url, model="t"))
-            result = await run_job(store, job_id)
+            result = await run_job(store, job_id, runtime=get_settings().runtime())
             assert result.status == "failed" and "response cache in Redis at redis://127.0.0.1:1/0" in (
                 result.error or ""
             )

@@ -139,7 +139,7 @@ async def run(
     its summary (app/summaries.py): the n-gram measures at once, the embedding ones after."""
     from sentiforge.app.summaries import summarise_job_soon
 
-    result = await run_job(store, job_id, backend=backend, progress=progress, **engine_options)
+    result = await run_job(store, job_id, backend=backend, progress=progress, runtime=runtime, **engine_options)
     await asyncio.to_thread(summarise_job_soon, store, job_id, runtime.drift_embedder)
     return result
 

@@ -13,9 +13,9 @@ if TYPE_CHECKING:
     from sentiforge.store import Store
 
 
-def judge_client(store: Store, kind: str, model: str) -> Any:
+def judge_client(store: Store, kind: str, model: str, runtime: Runtime = DEFAULT_RUNTIME) -> Any:
     """An LLMClient for the judge whose answers are cached (reruns ask nothing twice): in Redis
-    where SENTIFORGE_CACHE_URL names one, else in the store."""
+    where the runtime's cache_url (SENTIFORGE_CACHE_URL) names one, else in the store."""
     if kind == "none":
         return None
     from sentiforge.backends import LLMClient, from_spec
@@ -23,8 +23,9 @@ def judge_client(store: Store, kind: str, model: str) -> Any:
     from sentiforge.recipe import BackendSpec
 
     context = {"n_ctx": 2048} if kind == "embedded" else {}  # a judge's prompt is short
-    backend = from_spec(BackendSpec(kind=kind, model=model, **context))
-    return LLMClient(backend, cache=shared_cache() or store.cache(backend.key))
+    backend = from_spec(BackendSpec(kind=kind, model=model, **context), runtime)
+    cache = shared_cache(runtime.cache_url, runtime.cache_ttl)
+    return LLMClient(backend, cache=cache or store.cache(backend.key))
 
 
 def run_quality(
@@ -46,7 +47,7 @@ def run_quality(
         embedder = False
     elif request.embedder:
         cfg.dedup.embedder = request.embedder
-    client = judge_client(store, request.judge, request.judge_model) if cfg.consistency.judge else None
+    client = judge_client(store, request.judge, request.judge_model, runtime) if cfg.consistency.judge else None
     return gate(
         store,
         request.dataset,

@@ -20,6 +20,7 @@ from sentiforge.config import DEFAULT_RUNTIME, Runtime
 from sentiforge.engine import Engine
 from sentiforge.engine.claim import claim_shard
 from sentiforge.engine.plan import step_sizes
+from sentiforge.engine.run import runtime_options
 from sentiforge.errors import JobConflictError, SentiforgeError
 from sentiforge.recipe import Recipe
 from sentiforge.store import Store
@@ -101,12 +102,12 @@ async def run_shard(
         return shard
     job = store.job(shard.job_id)
     owned = backend is None
-    backend = backend or from_spec(Recipe.model_validate(job.recipe).backend)
+    backend = backend or from_spec(Recipe.model_validate(job.recipe).backend, runtime)
     engine_options.setdefault("progress", fleet.sample_counter(shard.done))
     saver = asyncio.create_task(_save_counters(store))
     status, error = "failed", "interrupted"  # stays so only when the run raised past the engine
     try:
-        result = await Engine(store, backend, **engine_options).run(job.id, shard)
+        result = await Engine(store, backend, **(runtime_options(runtime) | engine_options)).run(job.id, shard)
         status, error = result.status, result.error or ""
     except SentiforgeError as exc:
         error = str(exc)

@@ -73,7 +73,7 @@ def train(request: TrainRequest, *, db: str | None = None, runtime: Runtime = DE
     samples, scheme = load_samples(request.dataset, request.scheme, **sources(db, runtime))
     samples = [s for s in samples if s.status == "accepted"]
     if request.classifier == "reasoner" and request.rationale_backend is not None:
-        samples = with_rationales(samples, request.rationale_backend)
+        samples = with_rationales(samples, request.rationale_backend, runtime)
     params: dict[str, Any] = {"class_weight": request.class_weight} if request.class_weight else {}
     if request.classifier == "transformer":
         params.update(epochs=request.epochs, max_len=request.max_len)
@@ -91,14 +91,14 @@ def train(request: TrainRequest, *, db: str | None = None, runtime: Runtime = DE
     return Trained(folder, request.classifier, n, scores)
 
 
-def with_rationales(samples: list[Sample], spec: Any) -> list[Sample]:
+def with_rationales(samples: list[Sample], spec: Any, runtime: Runtime = DEFAULT_RUNTIME) -> list[Sample]:
     """Samples missing a rationale get one from the backend the spec names."""
     import asyncio
 
     from sentiforge.backends import from_spec
     from sentiforge.classifiers.rationales import write_rationales
 
-    backend = from_spec(spec)
+    backend = from_spec(spec, runtime)
 
     async def run() -> list[Sample]:
         try:

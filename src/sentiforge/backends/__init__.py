@@ -13,28 +13,29 @@ from typing import TYPE_CHECKING
 
 from sentiforge.backends.base import Backend, ChatRequest, Completion, Message, Usage
 from sentiforge.backends.client import Accounting, LLMClient, MemoryCache, Pricing, RetryPolicy
+from sentiforge.config import DEFAULT_RUNTIME, Runtime
 from sentiforge.errors import ConfigError
 
 if TYPE_CHECKING:
     from sentiforge.backend_spec import BackendSpec
 
-BackendFactory = Callable[["BackendSpec"], Backend]
+BackendFactory = Callable[["BackendSpec", Runtime], Backend]  # the spec, and the values handed down
 
 
-def _openai(spec: BackendSpec) -> Backend:
+def _openai(spec: BackendSpec, runtime: Runtime) -> Backend:
     from sentiforge.backend_spec import OpenAISpec
     from sentiforge.backends.openai_compat import OpenAICompatBackend
 
     assert isinstance(spec, OpenAISpec), "registered for kind openai"
-    return OpenAICompatBackend.from_spec(spec)
+    return OpenAICompatBackend.from_spec(spec, limits_url=runtime.limits_url)
 
 
-def _embedded(spec: BackendSpec) -> Backend:
+def _embedded(spec: BackendSpec, runtime: Runtime) -> Backend:
     from sentiforge.backend_spec import EmbeddedSpec
     from sentiforge.backends.embedded import EmbeddedBackend
 
     assert isinstance(spec, EmbeddedSpec), "registered for kind embedded"
-    return EmbeddedBackend.from_spec(spec)
+    return EmbeddedBackend.from_spec(spec, model_dir=runtime.model_dir)
 
 
 _KINDS: dict[str, BackendFactory] = {"openai": _openai, "embedded": _embedded}
@@ -45,13 +46,15 @@ def register_backend(kind: str, factory: BackendFactory) -> None:
     _KINDS[kind] = factory
 
 
-def from_spec(spec: BackendSpec) -> Backend:
-    """Build the backend a recipe names. Heavy imports happen only here, on demand."""
+def from_spec(spec: BackendSpec, runtime: Runtime = DEFAULT_RUNTIME) -> Backend:
+    """Build the backend a recipe names. Heavy imports happen only here, on demand. The
+    ``runtime`` (handed down from an entry point) says where packaged GGUF models are joined
+    and where the provider's rate limits are shared."""
     factory = _KINDS.get(spec.kind)
     if factory is None:
         hint = "; `import sentiforge.testing` registers the fakes" if spec.kind == "fake" else ""
         raise ConfigError(f"no backend of kind {spec.kind!r} is registered (known: {sorted(_KINDS)}){hint}")
-    return factory(spec)
+    return factory(spec, runtime)
 
 
 __all__ = [

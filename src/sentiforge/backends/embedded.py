@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import hashlib
 import os
+from pathlib import Path
 from typing import TYPE_CHECKING, get_args
 
 from sentiforge.backend_spec import JsonMode
@@ -74,13 +75,14 @@ class EmbeddedBackend:
         n_threads: int | None = None,
         json_mode: JsonMode = "auto",
         parallel: int | None = None,
+        model_dir: Path | None = None,
     ) -> None:
         if json_mode not in get_args(JsonMode):
             raise ConfigError(f"json_mode must be auto, json_schema, json_object or none, not {json_mode!r}")
         if parallel is not None and parallel < 1:
             raise ConfigError(f"parallel (the server's slots) must be >= 1, not {parallel}")
         self.model = model
-        self.path = resolve_model(model)
+        self.path = resolve_model(model, model_dir)  # a packaged model is joined into model_dir
         packaged = PACKAGED.get(model)
         threads = n_threads or default_threads()
         self.config = ServerConfig(
@@ -102,9 +104,9 @@ class EmbeddedBackend:
         self._client_loop: asyncio.AbstractEventLoop | None = None
 
     @classmethod
-    def from_spec(cls, spec: EmbeddedSpec) -> EmbeddedBackend:
+    def from_spec(cls, spec: EmbeddedSpec, *, model_dir: Path | None = None) -> EmbeddedBackend:
         return cls(spec.model, n_ctx=spec.n_ctx, n_threads=spec.n_threads, json_mode=spec.json_mode,
-                   parallel=spec.parallel)  # fmt: skip
+                   parallel=spec.parallel, model_dir=model_dir)  # fmt: skip
 
     @property
     def key(self) -> str:

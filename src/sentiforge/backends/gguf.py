@@ -50,13 +50,13 @@ PACKAGED: dict[str, PackagedModel] = {
     ]
 }
 FAST_MODEL = "qwen2.5-0.5b"
+DEFAULT_MODEL_DIR = Path.home() / ".sentiforge" / "models"  # the settings' default, for callers handing none
 
 
-def cache_dir() -> Path:
-    from sentiforge.config import get_settings
-
-    path = get_settings().model_dir
-    assert path is not None  # Settings fills it in
+def cache_dir(model_dir: Path | None = None) -> Path:
+    """The folder joined models go to: the one handed down (SENTIFORGE_MODEL_DIR, from an
+    entry point), else the default home's ``models/``."""
+    path = model_dir or DEFAULT_MODEL_DIR
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -82,10 +82,11 @@ def part_paths(model: PackagedModel) -> list[Path]:
     return paths
 
 
-def resolve_model(name_or_path: str) -> Path:
-    """A GGUF path for a packaged model name (joined and verified once) or a user's .gguf path."""
+def resolve_model(name_or_path: str, model_dir: Path | None = None) -> Path:
+    """A GGUF path for a packaged model name (joined and verified once, in ``model_dir``) or a
+    user's .gguf path."""
     if name_or_path in PACKAGED:
-        return assemble(PACKAGED[name_or_path])
+        return assemble(PACKAGED[name_or_path], model_dir)
     path = Path(name_or_path).expanduser()
     if path.suffix == ".gguf":
         if not path.is_file():
@@ -115,8 +116,10 @@ def _cached_ok(target: Path, marker: Path, model: PackagedModel) -> bool:
     return True
 
 
-def assemble(model: PackagedModel) -> Path:
-    target = cache_dir() / model.filename
+def assemble(model: PackagedModel, model_dir: Path | None = None) -> Path:
+    """The packaged model joined from its parts into ``model_dir`` (see :func:`cache_dir`)
+    and verified, once; later calls reuse the file while it is unchanged."""
+    target = cache_dir(model_dir) / model.filename
     marker = target.with_suffix(".verified")
     if _cached_ok(target, marker, model):
         return target

@@ -97,10 +97,12 @@ class OpenAICompatBackend:
         self._pool = HttpPool(self.base_url + "/chat/completions", concurrency, timeout)
 
     @classmethod
-    def from_spec(cls, spec: OpenAISpec) -> OpenAICompatBackend:
+    def from_spec(cls, spec: OpenAISpec, *, limits_url: str = "") -> OpenAICompatBackend:
+        """The backend a recipe names; its rate limits shared in Redis at ``limits_url``
+        (SENTIFORGE_LIMITS_URL, handed down) when given, else kept in this process."""
         from sentiforge.backends.redis_limits import shared_limiter
 
-        limiter = shared_limiter(spec) or RateLimiter(
+        limiter = shared_limiter(spec, limits_url) or RateLimiter(
             requests_per_minute=spec.requests_per_minute, tokens_per_minute=spec.tokens_per_minute
         )
         return cls(

@@ -102,19 +102,14 @@ def _safe(url: str) -> str:
     return f"{scheme}://***@{tail}"
 
 
-def shared_cache() -> RedisCache | None:
-    """The Redis response cache when SENTIFORGE_CACHE_URL is set (checked reachable), else None:
-    the database's cache is used."""
-    from sentiforge.config import get_settings
-
-    settings = get_settings()
-    if not settings.cache_url:
+def shared_cache(url: str, ttl: float = 0.0) -> RedisCache | None:
+    """The Redis response cache at ``url`` (SENTIFORGE_CACHE_URL, handed down; checked
+    reachable), else None when it is empty: the database's cache is used."""
+    if not url:
         return None
-    if not settings.cache_url.startswith(("redis://", "rediss://", "unix://")):
-        raise ConfigError(
-            f"SENTIFORGE_CACHE_URL must be a redis:// URL (or empty: the database's cache), got {settings.cache_url!r}"
-        )
-    return RedisCache(settings.cache_url, ttl=settings.cache_ttl).ping()
+    if not url.startswith(("redis://", "rediss://", "unix://")):
+        raise ConfigError(f"SENTIFORGE_CACHE_URL must be a redis:// URL (or empty: the database's cache), got {url!r}")
+    return RedisCache(url, ttl=ttl).ping()
 
 
 __all__ = ["PREFIX", "RedisCache", "shared_cache"]

@@ -165,11 +165,9 @@ class RedisLimiter:
         self._sync.eval(VIEW, 1, self._key(f"view:{dim}"), max(0.0, remaining), rate, ttl_ms)
 
 
-def shared_limiter(spec: Any) -> RedisLimiter | None:
-    """The Redis limiter for a backend spec when SENTIFORGE_LIMITS_URL is set (else None)."""
-    from sentiforge.config import get_settings
-
-    url = get_settings().limits_url
+def shared_limiter(spec: Any, url: str) -> RedisLimiter | None:
+    """The Redis limiter at ``url`` (SENTIFORGE_LIMITS_URL, handed down) for a backend spec;
+    None when the URL is empty."""
     if not url:
         return None
     name = f"{spec.base_url}|{spec.model}"

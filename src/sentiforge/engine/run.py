@@ -29,6 +29,7 @@ from pydantic import Field
 from sentiforge.backends.base import Backend
 from sentiforge.backends.client import Accounting, LLMClient, Pricing
 from sentiforge.backends.redis_cache import RedisCache, shared_cache
+from sentiforge.config import DEFAULT_RUNTIME, Runtime
 from sentiforge.counters import SPEND_FIELDS, Counters
 from sentiforge.engine.batching import prefetch_step
 from sentiforge.engine.claim import HEARTBEAT_SECONDS, Claim, claim_job
@@ -77,6 +78,8 @@ class Engine:
         heartbeat_seconds: float = HEARTBEAT_SECONDS,
         owner: str | None = None,
         judge_dir: Path | None = None,
+        cache_url: str = "",
+        cache_ttl: float = 0.0,
     ) -> None:
         self.store = store
         self.backend = backend
@@ -88,6 +91,8 @@ class Engine:
         self.heartbeat_seconds = heartbeat_seconds
         self.owner = owner
         self.judge_dir = judge_dir  # where fitted judge calibrations are kept
+        self.cache_url = cache_url  # the Redis response cache shared by every process ("": the store's)
+        self.cache_ttl = cache_ttl
 
     async def run(self, job_id: int, shard: ShardPublic | None = None) -> JobResult:
         """Claim the job (JobConflictError if another process runs it) and run it to its end.
@@ -126,7 +131,7 @@ class JobRun:
         assert job.dataset_id is not None, "a recipe job always fills a dataset"
         self.dataset_id: int = job.dataset_id
         self.writer = self.store.writer(self.dataset_id, job.id, engine.backend.key, shard.id if shard else None)
-        self.shared_cache: RedisCache | None = None  # SENTIFORGE_CACHE_URL's, opened when the run starts
+        self.shared_cache: RedisCache | None = None  # the engine's cache_url's, opened when the run starts
         self.client = LLMClient(
             engine.backend,
             cache=self.writer.cache,
@@ -186,9 +191,9 @@ class JobRun:
         )
 
     async def _open_cache(self) -> None:
-        """The response cache: Redis where SENTIFORGE_CACHE_URL names one (unreachable: the run
+        """The response cache: Redis where the engine's cache_url names one (unreachable: the run
         fails here, saying so), else the store's, whose key index is read first."""
-        self.shared_cache = await asyncio.to_thread(shared_cache)
+        self.shared_cache = await asyncio.to_thread(shared_cache, self.engine.cache_url, self.engine.cache_ttl)
         if self.shared_cache is None:
             await asyncio.to_thread(self.writer.cache.load_index)
         else:
@@ -418,19 +423,29 @@ class JobRun:
         await self._flush(status=status, error=error, **settle)
 
 
-async def run_job(store: Store, job_id: int, *, backend: Backend | None = None, **engine_options: Any) -> JobResult:
+def runtime_options(runtime: Runtime) -> dict[str, Any]:
+    """The engine options a :class:`~sentiforge.config.Runtime` sets: where judge calibrations
+    are kept (the model folder) and the shared Redis response cache."""
+    return {"judge_dir": runtime.model_dir, "cache_url": runtime.cache_url, "cache_ttl": runtime.cache_ttl}
+
+
+async def run_job(
+    store: Store,
+    job_id: int,
+    *,
+    backend: Backend | None = None,
+    runtime: Runtime = DEFAULT_RUNTIME,
+    **engine_options: Any,
+) -> JobResult:
     """Run a job from where it stopped (or from the start). Builds the backend from the job's
-    recipe if none is given, and closes only a backend it built."""
+    recipe if none is given, and closes only a backend it built. ``runtime`` (handed down from
+    an entry point) sets the engine options it names unless they are given."""
     from sentiforge.backends import from_spec
 
     owned = backend is None
-    backend = backend or from_spec(Recipe.model_validate(store.job(job_id).recipe).backend)
-    if "judge_dir" not in engine_options:
-        from sentiforge.config import get_settings
-
-        engine_options["judge_dir"] = get_settings().model_dir
+    backend = backend or from_spec(Recipe.model_validate(store.job(job_id).recipe).backend, runtime)
     try:
-        return await Engine(store, backend, **engine_options).run(job_id)
+        return await Engine(store, backend, **(runtime_options(runtime) | engine_options)).run(job_id)
     finally:
         if owned:
             await backend.aclose()

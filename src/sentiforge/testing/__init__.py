@@ -28,6 +28,7 @@ from sentiforge.embeddings import register_embedder
 
 if TYPE_CHECKING:
     from sentiforge.backends.base import Backend
+    from sentiforge.config import Runtime
     from sentiforge.recipe import BackendSpec
     from sentiforge.testing.augmenter import ScriptedAugmenter
     from sentiforge.testing.backend import FakeBackend
@@ -68,7 +69,7 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(name)
 
 
-def _fake_backend(spec: BackendSpec) -> Backend:
+def _fake_backend(spec: BackendSpec, _runtime: Runtime) -> Backend:
     from sentiforge.backend_spec import FakeSpec
     from sentiforge.testing.augmenter import ScriptedAugmenter
     from sentiforge.testing.backend import FakeBackend
