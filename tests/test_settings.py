@@ -121,3 +121,14 @@ def test_from_spec_shares_the_rate_limits_only_where_a_limits_url_is_handed_down
     shared = from_spec(spec, Runtime(limits_url="redis://127.0.0.1:6379/7"))
     alone = from_spec(spec)
     assert isinstance(shared.limiter, RedisLimiter) and isinstance(alone.limiter, RateLimiter)  # type: ignore[attr-defined]
+
+
+def test_only_a_kind_that_loads_a_base_model_is_handed_the_model_folder(tmp_path: Path) -> None:
+    from sentiforge.classifiers.registry import build_classifier
+    from sentiforge.labels import get_scheme
+
+    scheme = get_scheme("binary")
+    reasoner = build_classifier("reasoner", scheme, base_model_dir=tmp_path)
+    assert reasoner.base_model_dir == tmp_path  # type: ignore[attr-defined]
+    assert "base_model_dir" not in reasoner.info.params  # a machine's folder is not saved with the model
+    assert build_classifier("tfidf", scheme, base_model_dir=tmp_path) is not None  # others take no such option

@@ -50,7 +50,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from sentiforge.app.drift import DriftWatch
 
     watch = DriftWatch(settings.drift_window, settings.drift_embedder)
-    app.state.registry = ModelRegistry(settings.classifiers_dir, settings.default_classifier, watch)
+    app.state.registry = ModelRegistry(
+        settings.classifiers_dir, settings.default_classifier, watch, base_model_dir=settings.model_dir
+    )
     app.state.limiter = CallerRateLimiter(settings.rate_limit_per_minute, settings.redis_url)
     errors.install(app)
     for router in ROUTERS:

@@ -54,8 +54,11 @@ class _Loaded:
 class ModelRegistry:
     """The classifiers in one folder (each a sub-folder saved by ``train``), loaded on demand."""
 
-    def __init__(self, folder: Path, default: str = "", watch: DriftWatch | None = None) -> None:
+    def __init__(
+        self, folder: Path, default: str = "", watch: DriftWatch | None = None, base_model_dir: Path | None = None
+    ) -> None:
         self.folder = Path(folder)
+        self.base_model_dir = base_model_dir  # where a reasoner's packaged base model is joined
         self.default = default
         self.watch = watch or DriftWatch()
         self._loaded: dict[str, _Loaded] = {}
@@ -119,7 +122,7 @@ class ModelRegistry:
         with self._lock:
             loaded = self._loaded.get(name)
             if loaded is None or loaded.mtime != mtime:
-                loaded = _Loaded(mtime, load_classifier(self.folder / name))
+                loaded = _Loaded(mtime, load_classifier(self.folder / name, base_model_dir=self.base_model_dir))
                 self._loaded[name] = loaded
         return name, loaded.classifier
 

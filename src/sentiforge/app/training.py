@@ -79,6 +79,7 @@ def train(request: TrainRequest, *, db: str | None = None, runtime: Runtime = DE
         params.update(epochs=request.epochs, max_len=request.max_len)
     if request.classifier == "reasoner":
         params.update(epochs=request.epochs, base_model=request.base_model, lora=not request.full_finetune)
+        params.update(base_model_dir=runtime.model_dir)
     clf, scores, n, answers = train_and_score(
         samples, scheme, request.classifier, params, evaluate=request.evaluate, seed=request.seed
     )

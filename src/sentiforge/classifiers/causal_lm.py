@@ -25,7 +25,7 @@ from sentiforge.errors import ConfigError, DataError, require
 FEATURE = "the reasoner classifier"
 EXTRA = "reasoner"
 GEMMA = "gemma-3-270m"
-_MEMO: dict[str, tuple[Any, Any]] = {}
+_MEMO: dict[tuple[str, Path | None], tuple[Any, Any]] = {}
 _LOCK = threading.Lock()
 
 
@@ -74,10 +74,10 @@ def base_file(spec: str, model_dir: Path | None = None) -> Path:
     )
 
 
-def _load(spec: str) -> tuple[Any, Any]:
+def _load(spec: str, model_dir: Path | None) -> tuple[Any, Any]:
     transformers = transformers_module()
     torch = torch_module()
-    path = base_file(spec)
+    path = base_file(spec, model_dir)
     if path.suffix == ".gguf":
         require("gguf", feature="reading GGUF base models into torch", extra=EXTRA)
         where, kw = str(path.parent), {"gguf_file": path.name}
@@ -95,19 +95,20 @@ def _load(spec: str) -> tuple[Any, Any]:
     return model, tokenizer
 
 
-def load_base(spec: str) -> tuple[Any, Any]:
-    """A fresh copy of the base model (float32, on the CPU) and its tokenizer."""
+def load_base(spec: str, model_dir: Path | None = None) -> tuple[Any, Any]:
+    """A fresh copy of the base model (float32, on the CPU) and its tokenizer; a packaged one
+    is joined into ``model_dir`` (SENTIFORGE_MODEL_DIR, handed down)."""
     with _LOCK:
-        if spec not in _MEMO:
+        if (spec, model_dir) not in _MEMO:
             _MEMO.clear()  # keep one base model in memory, not one per name ever used
-            _MEMO[spec] = _load(spec)
-        model, tokenizer = _MEMO[spec]
+            _MEMO[spec, model_dir] = _load(spec, model_dir)
+        model, tokenizer = _MEMO[spec, model_dir]
         return copy.deepcopy(model), tokenizer
 
 
-def base_identity(spec: str) -> str:
+def base_identity(spec: str, model_dir: Path | None = None) -> str:
     """What the saved model records about its base: the name, and the file's size for a GGUF."""
-    path = base_file(spec)
+    path = base_file(spec, model_dir)
     return f"{spec} ({path.stat().st_size} bytes)" if path.is_file() else spec
 
 

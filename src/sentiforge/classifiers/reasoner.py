@@ -82,8 +82,11 @@ class Reasoned:
 class ReasonerClassifier:
     kind: ClassVar[str] = "reasoner"
     uses_rationales: ClassVar[bool] = True
+    uses_base_models: ClassVar[bool] = True  # takes base_model_dir: where packaged base models are joined
 
-    def __init__(self, scheme: LabelScheme, *, device: str | None = None, **params: Any) -> None:
+    def __init__(
+        self, scheme: LabelScheme, *, device: str | None = None, base_model_dir: Path | None = None, **params: Any
+    ) -> None:
         unknown = set(params) - set(DEFAULTS)
         if unknown:
             raise ConfigError(f"unknown reasoner option(s) {sorted(unknown)}; allowed: {sorted(DEFAULTS)}")
@@ -92,6 +95,7 @@ class ReasonerClassifier:
         self.scheme = scheme
         self.params = {**DEFAULTS, **params}
         self.device = device
+        self.base_model_dir = base_model_dir  # SENTIFORGE_MODEL_DIR, handed down (not saved with the model)
         self.info = ModelInfo(kind=self.kind, scheme=scheme.model_dump(mode="json"), params=dict(self.params))
         self.losses: list[float] = []
         self.rationale_share = 0.0
@@ -130,7 +134,7 @@ class ReasonerClassifier:
         if len(why) != len(texts):
             raise DataError(f"got {len(texts)} texts but {len(why)} rationales")
         torch.manual_seed(self.params["seed"])
-        self._setup(lm.load_base(self.params["base_model"]))
+        self._setup(lm.load_base(self.params["base_model"], self.base_model_dir))
         labels = self._label_ids()
         rows = [self._prompt(t) + self._answer(r) + labels[int(k)] for t, r, k in zip(texts, why, y, strict=True)]
         starts = [len(self._prompt(t)) for t in texts]
@@ -138,7 +142,7 @@ class ReasonerClassifier:
         self.rationale_share = float(np.mean([bool(r and r.strip()) for r in why]))
         self._train(rows, starts, w)
         self.info.versions = versions("torch", "transformers", "peft", "gguf", "safetensors")
-        self.info.versions["base_model"] = lm.base_identity(self.params["base_model"])
+        self.info.versions["base_model"] = lm.base_identity(self.params["base_model"], self.base_model_dir)
         return self
 
     def _setup(self, base: tuple[Any, Any]) -> None:
@@ -335,15 +339,22 @@ class ReasonerClassifier:
         return folder
 
     @classmethod
-    def load(cls, path: str | Path, info: ModelInfo | None = None, *, device: str | None = None) -> ReasonerClassifier:
+    def load(
+        cls,
+        path: str | Path,
+        info: ModelInfo | None = None,
+        *,
+        device: str | None = None,
+        base_model_dir: Path | None = None,
+    ) -> ReasonerClassifier:
         from safetensors.torch import load_file, load_model
 
         folder = Path(path)
         info = info or read_info(folder)
-        clf = cls(LabelScheme.model_validate(info.scheme), device=device, **info.params)
+        clf = cls(LabelScheme.model_validate(info.scheme), device=device, base_model_dir=base_model_dir, **info.params)
         clf.info = info
         clf.rationale_share = float(info.metrics.get("training", {}).get("rationale_share", 1.0))
-        clf._setup(lm.load_base(clf.params["base_model"]))
+        clf._setup(lm.load_base(clf.params["base_model"], base_model_dir))
         weights = folder / ("adapter.safetensors" if clf.params["lora"] else "model.safetensors")
         try:
             if clf.params["lora"]:

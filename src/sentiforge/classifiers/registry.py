@@ -55,12 +55,21 @@ def _classes() -> dict[str, Any]:
     return {**_builtin(), **_REGISTERED}
 
 
-def build_classifier(kind: str, scheme: LabelScheme, *, language: str = "en", **params: Any) -> Classifier:
+def _base_models(cls: Any, base_model_dir: Path | None) -> dict[str, Any]:
+    """The folder packaged base models are joined into, for the kinds that load one (the
+    reasoner); the settings' model folder, handed down from an entry point."""
+    return {"base_model_dir": base_model_dir} if getattr(cls, "uses_base_models", False) else {}
+
+
+def build_classifier(
+    kind: str, scheme: LabelScheme, *, language: str = "en", base_model_dir: Path | None = None, **params: Any
+) -> Classifier:
     """A new, untrained classifier. Kinds with a sentence body (embedding, contrastive) pick the
     multilingual one for non-English data."""
     classes = _classes()
     if kind not in classes:
         raise ConfigError(f"unknown classifier {kind!r}; choose one of {list(kinds())}")
+    params.update(_base_models(classes[kind], base_model_dir))
     body = "minilm" if language.split("-")[0].lower() == "en" else "multilingual"
     if kind in BODY_OPTION and BODY_OPTION[kind] not in params:
         params[BODY_OPTION[kind]] = body
@@ -76,14 +85,14 @@ def factory(kind: str, scheme: LabelScheme, **params: Any) -> Callable[[], Class
     return lambda: build_classifier(kind, scheme, **dict(params))
 
 
-def load_classifier(path: str | Path, **kwargs: Any) -> Classifier:
-    """A saved model, whatever its kind."""
+def load_classifier(path: str | Path, *, base_model_dir: Path | None = None, **kwargs: Any) -> Classifier:
+    """A saved model, whatever its kind (a reasoner's base model joined into ``base_model_dir``)."""
     folder = Path(path)
     info: ModelInfo = read_info(folder)
     classes = _classes()
     if info.kind not in classes:
         raise DataError(f"{folder} holds a model of unknown kind {info.kind!r}; known kinds: {list(kinds())}")
-    return classes[info.kind].load(folder, info, **kwargs)
+    return classes[info.kind].load(folder, info, **_base_models(classes[info.kind], base_model_dir), **kwargs)
 
 
 def train(

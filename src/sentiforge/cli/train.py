@@ -59,6 +59,7 @@ def predict(
 ) -> None:
     """Label texts with a saved classifier."""
     from sentiforge.classifiers import load_classifier
+    from sentiforge.config import get_settings
     from sentiforge.errors import ConfigError, DataError
 
     items = list(texts or [])
@@ -71,7 +72,8 @@ def predict(
             raise DataError(f"cannot read {file}: {exc}") from exc
     if not items:
         raise ConfigError("give texts to classify as arguments or with --file")
-    for answer in answers(load_classifier(model_dir), items):
+    base_models = get_settings().model_dir  # where a reasoner's packaged base model is joined
+    for answer in answers(load_classifier(model_dir, base_model_dir=base_models), items):
         if as_json:
             typer.echo(json.dumps(answer, ensure_ascii=False))
         else:
