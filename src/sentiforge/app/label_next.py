@@ -163,8 +163,11 @@ def give_label(
     *,
     by: str,
     into: str | None = None,
+    datasets: Path | None = None,
 ) -> Labelled:
-    """Store a person's label of a pool text in the human seed dataset (409 if it has one)."""
+    """Store a person's label of a pool text in the human seed dataset (409 if it has one).
+    A model trained on a built-in set has its seeds copied from ``datasets`` (the folder the
+    settings name, handed down), else the packaged copy."""
     name, clf = _single_label_model(registry, model)
     scheme = clf.scheme
     if label not in scheme.labels:
@@ -172,7 +175,7 @@ def give_label(
     target = human_dataset_name(pool, into)
     text = _pool_text(store, pool, pool_id)
     with _WRITE_LOCK:
-        dataset_id = _human_dataset(store, target, scheme, name, pool, clf)
+        dataset_id = _human_dataset(store, target, scheme, name, pool, clf, datasets)
         done = _labelled_pool_ids(_human_samples(store, target), pool)
         if pool_id in done:
             raise ConflictError(f"pool text {pool_id} is labelled already ({done[pool_id]}); undo is not offered")
@@ -292,7 +295,9 @@ def _labelled_pool_ids(human: list[Sample], pool: str) -> dict[int, str]:
     return out
 
 
-def _human_dataset(store: Store, target: str, scheme: Any, model: str, pool: str, clf: Any) -> int:
+def _human_dataset(
+    store: Store, target: str, scheme: Any, model: str, pool: str, clf: Any, datasets: Path | None
+) -> int:
     """The human seed dataset's id; created (with the model's seeds copied in) when missing."""
     try:
         found = store.dataset(target)
@@ -304,14 +309,14 @@ def _human_dataset(store: Store, target: str, scheme: Any, model: str, pool: str
         if list(found.scheme.labels) != list(scheme.labels):
             raise ConflictError(f"dataset '{target}' has labels {list(found.scheme.labels)}, the model {scheme.labels}")
         return found.id
-    seeds, note = _model_seeds(store, clf, scheme)
+    seeds, note = _model_seeds(store, clf, scheme, datasets)
     meta = {HUMAN: True, "pool": pool, "model": model, "seeds": note}
     dataset_id = store.create_dataset(target, scheme, kind="real", meta=meta)
     store.add_samples(dataset_id, seeds)
     return dataset_id
 
 
-def _model_seeds(store: Store, clf: Any, scheme: Any) -> tuple[list[Sample], dict[str, Any]]:
+def _model_seeds(store: Store, clf: Any, scheme: Any, datasets: Path | None) -> tuple[list[Sample], dict[str, Any]]:
     """The labelled seeds the model was trained on, as ``build`` takes them (their train split
     when they have one), ready to copy; with a note of where they came from or why not."""
     from sentiforge.evaluation.inputs import BUILTIN_PREFIXES, FILE_SUFFIXES, load_samples
@@ -321,7 +326,7 @@ def _model_seeds(store: Store, clf: Any, scheme: Any) -> tuple[list[Sample], dic
         return [], {"copied": 0, "why": "the model does not record its training data"}
     try:
         if source.startswith(BUILTIN_PREFIXES) or Path(source).suffix.lower() in FILE_SUFFIXES:
-            samples, _ = load_samples(source, scheme)
+            samples, _ = load_samples(source, scheme, datasets=datasets)
         else:  # a dataset of this store
             found = store.dataset(source)
             if list(found.scheme.labels) != list(scheme.labels):

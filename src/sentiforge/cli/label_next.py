@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from sentiforge.cli._common import DbOption, console, open_store
+from sentiforge.cli._common import DbOption, console, open_store, runtime
 from sentiforge.errors import ConfigError
 
 
@@ -30,12 +30,12 @@ def label_next(
     from sentiforge.app.label_next import give_label, queue
     from sentiforge.app.predict import ModelRegistry
 
-    registry = ModelRegistry(model.parent)
+    registry = ModelRegistry(model.parent, base_model_dir=runtime().model_dir)
     with open_store(db) as store:
         for pair in give or []:
             pool_id, label = _pair(pair)
             done = give_label(store, registry, model.name, pool, pool_id, label,
-                              by=reviewer or getpass.getuser(), into=into)  # fmt: skip
+                              by=reviewer or getpass.getuser(), into=into, datasets=runtime().datasets)  # fmt: skip
             console.print(f"{done.pool_id}: {done.label} -> '{done.dataset}' ({done.reviewer}, {done.labelled_at})")
         if give:
             return

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query
 from pydantic import Field
 
-from sentiforge.api.deps import RegistryDep, Scope, StoreDep
+from sentiforge.api.deps import RegistryDep, Scope, SettingsDep, StoreDep
 from sentiforge.api.routes.jobs import ERRORS
 from sentiforge.api.schemas import MAX_ID
 from sentiforge.app.label_next import MAX_QUEUE, Labelled, LabelQueue, give_label, queue
@@ -52,7 +52,10 @@ def label_queue(
 
 
 @router.post("/labels", status_code=201)
-def label(body: LabelIn, store: StoreDep, registry: RegistryDep, key: LabelKey) -> Labelled:
+def label(body: LabelIn, store: StoreDep, registry: RegistryDep, settings: SettingsDep, key: LabelKey) -> Labelled:
     """Store the label in the human seed dataset with the caller's key name and the time (409
     when the text has a label there already); ``sentiforge build --seeds <into>`` rebuilds."""
-    return give_label(store, registry, body.model, body.pool, body.id, body.label, by=key.name, into=body.into)
+    return give_label(
+        store, registry, body.model, body.pool, body.id, body.label, by=key.name, into=body.into,
+        datasets=settings.datasets,
+    )  # fmt: skip
