@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -51,3 +52,44 @@ def uvicorn_app(home: Path, db: str, env: dict[str, str] | None = None) -> Itera
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+class WatchedBrowser:
+    """A Playwright browser whose contexts report every console error, uncaught script error
+    and Content-Security-Policy violation (Chromium logs those as console errors) into
+    ``errors``; a test that expects some (a refused request's status) names them in ``allow``."""
+
+    def __init__(self, browser: Any) -> None:
+        self.browser = browser
+        self.errors: list[str] = []
+        self.allow: list[str] = []
+
+    def _report(self, text: str) -> None:
+        if not any(part in text for part in self.allow):
+            self.errors.append(text)
+
+    def new_context(self, **options: Any) -> Any:
+        context = self.browser.new_context(**options)
+        context.on("console", lambda m: m.type == "error" and self._report(f"{m.text} ({m.location.get('url')})"))
+        context.on("weberror", lambda err: self._report(f"script: {err.error}"))
+        return context
+
+    def new_page(self, **options: Any) -> Any:
+        return self.new_context(**options).new_page()
+
+    def close(self) -> None:
+        self.browser.close()
+
+
+@contextlib.contextmanager
+def watched_chromium() -> Iterator[WatchedBrowser]:
+    """Chromium, watched: fails the test on any console error or CSP violation it saw."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        watched = WatchedBrowser(pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"]))
+        try:
+            yield watched
+        finally:
+            watched.close()
+    assert watched.errors == [], "the pages logged errors:\n" + "\n".join(watched.errors)

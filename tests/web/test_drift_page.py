@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from tests.quality.test_summary import _job, _real
-from tests.web.conftest import CHROMIUM, uvicorn_app
+from tests.web.conftest import CHROMIUM, uvicorn_app, watched_chromium
 
 from sentiforge.store import Store
 
@@ -41,14 +41,11 @@ def served(tmp_path: Path) -> Iterator[tuple[str, str, list[int]]]:
 def test_drift_page_charts_one_point_per_job_and_marks_the_shift(
     served: tuple[str, str, list[int]], tmp_path: Path
 ) -> None:
-    from playwright.sync_api import sync_playwright
-
     base, token, jobs = served
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+    with watched_chromium() as browser:  # fails on any console error or CSP violation
         page = browser.new_page(viewport={"width": 1300, "height": 900})
         page.goto(f"{base}/review")
-        page.click("#drift-link")  # the review page links here
+        page.click("[data-nav=drift]")  # the review page links here, through the shared nav
         page.wait_for_url(f"{base}/drift")
         page.goto(f"{base}/drift?dataset=synth&source=jobs")
         page.fill("#key", token)
@@ -72,4 +69,3 @@ def test_drift_page_charts_one_point_per_job_and_marks_the_shift(
         page.click("#open")
         page.wait_for_selector("#flags.ok")
         assert page.locator(".chart circle.point.flagged").count() == 0
-        browser.close()

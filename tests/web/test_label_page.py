@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.web.conftest import CHROMIUM, uvicorn_app
+from tests.web.conftest import CHROMIUM, uvicorn_app, watched_chromium
 
 from sentiforge.store import Store
 from sentiforge.testing.label_pool import build_label_pool
@@ -34,13 +34,10 @@ def served(tmp_path: Path) -> Iterator[tuple[str, str, str]]:
 def test_labels_typed_fast_are_stored_in_order_for_the_texts_they_were_pressed_on(
     served: tuple[str, str, str], tmp_path: Path
 ) -> None:
-    from playwright.sync_api import sync_playwright
-
     base, token, db = served
     keys = ["1", "p", "2", "e", "n", "3", "j", "p"]  # j skips a text; letters and digits mixed
     labels = {"1": "negative", "n": "negative", "2": "neutral", "e": "neutral", "3": "positive", "p": "positive"}
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+    with watched_chromium() as browser:  # fails on any console error or CSP violation
         page = browser.new_page(viewport={"width": 1400, "height": 900})
         page.goto(f"{base}/label?pool=lp-pool&model=lp-model")
         page.fill("#key", token)
@@ -52,14 +49,13 @@ def test_labels_typed_fast_are_stored_in_order_for_the_texts_they_were_pressed_o
         order = [int(x) for x in page.locator("#queue tbody tr").evaluate_all("rows => rows.map(r => r.dataset.id)")]
         for key in keys:
             page.keyboard.press(key, delay=0)  # no wait for the server between keys
-        page.wait_for_function("document.querySelectorAll('#queue .stored').length === 7", timeout=20_000)
+        page.wait_for_function("() => document.querySelectorAll('#queue .stored').length === 7", timeout=20_000)
         assert page.locator("#counts").inner_text().startswith("7 labelled in lp-pool-human")
         assert page.locator("#queue .failed").count() == 0
         shot = tmp_path / "label.png"
         page.screenshot(path=str(shot), full_page=True)
         if os.environ.get("LABEL_SCREENSHOT"):
             shutil.copy(shot, os.environ["LABEL_SCREENSHOT"])
-        browser.close()
     # every key moves one text on: the n-th key labels (or, for j, skips) the n-th text of the queue
     expected = {row: labels[key] for key, row in zip(keys, order, strict=False) if key != "j"}
     with Store(db) as store:

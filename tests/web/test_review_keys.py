@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.web.conftest import CHROMIUM, uvicorn_app
+from tests.web.conftest import CHROMIUM, uvicorn_app, watched_chromium
 
 from sentiforge.store import Store
 from sentiforge.testing import scripted_reviewer as scripted
@@ -36,12 +36,9 @@ def serve(tmp_path: Path, copies: int, items: int | None = None, **env: str) -> 
 
 @pytest.fixture
 def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+    """Chromium; the test fails on any console error or CSP violation of its pages."""
+    with watched_chromium() as b:
         yield b
-        b.close()
 
 
 def open_page(browser: Any, base: str, token: str, query: str = "dataset=rq") -> Any:
@@ -68,7 +65,7 @@ def test_ten_keys_in_300_ms_land_on_ten_items_in_order(browser: Any, tmp_path: P
         start = time.monotonic()
         page.keyboard.type(typed, delay=30)  # 10 keys, 30 ms apart
         typing = time.monotonic() - start
-        page.wait_for_function("document.body.dataset.queue === '0'")
+        page.wait_for_function("() => document.body.dataset.queue === '0'")
         page.wait_for_selector("#counts:has-text('pending 8')")
         assert page.locator("#progress").inner_text() == "10 of 18 decided"
     with Store(db) as store:
@@ -84,6 +81,7 @@ def test_a_refused_decision_is_put_back_and_shown(browser: Any, tmp_path: Path) 
     """The server refuses the second item (409) and fails the fourth (500): both are put back
     to pending and marked; the keys after them still land on their own items."""
     db, keys, app = serve(tmp_path, copies=2)
+    browser.allow += ["status of 409 (Conflict)", "status of 500 (Internal Server Error)"]  # the two refused here
     with app as base:
         page = open_page(browser, base, keys["alice"])
         order = listed(page)[:5]
@@ -102,7 +100,7 @@ def test_a_refused_decision_is_put_back_and_shown(browser: Any, tmp_path: Path) 
 
         page.route("**/v1/review/items/*/decision", refuse)
         page.keyboard.type("aaaaa", delay=40)
-        page.wait_for_function("document.body.dataset.queue === '0'")
+        page.wait_for_function("() => document.body.dataset.queue === '0'")
         for item_id in (order[1], order[3]):
             cell = page.locator(f"#list tr[data-id='{item_id}'] td:nth-child(6)")
             assert cell.inner_text() == "pending" and "failed" in (cell.get_attribute("class") or "")

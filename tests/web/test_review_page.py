@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.web.conftest import CHROMIUM, uvicorn_app
+from tests.web.conftest import CHROMIUM, uvicorn_app, watched_chromium
 
 from sentiforge.store import Store
 from sentiforge.testing.review_demo import build_queue
@@ -73,11 +73,8 @@ def _review_ten(page: Any) -> dict[int, tuple[str, str | None]]:
 
 @pytest.mark.browser
 def test_review_by_keyboard_undo_and_bulk_reject(served: tuple[str, str, str], tmp_path: Path) -> None:
-    from playwright.sync_api import sync_playwright
-
     base, token, db = served
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+    with watched_chromium() as browser:  # fails on any console error or CSP violation
         page = browser.new_page(viewport={"width": 1400, "height": 900})
         page.goto(f"{base}/review?dataset=rq")
         page.fill("#key", token)
@@ -99,9 +96,9 @@ def test_review_by_keyboard_undo_and_bulk_reject(served: tuple[str, str, str], t
         del expected[undone]
         page.fill("#f-strategy", "seeded")
         page.click("#apply")
-        page.wait_for_function("document.querySelectorAll('#list tbody tr').length > 0")
+        page.wait_for_function("() => document.querySelectorAll('#list tbody tr').length > 0")
         cells = "[...document.querySelectorAll('#list tbody tr td:nth-child(5)')]"
-        page.wait_for_function(cells + ".every(td => td.innerText === 'seeded')")
+        page.wait_for_function(f"() => {cells}.every(td => td.innerText === 'seeded')")
         bulk = [int(x) for x in page.locator("#list tbody tr").evaluate_all("rows => rows.map(r => r.dataset.id)")]
         page.click("#select-all")
         page.click("#bulk-reject")
@@ -109,7 +106,6 @@ def test_review_by_keyboard_undo_and_bulk_reject(served: tuple[str, str, str], t
         page.click("#confirm-yes")
         page.wait_for_selector("#status:has-text('rejected')")
         page.wait_for_selector("body[data-queue='0']")
-        browser.close()
     _check_store(db, expected, bulk, undone)
 
 
@@ -176,16 +172,13 @@ def _second_reviews(page: Any, n: int) -> dict[int, str]:
 def test_a_second_reviewer_reviews_blind_and_the_page_shows_the_kappa(served: tuple[str, str, str]) -> None:
     """Alice decides eight items; Bob, in the page's second review, sees them as queued with her
     decisions hidden, gives his by keyboard, then sees hers; the header's kappa is the API's."""
-    from playwright.sync_api import sync_playwright
-
     from sentiforge.quality.review_queue import cohen_kappa
 
     base, alice, db = served
     with Store(db) as store:
         bob = store.create_key("bob", ["review"])[1]
     first = _first_reviews(base, alice)
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+    with watched_chromium() as browser:  # fails on any console error or CSP violation
         page = browser.new_page(viewport={"width": 1400, "height": 900})
         page.goto(f"{base}/review?dataset=rq")
         page.fill("#key", bob)
@@ -202,7 +195,6 @@ def test_a_second_reviewer_reviews_blind_and_the_page_shows_the_kappa(served: tu
             page.screenshot(path=str(target.with_name(f"{target.stem}-second{target.suffix}")), full_page=True)
         page.click("#apply")  # reopened: nothing is left for bob to second
         page.wait_for_selector("#detail:has-text('Nothing to review')")
-        browser.close()
     api = httpx.get(f"{base}/v1/review/rq", headers={"X-API-Key": bob}).json()["agreement"]
     pairs = [("rejected" if s == "rejected" else str(lb), mine[i]) for i, (s, lb) in first.items()]
     assert api == {"pairs": 8, "kappa": cohen_kappa(pairs)} and 0 < abs(api["kappa"]) < 1, (pairs, api)

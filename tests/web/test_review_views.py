@@ -61,33 +61,35 @@ def _luminance(hex_colour: str) -> float:
     return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
 
 
-def test_every_text_colour_of_review_css_meets_aa() -> None:
-    """Every ``color`` of the stylesheet against the background it is drawn on: its own rule's
-    background, the header's for the header's rules, else every light background of the
-    stylesheet (a list cell may sit on white, the current row's yellow, a grey pane...)."""
+def test_every_text_colour_of_the_keyboard_pages_meets_aa() -> None:
+    """Every ``color`` of review.css, label.css and workbench.css's part for these pages (its
+    variables resolved) against the background it is drawn on: its own rule's background, else
+    every light background of those stylesheets and the workbench's paper and card (a list cell
+    may sit on white, the current row's yellow, a grey pane...). The header's colours are
+    workbench.css's, checked by test_workbench_auth.py::test_colour_pairs_meet_aa."""
     import re
 
     from sentiforge.web import STATIC
 
-    css = (STATIC / "review.css").read_text()
+    shared = (STATIC / "workbench.css").read_text()
+    variables = dict(re.findall(r"--([a-z-]+):\s*(#[0-9a-fA-F]{6})", shared))
+    pages = shared[shared.index("/* The keyboard pages") :] + (STATIC / "review.css").read_text()
+    css = re.sub(r"var\(--([a-z-]+)\)", lambda m: variables[m.group(1)], pages + (STATIC / "label.css").read_text())
     rules = [(sel.strip(), body) for sel, body in re.findall(r"([^{}]+)\{([^{}]*)\}", css)]
 
     def prop(body: str, name: str) -> str | None:
         found = re.search(rf"(?<![-\w]){name}:\s*(#[0-9a-fA-F]{{3,6}})", body)
         return found.group(1) if found else None
 
-    header = next(prop(body, "background") for sel, body in rules if sel == "header")
     light = {bg for _, body in rules if (bg := prop(body, "background")) and _luminance(bg) > 0.5}
-    in_header = ("header", "#counts", "#progress", "#totals", "#kappa")
+    light |= {variables["paper"], variables["card"]}
     checked, low = 0, []
     for sel, body in rules:
         fg = prop(body, "color")
         if fg is None:
             continue
         own = prop(body, "background")
-        grounds = {own} if own else {header} if sel.startswith(in_header) else light
-        for bg in grounds:
-            assert bg is not None
+        for bg in {own} if own else light:
             a, b = _luminance(fg), _luminance(bg)
             ratio = (max(a, b) + 0.05) / (min(a, b) + 0.05)
             checked += 1
@@ -133,8 +135,12 @@ def test_search_sort_and_filters_come_back_from_a_link(browser: Any, tmp_path: P
         assert _ids(again) == seen
         assert again.input_value("#f-q") == "the" and again.input_value("#f-sort") == "-score"
         assert again.input_value("#f-label") == "negative" and again.input_value("#f-status") == ""
-        assert again.get_attribute("#drift-link", "href") == "/drift?dataset=rq"
-        assert again.get_attribute("#label-link", "href") == "/label?dataset=rq"
+        for nav in ("drift", "label", "review", "jobs"):  # the shared nav keeps the dataset
+            assert again.get_attribute(f"[data-nav={nav}]", "href") == f"/{nav}?dataset=rq"
+        assert again.get_attribute("[data-nav=review]", "aria-current") == "page"
+        again.fill("#dataset", "other")
+        again.dispatch_event("#dataset", "change")
+        assert again.get_attribute("[data-nav=label]", "href") == "/label?dataset=other"
 
 
 def test_pages_of_a_long_queue(browser: Any, tmp_path: Path) -> None:
@@ -187,6 +193,7 @@ def test_bulk_is_confirmed_and_undone_as_one_step(browser: Any, tmp_path: Path) 
 
 def test_a_reason_and_a_note_are_stored_and_counts_stay_live(browser: Any, tmp_path: Path) -> None:
     db, keys, app = serve(tmp_path, copies=2)
+    browser.allow.append("status of 422 (Unprocessable Entity)")  # 'other' without a note, below
     with app as base:
         page = open_page(browser, base, keys["alice"])
         assert page.locator("#counts").inner_text() == "pending 18"
@@ -235,7 +242,7 @@ def test_a_lease_that_runs_out_lets_another_reviewer_take_the_item(browser: Any,
         page.wait_for_selector(f"#list tr[data-id='{ids[0]}']")
         page.click(f"#list tr[data-id='{ids[0]}']")
         page.keyboard.press("a")
-        page.wait_for_function("document.body.dataset.queue === '0'")
+        page.wait_for_function("() => document.body.dataset.queue === '0'")
         with Store(db) as store:
             assert store.review_item(ids[0]).decided_by == "bob"
             held = [i for i in store.list_review_items(store.dataset_id("rq")) if i.leased_by == "bob"]
@@ -257,7 +264,7 @@ def test_labels_focus_order_and_contrast(browser: Any, tmp_path: Path) -> None:
         page = open_page(browser, base, keys["alice"])
         page.keyboard.press("a")
         page.keyboard.press("r")
-        page.wait_for_function("document.body.dataset.queue === '0'")
+        page.wait_for_function("() => document.body.dataset.queue === '0'")
         page.screenshot(path=str(SHOTS / "review.png"), full_page=True)
         unlabelled = page.evaluate(
             """() => [...document.querySelectorAll('input, select, textarea, button')]
@@ -270,12 +277,12 @@ def test_labels_focus_order_and_contrast(browser: Any, tmp_path: Path) -> None:
         page.reload()  # tabbing from the top of a fresh page
         page.wait_for_selector("body[data-ready='1']")
         order = []
-        for _ in range(8):
+        for _ in range(14):
             page.keyboard.press("Tab")
-            order.append(page.evaluate("document.activeElement.id || document.activeElement.className"))
-        assert order == ["skip", "review-link", "drift-link", "label-link", "dataset", "key", "open", "f-q"]
-        nav = page.locator("header nav a").all_inner_texts()
-        assert nav == ["Review", "Quality over time", "Label these next"]
+            order.append(page.evaluate("(el => el.id || el.dataset.nav || el.className)(document.activeElement)"))
+        nav = ["datasets", "jobs", "evaluations", "models", "review", "label", "drift"]
+        assert order == ["skip", "brand", *nav, "dataset", "key", "open", "f-q", "f-status"]
+        assert page.locator("header.top nav [aria-current=page]").all_inner_texts() == ["Review"]
         page.keyboard.press("Escape")  # out of the search box, back to the keys
         page.keyboard.press("?")
         assert page.locator("#help").is_visible()

@@ -266,6 +266,8 @@ def test_colour_pairs_meet_aa() -> None:
         ("ink", "paper"), ("ink", "card"), ("muted", "paper"), ("muted", "card"), ("link", "paper"), ("link", "card"),
         ("top-ink", "top"), ("top-link", "top"), ("button-ink", "button"), ("off-ink", "off"),
         ("ok", "ok-bg"), ("bad", "bad-bg"), ("run", "run-bg"), ("wait", "wait-bg"), ("bad", "card"),
+        ("top-ink", "bad"), ("ink", "quote"), ("ok", "current"), ("bad", "current"), ("link", "current"),
+        ("muted", "current"),
     ]  # fmt: skip
     low = {f"{fg} on {bg}": round(_contrast(colours[fg], colours[bg]), 2) for fg, bg in pairs}
     assert all(ratio >= 4.5 for ratio in low.values()), low

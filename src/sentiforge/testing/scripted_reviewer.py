@@ -84,7 +84,7 @@ def run(reviewers: list[Reviewer], n: int, pace: float, idle: float = 10.0) -> f
         slot += pace
         time.sleep(max(0.0, slot - time.monotonic()))
     for r in reviewers:
-        r.page.wait_for_function("document.body.dataset.queue === '0'", timeout=60_000)
+        r.page.wait_for_function("() => document.body.dataset.queue === '0'", timeout=60_000)
     return time.monotonic() - start
 
 

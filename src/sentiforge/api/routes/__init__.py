@@ -15,7 +15,6 @@ from sentiforge.api.routes import (
     label_queue,
     metrics,
     models,
-    pages,
     predictions,
     recipes,
     review,
@@ -36,6 +35,5 @@ ROUTERS: list[APIRouter] = [
     predictions.router,
     keys.router,
     metrics.router,
-    pages.router,
     *workbench.ROUTERS,
 ]

@@ -92,7 +92,7 @@ function render() {
   if (cur) cur.scrollIntoView({ block: "nearest" });
   const it = state.items[state.pos];
   $("current").innerHTML = !it ? "<p>Nothing left to label in this pool.</p>" :
-    `<div class="text" id="text">${esc(it.text)}</div>
+    `<div class="text big-text" id="text">${esc(it.text)}</div>
      <p class="meta">#${it.id} · the model says <b>${esc(it.predicted)}</b> (margin ${it.margin.toFixed(2)}: ` +
     Object.entries(it.scores).map(([l, p]) => `${esc(l)} ${p.toFixed(2)}`).join(", ") +
     `)${it.mine ? ` · yours: ${mineCell(it)}` : ""}</p>${it.mine && it.mine.error ? `<p class="failed">${esc(it.mine.error)}</p>` : ""}`;
@@ -146,6 +146,7 @@ document.addEventListener("keydown", (ev) => {
 $("open-form").addEventListener("submit", (ev) => {
   ev.preventDefault();
   sessionStorage.setItem("sentiforge-key", $("key").value);
+  keepDatasetInNav($("pool").value.trim());
   document.activeElement.blur();
   fetchMore(true).then(() => say("")).catch((e) => say(e.message));
 });

@@ -74,9 +74,7 @@ function readUrl() {
 function writeUrl() {
   const p = viewParams();
   history.replaceState(null, "", `${location.pathname}${p.toString() ? "?" + p : ""}`);
-  const ds = encodeURIComponent(dataset());
-  $("drift-link").href = ds ? `/drift?dataset=${ds}` : "/drift";
-  $("label-link").href = ds ? `/label?dataset=${ds}` : "/label";
+  keepDatasetInNav(dataset());
 }
 
 function itemsQuery() {
@@ -217,7 +215,7 @@ function renderDetail(it) {
   if (!it) { $("detail").innerHTML = "<p>Nothing to review with these filters.</p>"; return; }
   const attrs = Object.entries(it.attributes || {}).map(([k, v]) => `${esc(k)}=${esc(JSON.stringify(v))}`).join(", ");
   const v = shown(it);
-  $("detail").innerHTML = `<div class="text" id="text">${esc(v.text)}</div>
+  $("detail").innerHTML = `<div class="text big-text" id="text">${esc(v.text)}</div>
     <dl><dt>Label</dt><dd id="label">${esc(v.label)}</dd>
     <dt>Decision</dt><dd id="decision">${decidedText(it, v)}</dd>
     <dt>Queued because</dt><dd>${esc(it.queued_reason)} (score ${it.score})</dd>
@@ -233,7 +231,7 @@ function edit() {
   const it = state.items[state.pos];
   if (!it || state.second || it.status !== "pending") return;
   state.editing = true;
-  $("text").innerHTML = `<label class="visually-hidden" for="edit-text">New text</label><textarea id="edit-text">${esc(it.text)}</textarea>`;
+  $("text").innerHTML = `<label class="sr-only" for="edit-text">New text</label><textarea id="edit-text">${esc(it.text)}</textarea>`;
   const box = $("edit-text");
   box.focus();
   box.addEventListener("keydown", (ev) => {
