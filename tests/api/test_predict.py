@@ -15,7 +15,9 @@ async def _train(client: httpx.AsyncClient, name: str, **extra: Any) -> dict[str
 
 
 async def test_train_list_and_predict_without_restart(admin: httpx.AsyncClient) -> None:
-    assert (await admin.post("/v1/sentiment", json={"text": "hi"})).status_code == 404  # nothing trained yet
+    nothing = await admin.post("/v1/sentiment", json={"text": "hi"})  # nothing trained yet
+    assert nothing.status_code == 404 and "SENTIFORGE_CLASSIFIERS_DIR" in nothing.json()["detail"]
+    assert "/" not in nothing.json()["detail"].split("POST /v1")[0]  # the server's folder stays unsaid
     await admin.post("/v1/datasets/seeds/import", files={"file": ("s.csv", SEEDS_CSV)}, data={"splits": "0.7,0.3"})
     first = await _train(admin, "first")
     assert first["status"] == "completed" and first["result"]["model"] == "first", first

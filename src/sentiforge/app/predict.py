@@ -112,7 +112,7 @@ class ModelRegistry:
         name = model or self.default_id()
         if name is None:
             raise NotFoundError(
-                f"no classifier to serve in {self.folder}"
+                "no classifier to serve in the classifiers folder (SENTIFORGE_CLASSIFIERS_DIR)"
                 + (f" (the default '{self.default}' is missing)" if self.default else "")
                 + "; train one with POST /v1/jobs/train or `sentiforge train --out`"
             )
