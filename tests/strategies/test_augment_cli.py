@@ -88,9 +88,9 @@ def test_clear_errors_for_bad_arguments(tmp_path: Path) -> None:
     assert "no accepted samples in split 'test'" in out
 
 
+# the fake's own fields (a backend spec takes only its kind's fields: backend_spec.py)
 BACKEND_OPTIONS = (
-    "--backend", "fake", "--model", "m1", "--rpm", "120", "--tpm", "5000", "--concurrency", "3",
-    "--input-price", "0.5", "--output-price", "1.5", "--threads", "1", "--parallel", "2", "--json-mode", "none",
+    "--backend", "fake", "--model", "m1", "--concurrency", "3", "--input-price", "0.5", "--output-price", "1.5",
 )  # fmt: skip
 
 
@@ -118,9 +118,14 @@ def test_generate_and_augment_take_the_same_backend_options(tmp_path: Path) -> N
     assert [b.pop("fake_responder") for b in backends] == ["schema", "augment"]
     assert backends[0] == backends[1]
     assert backends[0] | {"kind": "fake", "model": "m1"} == backends[0]
-    wanted = {"requests_per_minute": 120.0, "tokens_per_minute": 5000.0, "concurrency": 3, "input_per_mtok": 0.5}
+    wanted = {"concurrency": 3, "input_per_mtok": 0.5, "output_per_mtok": 1.5}
     assert {k: backends[0][k] for k in wanted} == wanted
-    assert (backends[0]["n_threads"], backends[0]["parallel"], backends[0]["json_mode"]) == (1, 2, "none")
+    # and both refuse, alike, an option of another kind of backend, naming the kind it needs
+    for command in (["generate", "-d", "g2", "-n", "3"], ["augment", "--seeds", "seeds", "-d", "a2"]):
+        said = run(*command, *BACKEND_OPTIONS, "--rpm", "120", "--db", db, ok=False)
+        assert "requests_per_minute needs backend kind 'openai'" in said
+        said = run(*command, *BACKEND_OPTIONS, "--threads", "1", "--parallel", "2", "--db", db, ok=False)
+        assert "needs backend kind 'embedded'" in said
     for command in (["generate", "-d", "x"], ["augment", "--seeds", "seeds", "-d", "y"]):
         out = run(*command, "--backend", "fake", "--json-mode", "xml", "--db", db, ok=False)
         assert "bad backend options" in out and "json_mode" in out

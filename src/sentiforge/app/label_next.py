@@ -129,17 +129,7 @@ def queue(
     vectors = scored.vectors if scored.vectors is not None else np.zeros((len(scored.ids), 0))
     picks = select(proba, vectors, n, exclude=exclude, method=method, seed=seed)
     labels = list(clf.scheme.labels)
-    items = [
-        QueueItem(
-            id=scored.ids[p.index],
-            text=scored.texts[p.index],
-            predicted=labels[int(np.argmax(proba[p.index]))],
-            margin=round(p.margin, 4),
-            scores={lab: round(float(x), 4) for lab, x in zip(labels, proba[p.index], strict=True)},
-            cluster=p.cluster,
-        )
-        for p in picks
-    ]
+    items = [_queue_item(scored, proba, labels, p) for p in picks]
     return LabelQueue(
         model=name,
         pool=pool,
@@ -150,6 +140,18 @@ def queue(
         labelled=len(done),
         scored_by=scorer,
         items=items,
+    )
+
+
+def _queue_item(scored: Any, proba: Any, labels: list[str], pick: Any) -> QueueItem:
+    row = proba[pick.index]
+    return QueueItem(
+        id=scored.ids[pick.index],
+        text=scored.texts[pick.index],
+        predicted=labels[int(np.argmax(row))],
+        margin=round(pick.margin, 4),
+        scores={lab: round(float(x), 4) for lab, x in zip(labels, row, strict=True)},
+        cluster=pick.cluster,
     )
 
 

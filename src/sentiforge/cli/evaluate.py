@@ -78,12 +78,8 @@ def evaluate(
     from sentiforge.app.training import evaluate as run
 
     request = request_from(EvaluateRequest, locals(), classifiers="classifier")
-    ev = run(
-        request,
-        db=database_url(db),
-        runtime=runtime(),
-        progress=lambda update: console.print(f"[dim]{update.stage}...[/dim]"),
-    )
+    say = lambda update: console.print(f"[dim]{update.stage}...[/dim]")  # noqa: E731
+    ev = run(request, db=database_url(db), runtime=runtime(), progress=say)
     paths = ev.write(out_dir)
     if as_json:
         out.print_json(json.dumps({k: _summary(r) for k, r in ev.tstr.items()}))

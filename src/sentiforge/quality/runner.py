@@ -91,12 +91,8 @@ def run_quality(
         judge_client=judge_client,
         embedder=embedder,
     )
-    run_id = store.start_quality_run(
-        row.id,
-        config.model_dump(mode="json"),
-        holdout=f"{holdout}:{holdout_split}" if holdout and holdout_split else holdout,
-        seeds=seeds,
-    )
+    held_name = f"{holdout}:{holdout_split}" if holdout and holdout_split else holdout
+    run_id = store.start_quality_run(row.id, config.model_dump(mode="json"), holdout=held_name, seeds=seeds)
     progress_box = {"examined": 0}
     try:
         _stream(
