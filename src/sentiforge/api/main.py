@@ -11,7 +11,6 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-import sentiforge.testing  # noqa: F401  (registers the fakes: a recipe may name the fake backend)
 from sentiforge.api import errors
 from sentiforge.api.limits import BodyLimit, CallerRateLimiter
 from sentiforge.api.metrics import MetricsMiddleware

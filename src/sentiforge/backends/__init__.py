@@ -2,8 +2,8 @@
 
 A recipe names its backend by kind; :func:`from_spec` builds it from the kinds registered
 here. The real ones (``openai``, ``embedded``) are built in; another registers itself with
-:func:`register_backend`, as the deterministic fake does when :mod:`sentiforge.testing` is
-imported (the entry points import it, so ``--backend fake`` works for users too).
+:func:`register_backend`, from a ``sentiforge.plugins`` entry point (:mod:`sentiforge.plugins`),
+as the deterministic fake in :mod:`sentiforge.testing` does (so ``--backend fake`` works for users).
 """
 
 from __future__ import annotations
@@ -50,10 +50,16 @@ def from_spec(spec: BackendSpec, runtime: Runtime = DEFAULT_RUNTIME) -> Backend:
     """Build the backend a recipe names. Heavy imports happen only here, on demand. The
     ``runtime`` (handed down from an entry point) says where packaged GGUF models are joined
     and where the provider's rate limits are shared."""
+    from sentiforge.plugins import load_plugins
+
+    load_plugins()
     factory = _KINDS.get(spec.kind)
     if factory is None:
-        hint = "; `import sentiforge.testing` registers the fakes" if spec.kind == "fake" else ""
-        raise ConfigError(f"no backend of kind {spec.kind!r} is registered (known: {sorted(_KINDS)}){hint}")
+        hint = "; sentiforge's fakes register from its entry points: reinstall it (pip install -e .)"
+        raise ConfigError(
+            f"no backend of kind {spec.kind!r} is registered (known: {sorted(_KINDS)})"
+            + (hint if spec.kind == "fake" else "")
+        )
     return factory(spec, runtime)
 
 

@@ -4,8 +4,8 @@ Kinds: ``tfidf`` (baseline), ``embedding`` (MiniLM or multilingual E5 + logistic
 ``transformer`` (fine-tuned MiniLM), ``contrastive`` (SetFit-style pair-tuned MiniLM + logistic
 regression), ``reasoner`` (a small causal LM that writes a rationale then the label; its
 ``predict_with_rationale`` returns both). Another kind registers itself
-(:func:`register_classifier`), as ``fake`` (naive Bayes, for tests) does when
-:mod:`sentiforge.testing` is imported. Heavy libraries load only when a kind that needs them is built.
+(:func:`register_classifier`) from a ``sentiforge.plugins`` entry point, as ``fake`` (naive
+Bayes, for tests) does from :mod:`sentiforge.testing`. Heavy libraries load only when a kind that needs them is built.
 """
 
 from sentiforge.classifiers.base import Classifier, ModelInfo, targets_of

@@ -40,18 +40,24 @@ _REGISTERED: dict[str, type] = {}
 
 
 def register_classifier(cls: type) -> type:
-    """Make a classifier class buildable and loadable by its ``kind`` (usable as a decorator);
-    importing :mod:`sentiforge.testing` registers the ``fake`` kind this way."""
+    """Make a classifier class buildable and loadable by its ``kind`` (usable as a decorator), from
+    a ``sentiforge.plugins`` entry point: :mod:`sentiforge.testing` registers the ``fake`` kind."""
     _REGISTERED[cls.kind] = cls  # type: ignore[attr-defined]
     return cls
 
 
 def kinds() -> tuple[str, ...]:
     """Every classifier kind: the built-in ones, then those registered."""
+    from sentiforge.plugins import load_plugins
+
+    load_plugins()
     return (*BUILTIN, *(k for k in _REGISTERED if k not in BUILTIN))
 
 
 def _classes() -> dict[str, Any]:
+    from sentiforge.plugins import load_plugins
+
+    load_plugins()
     return {**_builtin(), **_REGISTERED}
 
 

@@ -9,7 +9,6 @@ import sys
 
 import typer
 
-import sentiforge.testing  # noqa: F401  (registers the fakes: `--backend fake` is a dry run)
 from sentiforge.errors import SentiforgeError
 
 app = typer.Typer(

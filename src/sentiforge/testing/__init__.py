@@ -10,10 +10,11 @@ sentiforge has lives here.
   (starlette and uvicorn, the ``testing`` extra), on a thread or, as :class:`ServerProcess`,
   in its own process.
 
-Importing this package registers the fakes by name: the backend kind ``fake`` (with
+:func:`register` registers the fakes by name: the backend kind ``fake`` (with
 ``fake_responder: augment``, the ScriptedAugmenter answers), the embedder ``fake`` and the
-classifier kind ``fake``. Nothing below this package imports it: the entry points (the CLI,
-the API app, the worker) import it so users can name the fakes, and tests/conftest.py does.
+classifier kind ``fake``. It is the ``sentiforge.plugins`` entry point (pyproject.toml), so the
+registries find the fakes when a user names them (``--backend fake`` is a dry run) and nothing
+in the library imports this package; importing it registers them too (tests/conftest.py).
 Every name loads on first use, so importing this package pulls in no server library.
 """
 
@@ -88,7 +89,8 @@ def _fake_embedder() -> FakeEmbedder:
     return FakeEmbedder()
 
 
-def _register() -> None:
+def register() -> None:
+    """Register the fakes (the ``sentiforge.plugins`` entry point)."""
     from sentiforge.testing.classifier import FakeClassifier
 
     register_backend("fake", _fake_backend)
@@ -96,4 +98,4 @@ def _register() -> None:
     register_classifier(FakeClassifier)
 
 
-_register()
+register()

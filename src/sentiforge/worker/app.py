@@ -13,7 +13,6 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-import sentiforge.testing  # noqa: F401  (registers the fakes: a shard's recipe may name them)
 from sentiforge.config import Settings, get_settings
 from sentiforge.errors import ConfigError, require
 
