@@ -60,3 +60,51 @@ def test_multilingual_aligns_french_with_english() -> None:
         ["The service was very slow.", "I love this phone's camera."],
     )
     assert sims[0] > sims[1]
+
+
+class _Counting:
+    """A second embedder beside the fake one: counts the texts it is asked to encode."""
+
+    name = "counting"
+    dim = 4
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        self.seen.extend(texts)
+        out = np.ones((len(texts), self.dim), dtype=np.float32)
+        out[:, 0] = [len(t) for t in texts]
+        return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+
+def test_joined_embedders_sit_side_by_side_at_unit_length() -> None:
+    from sentiforge.embeddings import register_embedder
+
+    register_embedder("counting", _Counting)
+    joined = get_embedder("fake+counting")
+    texts = ["the battery is great", "awful screen"]
+    vectors = joined.encode(texts)
+    fake, counting = get_embedder("fake").encode(texts), get_embedder("counting").encode(texts)
+    assert joined.name == "fake+counting" and joined.dim == vectors.shape[1] == fake.shape[1] + counting.shape[1]
+    assert np.allclose(vectors * np.sqrt(2), np.hstack([fake, counting]), atol=1e-6)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    with pytest.raises(ConfigError, match="twice"):
+        get_embedder("fake+fake")
+    with pytest.raises(ConfigError, match="unknown embedder 'glove'"):
+        get_embedder("fake+glove")
+
+
+def test_a_joined_embedders_parts_are_memoised_apart() -> None:
+    """The classifier's memo computes a text's vectors once per model, alone or joined."""
+    from sentiforge.classifiers.embedding import encode
+    from sentiforge.embeddings import register_embedder
+
+    register_embedder("counting", _Counting)
+    counting = get_embedder("counting")
+    assert isinstance(counting, _Counting)
+    texts = ["memo one, never seen before", "memo two, never seen before"]
+    alone = encode("counting", texts)
+    joined = encode("fake+counting", texts)
+    assert counting.seen.count(texts[0]) == 1  # not encoded again for the joined vectors
+    assert np.allclose(joined[:, -counting.dim :] * np.sqrt(2), alone, atol=1e-6)

@@ -58,7 +58,9 @@ DATASETS = {**REALISM.DATASETS, "nyt": (["vader:nyt"], "three_class")}
 stratified = REALISM.stratified
 
 
-VERSION = 2  # 2: the budget checked after each fold; the winner: the most data among the tied
+# 2: the budget checked after each fold; the winner: the most data among the tied (draws-v2/).
+# 3: the embedding kind tried with each sentence body (MiniLM, E5, both side by side).
+VERSION = 3
 
 
 def truth_of(scheme: LabelScheme, test: list[Sample]) -> np.ndarray:
@@ -123,6 +125,7 @@ def one_draw(name: str, d: int, args: argparse.Namespace) -> dict[str, Any]:
         "build_seconds": round(build_seconds, 1),
         "loadavg_before": load_before,
         "loadavg_after": load_after,
+        "classifiers": args.classifiers,
         "chosen": built.winner["candidate"],
         "chosen_cv": built.winner["macro_f1"],
         "chosen_test": chosen,
@@ -200,7 +203,7 @@ def main() -> None:
                 path.write_text(json.dumps(one_draw(name, d, args), indent=1), encoding="utf-8")
                 print(f"{name} draw {d} done", flush=True)
         draws = [json.loads(p.read_text()) for p in sorted((out / "draws").glob(f"{name}-*.json"))]
-        draws = [d for d in draws if d.get("version") == VERSION]  # older builds: see draws-v1/
+        draws = [d for d in draws if d.get("version") == VERSION]  # older builds: see draws-v1/, draws-v2/
         report[name] = summarise(draws)
     (out / "results.json").write_text(json.dumps(report, indent=1), encoding="utf-8")
     print(json.dumps(report, indent=1))

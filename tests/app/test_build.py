@@ -164,3 +164,59 @@ def test_unmeasured_costs_grow_with_the_load_and_measured_ones_do_not(monkeypatc
     assert budget.cost("contrastive", [160] * 5) == pytest.approx(6 * idle)  # load 12 on 2 cores
     budget.learn("contrastive", 500.0, [160] * 5)
     assert budget.cost("contrastive", [160] * 5) == pytest.approx(500.0)  # measured under the load itself
+
+
+def test_english_builds_try_each_sentence_body_and_other_languages_the_multilingual_one() -> None:
+    from sentiforge.app.build_plan import arms
+
+    english = arms(["tfidf", "embedding", "transformer"], "en")
+    assert [a.arm for a in english] == [
+        "tfidf",
+        "embedding",
+        "embedding(multilingual)",
+        "embedding(minilm+multilingual)",
+        "transformer",
+    ]
+    assert english[3].on(("pseudo-all",)).name == "embedding(minilm+multilingual)+seeds+pseudo-all"
+    assert dict(english[3].params) == {"embedder": "minilm+multilingual"}
+    assert dict(english[4].params) == {"preset": "cpu"}
+    french = arms(["embedding", "contrastive"], "fr")
+    assert [a.arm for a in french] == ["embedding", "contrastive"] and french[0].params == ()  # E5: French's default
+
+
+def test_a_build_scores_every_body_and_its_winner_reloads_with_its_body(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bodies are the fake embedder beside MiniLM here (E5 is slow for a unit test); the
+    winner, whatever its body, is saved and reloaded with it."""
+    seeds, pool = tweets()
+    monkeypatch.setattr("sentiforge.app.build_plan.bodies", lambda language: ["minilm", "fake", "minilm+fake"])
+    request = BuildRequest.build(
+        seeds="tweets", out_dir=str(tmp_path / "m"), classifiers="embedding", folds=3, self_training=False
+    )
+    built = build_from(request, seeds, SCHEME, pool[:200], {})
+    names = {c["candidate"] for c in built.candidates}
+    for arm in ("embedding", "embedding(fake)", "embedding(minilm+fake)"):
+        assert {f"{arm}+seeds", f"{arm}+seeds+pseudo-all"} <= names
+    assert {c["arm"] for c in built.candidates} == {"embedding", "embedding(fake)", "embedding(minilm+fake)"}
+    pairs = built.contributions["pseudo-all"]["pairs"]  # each body against itself without the source
+    assert {(p["with"].split("+seeds")[0], p["without"].split("+seeds")[0]) for p in pairs} == {
+        (a, a) for a in ("embedding", "embedding(fake)", "embedding(minilm+fake)")
+    }
+    clf = load_classifier(built.folder)
+    body = {"embedding": "minilm", "embedding(fake)": "fake", "embedding(minilm+fake)": "minilm+fake"}
+    assert clf.info.params["embedder"] == body[built.winner["arm"]]
+    texts = ["what a lovely day", "this is awful", "it is a tuesday"]
+    assert (clf.predict_proba(texts) == load_classifier(built.folder).predict_proba(texts)).all()
+
+
+def test_an_embedding_classifier_on_joined_bodies_saves_and_reloads(tmp_path: Path) -> None:
+    from sentiforge.classifiers.registry import build_classifier
+
+    seeds, _ = tweets()
+    clf = build_classifier("embedding", SCHEME, embedder="minilm+fake")
+    clf.fit([s.text for s in seeds], [str(s.label) for s in seeds])
+    texts = ["what a lovely day", "this is awful"]
+    again = load_classifier(clf.save(tmp_path / "joined"))
+    assert again.info.params["embedder"] == "minilm+fake"
+    assert abs(again.predict_proba(texts) - clf.predict_proba(texts)).max() < 1e-6

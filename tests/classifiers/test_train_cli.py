@@ -44,6 +44,22 @@ def test_train_and_predict_explain_bad_input(tmp_path: Path) -> None:
     assert "not a saved sentiforge model" in run("predict", str(tmp_path), "hello", ok=False)
     run("train", "uci:yelp", "-c", "fake", "--out", str(tmp_path / "f"), "--no-evaluate")
     assert "give texts" in run("predict", str(tmp_path / "f"), ok=False)
+    assert "for the embedding classifier" in run(
+        "train", "uci:yelp", "-c", "tfidf", "--embedder", "minilm", "--out", str(tmp_path / "t"), ok=False
+    )
+    assert "unknown embedder 'minilm+glove'" in run(
+        "train", "uci:yelp", "-c", "embedding", "--embedder", "minilm+glove", "--out", str(tmp_path / "g"), ok=False
+    )
+    assert not (tmp_path / "t").exists() and not (tmp_path / "g").exists()
+
+
+def test_the_embedding_classifier_trains_on_the_sentence_body_asked(tmp_path: Path) -> None:
+    model = tmp_path / "joined"
+    run("train", "uci:yelp", "-c", "embedding", "--embedder", "minilm+fake", "--out", str(model), "--no-evaluate")
+    meta = json.loads((model / "model.json").read_text())
+    assert meta["params"]["embedder"] == "minilm+fake"
+    out = run("predict", str(model), "The food was wonderful and the staff lovely.")
+    assert out.strip().startswith("positive")
 
 
 def test_reasoner_trains_from_a_file_with_rationales_and_predict_shows_them(tmp_path: Path, tiny_lm: Path) -> None:

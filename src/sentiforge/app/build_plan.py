@@ -35,7 +35,16 @@ if TYPE_CHECKING:
 FAST = ("tfidf", "embedding", "fake")
 # Seconds per fit of 200 texts on 2 idle cores, before any fit is timed; scaled by training size
 # and by the load per core (:func:`contention`).
-PRIOR_SECONDS = {"tfidf": 0.5, "embedding": 2.0, "fake": 0.1, "transformer": 50.0, "contrastive": 130.0}
+# An embedding body with E5 in it encodes ~50 texts/s where MiniLM does ~500.
+PRIOR_SECONDS = {
+    "tfidf": 0.5,
+    "embedding": 2.0,
+    "embedding(multilingual)": 8.0,
+    "embedding(minilm+multilingual)": 8.0,
+    "fake": 0.1,
+    "transformer": 50.0,
+    "contrastive": 130.0,
+}
 KIND_PARAMS: dict[str, dict[str, Any]] = {"transformer": {"preset": "cpu"}}
 
 
@@ -66,13 +75,15 @@ class Budget:
     def left(self) -> float:
         return self.seconds - (time.perf_counter() - self.started)
 
-    def cost(self, kind: str, sizes: list[int]) -> float:
-        if kind in self.rate:  # measured here, under this machine's load
-            return self.rate[kind] * sum(sizes)
-        return PRIOR_SECONDS.get(kind, 600.0) / 200 * sum(sizes) * contention()
+    def cost(self, arm: str, sizes: list[int]) -> float:
+        """Seconds to fit a classifier (a kind, or a kind and its variant) on sets of these sizes."""
+        if arm in self.rate:  # measured here, under this machine's load
+            return self.rate[arm] * sum(sizes)
+        prior = PRIOR_SECONDS.get(arm, PRIOR_SECONDS.get(arm.split("(")[0], 600.0))
+        return prior / 200 * sum(sizes) * contention()
 
-    def learn(self, kind: str, seconds: float, sizes: list[int]) -> None:
-        self.rate[kind] = seconds / max(1, sum(sizes))
+    def learn(self, arm: str, seconds: float, sizes: list[int]) -> None:
+        self.rate[arm] = seconds / max(1, sum(sizes))
 
 
 @dataclass
@@ -125,19 +136,19 @@ class Planner:
 
     # -- stages ---------------------------------------------------------------------
     def run_stages(self) -> None:
-        kinds = list(dict.fromkeys(self.request.classifiers))
-        fast = [k for k in kinds if k in FAST]
-        slow = [k for k in kinds if k not in FAST]
-        if self.cv.language.split("-")[0] != "en" and "transformer" in slow:
-            slow.remove("transformer")  # its body is the English MiniLM; the contrastive kind is not
+        every = arms(self.request.classifiers, self.cv.language)
+        fast = [a for a in every if a.kind in FAST]
+        slow = [a for a in every if a.kind not in FAST]
+        if self.cv.language.split("-")[0] != "en" and any(a.kind == "transformer" for a in slow):
+            slow = [a for a in slow if a.kind != "transformer"]  # its body is the English MiniLM
             self.skipped.append({"candidate": "transformer", "why": f"English body only (data: {self.cv.language})"})
         options: list[tuple[str, ...]] = [(), *[(name,) for name in self.cv.sources]]
-        self.stage("fast classifiers, each source", [candidate(k, o) for k in fast for o in options])
+        self.stage("fast classifiers, each source", [a.on(o) for a in fast for o in options])
         self.stage("fast classifiers, the sources that helped", self.combined(fast))
-        self.stage("slow classifiers on the seeds", [candidate(k) for k in slow])
-        best = self.best_data(fast)
+        self.stage("slow classifiers on the seeds", slow)
+        best = self.best_data()
         if best:
-            self.stage("slow classifiers on the best data", [candidate(k, best) for k in slow])
+            self.stage("slow classifiers on the best data", [a.on(best) for a in slow])
         if self.request.self_training and self.pool:
             self.stage("self-training", self.second_round(fast))
 
@@ -148,10 +159,10 @@ class Planner:
         for c in dict.fromkeys(candidates):
             if c.name not in self.cv.scored:
                 sizes = [len(self.cv.training_set(c, 0))] * self.cv.k
-                todo.append((c, sizes, work(self.budget.cost(c.kind, sizes))))
+                todo.append((c, sizes, work(self.budget.cost(c.arm, sizes))))
         self.total += sum(planned for *_, planned in todo)
         for c, sizes, planned in todo:
-            cost, final = self.budget.cost(c.kind, sizes), self.budget.cost(c.kind, [self.final_size(sizes)])
+            cost, final = self.budget.cost(c.arm, sizes), self.budget.cost(c.arm, [self.final_size(sizes)])
             if cost + max(final, self.leader_final()) > self.budget.left():
                 why = f"estimated {cost / 60:.1f} min, {max(0.0, self.budget.left()) / 60:.1f} min left"
                 self.skipped.append({"candidate": c.name, "why": why})
@@ -172,8 +183,8 @@ class Planner:
 
         def keep_going(seconds_left: float) -> bool:
             left = self.cv.k - folds_done[0]
-            self.budget.learn(c.kind, seconds_left / left * self.cv.k, sizes)  # the first fold's rate, at once
-            reserve = max(self.budget.cost(c.kind, [self.final_size(sizes)]), self.leader_final())
+            self.budget.learn(c.arm, seconds_left / left * self.cv.k, sizes)  # the first fold's rate, at once
+            reserve = max(self.budget.cost(c.arm, [self.final_size(sizes)]), self.leader_final())
             if seconds_left + reserve <= self.budget.left():
                 return True
             self.skipped.append(
@@ -190,7 +201,7 @@ class Planner:
 
         scored = self.cv.run(c, progress=tick, keep_going=keep_going)
         if scored is not None:
-            self.budget.learn(c.kind, scored.seconds, scored.trained_on)
+            self.budget.learn(c.arm, scored.seconds, scored.trained_on)
 
     def report(self, message: str) -> None:
         if self.progress:
@@ -203,54 +214,54 @@ class Planner:
         if not self.cv.scored:
             return 0.0
         leader = self.leader()
-        return self.budget.cost(leader.candidate.kind, [self.final_size(leader.trained_on)])
+        return self.budget.cost(leader.candidate.arm, [self.final_size(leader.trained_on)])
 
     def leader(self, kind: str | None = None) -> Scored:
         runs = [r for r in self.cv.scored.values() if kind is None or r.candidate.kind == kind]
         fn = _macro_f1(self.cv)
         return max(runs, key=lambda r: fn(r))
 
-    def combined(self, fast: list[str]) -> list[Candidate]:
-        """Per fast kind: the seeds plus every source that beat the seeds alone (the best
+    def combined(self, fast: list[Candidate]) -> list[Candidate]:
+        """Per fast classifier: the seeds plus every source that beat the seeds alone (the best
         pseudo-label size only), when that is two sources or more."""
         fn, out = _macro_f1(self.cv), []
-        for kind in fast:
-            base = self.cv.scored.get(Candidate(kind).name)
+        for arm in fast:
+            base = self.cv.scored.get(arm.name)
             if base is None:
                 continue
             helped = [
                 (fn(r), r.candidate.sources[0])
                 for r in self.cv.scored.values()
-                if r.candidate.kind == kind and len(r.candidate.sources) == 1 and fn(r) > fn(base)
+                if r.candidate.arm == arm.arm and len(r.candidate.sources) == 1 and fn(r) > fn(base)
             ]
             pseudo = max((h for h in helped if h[1].startswith("pseudo")), default=None)
             chosen = [s for _, s in helped if not s.startswith("pseudo")] + ([pseudo[1]] if pseudo else [])
             if len(chosen) >= 2:
-                out.append(candidate(kind, tuple(sorted(chosen))))
+                out.append(arm.on(tuple(sorted(chosen))))
         return out
 
-    def best_data(self, fast: list[str]) -> tuple[str, ...]:
+    def best_data(self) -> tuple[str, ...]:
         """The sources of the best fast candidate (the embedding kind's, when it ran)."""
-        kinds = [k for k in ("embedding", *fast) if any(r.candidate.kind == k for r in self.cv.scored.values())]
+        kinds = [k for k in ("embedding", *FAST) if any(r.candidate.kind == k for r in self.cv.scored.values())]
         return self.leader(kinds[0]).candidate.sources if kinds else ()
 
-    def second_round(self, fast: list[str]) -> list[Candidate]:
+    def second_round(self, fast: list[Candidate]) -> list[Candidate]:
         """The leader's confident labels of the pool (and the best contrastive model's) as a
-        source for the fast kinds and the teacher's own kind."""
+        source for the fast classifiers and the teacher's own."""
         teachers = [self.leader()]
         if any(r.candidate.kind == "contrastive" for r in self.cv.scored.values()):
             best = self.leader("contrastive")
             if best is not teachers[0]:
                 teachers.append(best)
-        out, data = [], self.best_data(fast)
+        out, data = [], self.best_data()
         for teacher in teachers:
             taught = teaching_pool(self.pool, len(self.cv.seeds), self.request.seed)
             source = SelfLabelled(teacher.candidate.name, taught, self.cv.scheme, self._proba_of(teacher))
             self.cv.sources[source.name] = source
-            for kind in fast:  # on the teacher's data, and on the best fast data
-                out.append(candidate(kind, (*teacher.candidate.sources, source.name)))
-                out.append(candidate(kind, (*data, source.name)))
-            out.append(candidate(teacher.candidate.kind, (*teacher.candidate.sources, source.name)))
+            for arm in fast:  # on the teacher's data, and on the best fast data
+                out.append(arm.on((*teacher.candidate.sources, source.name)))
+                out.append(arm.on((*data, source.name)))
+            out.append(teacher.candidate.on((*teacher.candidate.sources, source.name)))
         return out
 
     def _proba_of(self, teacher: Scored) -> Any:
@@ -298,7 +309,7 @@ class Planner:
             )
         ranked = self.cv.rank(self.request.bootstrap)
         winner = choose(ranked, eligible=lambda r: sources_earned_their_place(r, self.cv.scored))
-        self.total += work(self.budget.cost(winner.candidate.kind, [self.final_size(winner.trained_on)]))
+        self.total += work(self.budget.cost(winner.candidate.arm, [self.final_size(winner.trained_on)]))
         self.report(f"training the winner on everything: {winner.candidate.name}")
         clf = self.final_model(winner.candidate)
         data = self.final_set(winner.candidate)
@@ -344,9 +355,27 @@ def work(seconds: float) -> int:
     return max(1, round(1000 * seconds))
 
 
-def candidate(kind: str, sources: tuple[str, ...] = ()) -> Candidate:
-    """A candidate with its kind's build options (the transformer's CPU preset)."""
-    return Candidate(kind, sources, tuple(sorted(KIND_PARAMS.get(kind, {}).items())))
+def bodies(language: str) -> list[str]:
+    """The sentence bodies the embedding kind is tried with, the language's default first.
+    English: MiniLM, the multilingual E5 and both side by side: on 200 English seeds (benchmarks/
+    build) E5 beat MiniLM on the Amazon/IMDb/Yelp sentences and lost on tweets, and the two
+    together beat MiniLM on both, so which one a domain wants is for its seeds to say. Other
+    languages: E5 only (MiniLM is English)."""
+    if language.split("-")[0].lower() != "en":
+        return ["multilingual"]
+    return ["minilm", "multilingual", "minilm+multilingual"]
+
+
+def arms(kinds: list[str], language: str) -> list[Candidate]:
+    """The classifiers a build tries for these kinds (no sources yet): one per kind with its build
+    options (the transformer's CPU preset), the embedding kind once per body (the language's
+    default body unnamed)."""
+    out = []
+    for kind in dict.fromkeys(kinds):
+        out.append(Candidate(kind, params=tuple(sorted(KIND_PARAMS.get(kind, {}).items()))))
+        if kind == "embedding":
+            out.extend(Candidate(kind, params=(("embedder", body),), variant=body) for body in bodies(language)[1:])
+    return out
 
 
 def _macro_f1(cv: CrossValidation) -> Any:

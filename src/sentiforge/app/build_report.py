@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sentiforge.classifiers.selection import Candidate, CrossValidation
+from sentiforge.classifiers.selection import CrossValidation
 
 KIND_COLOURS = {
     "tfidf": "#94a3b8",
@@ -54,7 +54,7 @@ def contributions(cv: CrossValidation) -> dict[str, Any]:
     for run in cv.scored.values():
         c = run.candidate
         for source in c.sources:
-            base = Candidate(c.kind, tuple(s for s in c.sources if s != source), c.params)
+            base = c.on(tuple(s for s in c.sources if s != source))
             if base.name in cv.scored:
                 entry = {"with": c.name, "without": base.name, **cv.difference(c, base)}
                 out.setdefault(source, []).append(entry)

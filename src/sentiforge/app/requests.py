@@ -55,8 +55,9 @@ def _embedder(name: str) -> str:
     from sentiforge.embeddings import ALIASES, embedder_names
 
     known = ["auto", "none", *embedder_names(), *ALIASES]
-    if name not in known:
-        raise ValueError(f"unknown embedder {name!r}; choose one of {known}")
+    parts = name.split("+") if "+" in name else [name]
+    if any(p not in known[2:] for p in parts) if len(parts) > 1 else name not in known:
+        raise ValueError(f"unknown embedder {name!r}; choose one of {known}, or models joined by '+'")
     return name
 
 
@@ -308,6 +309,8 @@ class TrainRequest(_Request):
     epochs: int = Field(default=3, ge=1, le=1000)
     max_len: int = Field(default=128, ge=8, le=32_768)
     class_weight: Literal["balanced"] | None = None
+    # the embedding kind's sentence body: the language's (auto), minilm, multilingual, or joined by '+'
+    embedder: Embedder = "auto"
     evaluate: bool = True
     base_model: str = "gemma-3-270m"  # reasoner: packaged name, .gguf path or local HF folder
     full_finetune: bool = False  # reasoner: all weights instead of LoRA adapters

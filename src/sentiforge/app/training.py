@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from sentiforge.app.requests import EvaluateRequest, TrainRequest
 from sentiforge.config import DEFAULT_RUNTIME, Runtime
+from sentiforge.errors import ConfigError
 from sentiforge.progress import OnProgress
 from sentiforge.samples import Sample, text_hash
 
@@ -77,6 +78,10 @@ def train(request: TrainRequest, *, db: str | None = None, runtime: Runtime = DE
     params: dict[str, Any] = {"class_weight": request.class_weight} if request.class_weight else {}
     if request.classifier == "transformer":
         params.update(epochs=request.epochs, max_len=request.max_len)
+    if request.embedder != "auto":
+        if request.classifier != "embedding" or request.embedder == "none":
+            raise ConfigError(f"--embedder {request.embedder} is for the embedding classifier's sentence body")
+        params.update(embedder=request.embedder)
     if request.classifier == "reasoner":
         params.update(epochs=request.epochs, base_model=request.base_model, lora=not request.full_finetune)
         params.update(base_model_dir=runtime.model_dir)

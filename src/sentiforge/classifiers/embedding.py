@@ -37,10 +37,15 @@ _MEMO_LOCK = threading.Lock()
 
 
 def encode(embedder_name: str, texts: Sequence[str]) -> np.ndarray:
-    """Embeddings of texts, computing only those not seen recently in this process."""
-    from sentiforge.embeddings import get_embedder
+    """Embeddings of texts, computing only those not seen recently in this process (a joined
+    embedder's parts each memoised on their own: the E5 vectors of a text are computed once
+    whether E5 is asked alone or beside MiniLM)."""
+    from sentiforge.embeddings import get_embedder, join
 
     embedder = get_embedder(embedder_name)
+    parts = getattr(embedder, "parts", None)
+    if parts:
+        return join([encode(p.name, texts) for p in parts])
     with _MEMO_LOCK:
         missing = list(dict.fromkeys(t for t in texts if (embedder.name, t) not in _MEMO))
     if missing:

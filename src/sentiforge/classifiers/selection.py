@@ -17,7 +17,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 import numpy as np
@@ -44,10 +44,20 @@ class Candidate:
     kind: str
     sources: tuple[str, ...] = ()
     params: tuple[tuple[str, Any], ...] = ()
+    variant: str = ""  # what sets it apart from its kind's default, shown in the name: "embedding(multilingual)"
+
+    @property
+    def arm(self) -> str:
+        """The classifier this candidate trains, whatever its data: its kind and variant."""
+        return f"{self.kind}({self.variant})" if self.variant else self.kind
 
     @property
     def name(self) -> str:
-        return "+".join([self.kind, "seeds", *self.sources])
+        return "+".join([self.arm, "seeds", *self.sources])
+
+    def on(self, sources: tuple[str, ...]) -> Candidate:
+        """The same classifier on the seeds and other sources."""
+        return replace(self, sources=tuple(sources))
 
     @property
     def data(self) -> str:
@@ -71,6 +81,7 @@ class Scored:
         return {
             "candidate": self.candidate.name,
             "kind": self.candidate.kind,
+            "arm": self.candidate.arm,
             "data": self.candidate.data,
             "macro_f1": round(self.macro_f1, 4),
             "interval": [round(v, 4) for v in self.interval],
@@ -210,7 +221,7 @@ def sources_earned_their_place(run: Scored, scored: Mapping[str, Scored]) -> boo
     round is kept only when the cross-validation says so."""
     for source in run.candidate.sources:
         rest = tuple(s for s in run.candidate.sources if s != source)
-        base = scored.get(Candidate(run.candidate.kind, rest, run.candidate.params).name)
+        base = scored.get(run.candidate.on(rest).name)
         if base is not None and run.macro_f1 < base.macro_f1:
             return False
     return True

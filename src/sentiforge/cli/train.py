@@ -23,6 +23,10 @@ def train_cmd(
     epochs: Annotated[int, typer.Option(help="Transformer: fine-tuning epochs.", min=1)] = 3,
     max_len: Annotated[int, typer.Option(help="Transformer: longest input in tokens.", min=8)] = 128,
     class_weight: Annotated[str | None, typer.Option(help="'balanced' to weight rare labels up.")] = None,
+    embedder: Annotated[
+        str,
+        typer.Option(help="Embedding: the sentence body, minilm, multilingual or both joined (minilm+multilingual)."),
+    ] = "auto",
     evaluate: Annotated[
         bool, typer.Option(help="Score on the holdout/test split (or 20%) and store the metrics.")
     ] = True,
