@@ -132,3 +132,31 @@ def test_only_a_kind_that_loads_a_base_model_is_handed_the_model_folder(tmp_path
     assert reasoner.base_model_dir == tmp_path  # type: ignore[attr-defined]
     assert "base_model_dir" not in reasoner.info.params  # a machine's folder is not saved with the model
     assert build_classifier("tfidf", scheme, base_model_dir=tmp_path) is not None  # others take no such option
+
+
+def test_the_model_dir_setting_reaches_the_builds_classifiers_through_the_cli(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reasoner candidate in a build joins its base model into SENTIFORGE_MODEL_DIR, as `train`
+    does: every classifier the build makes is handed the folder (recorded here on the fake kind)."""
+    import sentiforge.classifiers.selection as selection
+
+    handed: list[Any] = []
+    real = selection.build_classifier
+
+    def recording(kind: str, scheme: Any, **kwargs: Any) -> Any:
+        handed.append(kwargs.get("base_model_dir"))
+        return real(kind, scheme, **kwargs)
+
+    monkeypatch.setattr(selection, "build_classifier", recording)
+    models = tmp_path / "models"
+    monkeypatch.setenv("SENTIFORGE_MODEL_DIR", str(models))
+    get_settings.cache_clear()
+    seeds = tmp_path / "seeds.jsonl"
+    rows = [{"text": f"{word} thing number {i}", "label": label} for i in range(6)
+            for word, label in (("lovely", "positive"), ("awful", "negative"))]  # fmt: skip
+    seeds.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+    args = ["build", str(seeds), "--out", str(tmp_path / "m"), "--scheme", "binary", "-c", "fake", "--folds", "2"]
+    result = CliRunner().invoke(cli_app, args)
+    assert result.exit_code == 0, result.output
+    assert len(handed) >= 3 and set(handed) == {models}  # two folds and the winner's final fit

@@ -91,7 +91,7 @@ def build(
 ) -> Built:
     """Score the candidates, train the winner on everything it chose, save it with its report."""
     seeds, scheme, pool, synthetic = load_inputs(request, db, runtime)
-    return build_from(request, seeds, scheme, pool, synthetic, progress=progress)
+    return build_from(request, seeds, scheme, pool, synthetic, progress=progress, base_model_dir=runtime.model_dir)
 
 
 def build_from(
@@ -102,9 +102,11 @@ def build_from(
     synthetic: dict[str, list[Sample]],
     *,
     progress: OnProgress | None = None,
+    base_model_dir: Path | None = None,
 ) -> Built:
-    """:func:`build` on data already loaded (what the benchmark calls, with the labels of the pool hidden)."""
-    planner = Planner.for_request(request, seeds, scheme, pool, synthetic, progress)
+    """:func:`build` on data already loaded (what the benchmark calls, with the labels of the pool
+    hidden); a reasoner candidate joins its packaged base model into ``base_model_dir``."""
+    planner = Planner.for_request(request, seeds, scheme, pool, synthetic, progress, base_model_dir)
     planner.run_stages()
     return planner.finish(Path(request.out_dir))
 

@@ -108,6 +108,7 @@ class Planner:
         pool: list[Sample],
         synthetic: dict[str, list[Sample]],
         progress: OnProgress | None,
+        base_model_dir: Path | None = None,
     ) -> Planner:
         language = Counter(s.language for s in seeds).most_common(1)[0][0]
         pool = [s.model_copy(update={"language": language}) for s in pool]
@@ -131,6 +132,7 @@ class Planner:
             seed=request.seed,
             language=language,
             pool=[s.text for s in teaching_pool(pool, len(seeds), request.seed)] if request.self_training else [],
+            base_model_dir=base_model_dir,
         )
         return cls(request, cv, pool, Budget(request.max_minutes * 60), progress, labeller=labeller)
 
@@ -281,11 +283,10 @@ class Planner:
     def final_model(self, candidate: Candidate) -> Classifier:
         """The candidate trained on all the seeds and its sources fitted on them (memoised)."""
         from sentiforge.classifiers.base import fit_samples
-        from sentiforge.classifiers.registry import build_classifier
 
         if candidate.name not in self._final:
             data = self.final_set(candidate)
-            clf = build_classifier(candidate.kind, self.cv.scheme, language=self.cv.language, **dict(candidate.params))
+            clf = self.cv.new_model(candidate)
             fit_samples(clf, data, self.cv.scheme)
             labels = Counter(str(s.label) for s in data)
             clf.info.training_data = {"size": len(data), "labels": dict(labels), "language": self.cv.language}

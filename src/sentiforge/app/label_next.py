@@ -253,7 +253,8 @@ def _current_proba(
         hit = _REFITS.get(key)
     if hit is None:
         data = [s for s in human if s.status == "accepted" and s.label in clf.scheme.labels]
-        refit = train(data, clf.scheme, kind)
+        same_body = {"embedder": clf.info.params["embedder"]} if clf.kind == kind == "embedding" else {}
+        refit = train(data, clf.scheme, kind, **same_body)  # an embedding model keeps its sentence body
         hit = (np.asarray(refit.predict_proba(scored.texts), dtype=np.float64), len(data))
         with _CACHE_LOCK:
             _REFITS[key] = hit

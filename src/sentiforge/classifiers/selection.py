@@ -18,6 +18,7 @@ import random
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -127,6 +128,7 @@ class CrossValidation:
     seed: int = 0
     language: str = "en"
     pool: list[str] = field(default_factory=list)  # texts each fold model labels, for self-training
+    base_model_dir: Path | None = None  # where a reasoner's packaged base model is joined (the settings')
     scored: dict[str, Scored] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -164,7 +166,7 @@ class CrossValidation:
         for f in range(self.k):
             data = self.training_set(candidate, f)
             started = time.perf_counter()
-            clf = build_classifier(candidate.kind, self.scheme, language=self.language, **dict(candidate.params))
+            clf = self.new_model(candidate)
             fit_samples(clf, data, self.scheme)
             held = np.flatnonzero(self.fold == f)
             proba[held] = clf.predict_proba([self.seeds[i].text for i in held])
@@ -182,6 +184,16 @@ class CrossValidation:
         scored = Scored(candidate, np.argmax(proba, axis=1), fold_f1, seconds, sizes, pool_proba, proba)
         self.scored[candidate.name] = scored
         return scored
+
+    def new_model(self, candidate: Candidate) -> Any:
+        """An untrained classifier of the candidate's kind and options, for the seeds' language."""
+        return build_classifier(
+            candidate.kind,
+            self.scheme,
+            language=self.language,
+            base_model_dir=self.base_model_dir,
+            **dict(candidate.params),
+        )
 
     def rank(self, bootstrap: int = 1000) -> list[Scored]:
         """Every scored candidate with its pooled macro-F1 and interval, best first; ``tied`` marks
