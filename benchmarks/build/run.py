@@ -75,8 +75,8 @@ def test_f1(clf: Any, scheme: LabelScheme, test: list[Sample]) -> float:
     return f1_of(clf.predict_proba([s.text for s in test]), truth_of(scheme, test), len(scheme.labels))
 
 
-def reference(kind: str, scheme: LabelScheme, train: list[Sample], test: list[Sample]) -> float:
-    clf = build_classifier(kind, scheme, language="en")
+def reference(kind: str, scheme: LabelScheme, train: list[Sample], test: list[Sample], **params: Any) -> float:
+    clf = build_classifier(kind, scheme, language="en", **params)
     fit_samples(clf, train, scheme)
     return test_f1(clf, scheme, test)
 
@@ -187,7 +187,7 @@ def summarise(draws: list[dict[str, Any]]) -> dict[str, Any]:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--datasets", default="tweets,uci")
-    ap.add_argument("--draws", type=int, default=2)
+    ap.add_argument("--draws", type=int, default=2, help="draws 0..N-1 (0: only re-summarise those done)")
     ap.add_argument("--minutes", type=float, default=15.0)
     ap.add_argument("--classifiers", default="tfidf,embedding,contrastive,transformer")
     ap.add_argument("--out", default=str(HERE), help="folder for draws/ and results.json")
@@ -196,6 +196,7 @@ def main() -> None:
     out = Path(args.out)
     (out / "draws").mkdir(parents=True, exist_ok=True)
     report: dict[str, Any] = {}
+    every: list[dict[str, Any]] = []
     for name in args.datasets.split(","):
         for d in range(args.draws):
             path = out / "draws" / f"{name}-{d}.json"
@@ -205,6 +206,9 @@ def main() -> None:
         draws = [json.loads(p.read_text()) for p in sorted((out / "draws").glob(f"{name}-*.json"))]
         draws = [d for d in draws if d.get("version") == VERSION]  # older builds: see draws-v1/, draws-v2/
         report[name] = summarise(draws)
+        every += draws
+    if len(report) > 1:
+        report["all"] = summarise(every)
     (out / "results.json").write_text(json.dumps(report, indent=1), encoding="utf-8")
     print(json.dumps(report, indent=1))
 
