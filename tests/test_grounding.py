@@ -52,6 +52,17 @@ def test_read_texts_from_txt_jsonl_csv(tmp_path: Path) -> None:
     assert read_texts(tmp_path / "a.csv") == [t.strip() for t in texts]
 
 
+def test_a_txt_file_without_blank_lines_holds_a_text_per_line(tmp_path: Path) -> None:
+    """A pool written one text per line (as `predict --file` reads) is not one giant text; a file
+    in paragraphs still joins each paragraph's lines."""
+    (tmp_path / "lines.txt").write_text("great pizza\n  \ncold fries\n", encoding="utf-8")
+    (tmp_path / "short.txt").write_text("great pizza\ncold fries\nslow service", encoding="utf-8")
+    (tmp_path / "paras.txt").write_text("a review\nwrapped here\n\nanother one\n", encoding="utf-8")
+    assert read_texts(tmp_path / "short.txt") == ["great pizza", "cold fries", "slow service"]
+    assert read_texts(tmp_path / "paras.txt") == ["a review\nwrapped here", "another one"]
+    assert read_texts(tmp_path / "lines.txt") == ["great pizza", "cold fries"]  # a blank line: paragraphs
+
+
 # Unicode line breaks that str.splitlines() splits on, inside real tweets' JSON strings
 BREAKS = ["\u2028", "\u2029", "\x85", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e"]
 

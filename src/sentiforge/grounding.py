@@ -68,8 +68,9 @@ STOPWORDS = frozenset(
 
 def read_texts(path: str | Path, *, text_column: str = "text") -> list[str]:
     """The texts of a .jsonl / .csv / .tsv / .parquet file (one column; read by the importers'
-    one reader, streamed) or a .txt file (one per paragraph). An empty or null text is skipped;
-    a text that is not a string, or holds a NUL, is an error naming its line."""
+    one reader, streamed) or a .txt file (one per paragraph; one per line when no line is
+    blank). An empty or null text is skipped; a text that is not a string, or holds a NUL, is an
+    error naming its line."""
     from sentiforge.io.importers import SUFFIXES, read_rows
 
     p = Path(path)
@@ -94,20 +95,26 @@ def read_texts(path: str | Path, *, text_column: str = "text") -> list[str]:
 
 
 def _paragraphs(path: Path) -> Iterator[str]:
-    """A text file's paragraphs (separated by blank lines), read line by line."""
+    """A text file's paragraphs (separated by blank lines), read line by line; a file with no
+    blank line at all holds one text per line (a pool of short texts such as tweets or reviews,
+    written as ``predict --file`` reads them), not one text made of every line."""
     from sentiforge.io.importers import decoded_lines
 
     current: list[str] = []
+    paragraphs = False  # a blank line seen: the file is in paragraphs
     for number, line in enumerate(decoded_lines(path, "utf-8"), 1):
         if "\x00" in line:
             raise DataError(f"{path}: line {number} holds a NUL character; remove it")
         if line.strip():
             current.append(line)
         elif current:
+            paragraphs = True
             yield "".join(current)
             current = []
-    if current:
+    if paragraphs:
         yield "".join(current)
+    else:
+        yield from current
 
 
 def chunk(text: str, max_words: int = CHUNK_WORDS) -> list[str]:

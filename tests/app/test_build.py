@@ -116,7 +116,7 @@ def test_the_cli_builds_from_files_with_a_progress_bar(tmp_path: Path) -> None:
             "three_class", "--language", "en", "-c", "tfidf", "--folds", "3", "--no-self-training"]  # fmt: skip
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
-    assert "built tfidf+seeds" in result.output and "source pseudo-all" in result.output
+    assert "built tfidf+seeds" in result.output and "source pseudo-all: helps; " in result.output
     assert "promised precision" in result.output and "(asked 0.90)" in result.output
     assert (tmp_path / "m" / "build.html").is_file() and (tmp_path / "m" / "model.json").is_file()
 
@@ -220,3 +220,17 @@ def test_an_embedding_classifier_on_joined_bodies_saves_and_reloads(tmp_path: Pa
     again = load_classifier(clf.save(tmp_path / "joined"))
     assert again.info.params["embedder"] == "minilm+fake"
     assert abs(again.predict_proba(texts) - clf.predict_proba(texts)).max() < 1e-6
+
+
+def test_a_source_with_no_measurable_change_may_stay_in_the_winner_and_the_report_says_so() -> None:
+    from sentiforge.app.build_report import verdict
+
+    winner = {
+        "candidate": "embedding(minilm+multilingual)+seeds+self:embedding+seeds1x",
+        "sources": ["self:embedding+seeds1x"],
+    }
+    assert verdict("self:embedding+seeds1x", {"best_gain": 0.0}, winner) == "no measurable change; in the chosen model"
+    assert verdict("pseudo1x", {"best_gain": 0.02}, winner) == "helps; not in the chosen model"
+    assert verdict("pseudo-all", {"best_gain": -0.01}, winner) == "hurts; not in the chosen model"
+    # a name that only appears inside the winner's name (its arm, or another source's teacher) is not in it
+    assert verdict("multilingual", {"best_gain": 0.01}, winner).endswith("not in the chosen model")

@@ -64,6 +64,14 @@ def contributions(cv: CrossValidation) -> dict[str, Any]:
     }
 
 
+def verdict(name: str, info: dict[str, Any], winner: dict[str, Any]) -> str:
+    """What the cross-validation said of a source, and whether the chosen model trains on it: a
+    source with no measurable effect may stay in a winner (it was tied, and trained on more)."""
+    said = "helps" if info["best_gain"] > 0 else "hurts" if info["best_gain"] < 0 else "no measurable change"
+    used = name in winner.get("sources", [])
+    return f"{said}; {'in' if used else 'not in'} the chosen model"
+
+
 def plot_candidates(candidates: list[dict[str, Any]], winner: str) -> str:
     """Horizontal bars of macro-F1 with 95% intervals, one per candidate, best on top (SVG)."""
     from sentiforge.evaluation.report import _plt, _svg
@@ -101,7 +109,7 @@ def render(built: Built) -> str:
         for c in built.candidates
     )
     sources = "".join(
-        f"<tr><td>{esc(name)}</td><td>{'helps' if info['helps'] else 'dropped (hurts or nothing)'}</td><td>"
+        f"<tr><td>{esc(name)}</td><td>{esc(verdict(name, info, built.winner))}</td><td>"
         + "; ".join(
             f"{esc(p['with'])}: {p['gain']:+.3f} [{p['interval'][0]:+.3f}, {p['interval'][1]:+.3f}]"
             for p in info["pairs"]

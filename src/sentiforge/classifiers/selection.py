@@ -84,6 +84,7 @@ class Scored:
             "kind": self.candidate.kind,
             "arm": self.candidate.arm,
             "data": self.candidate.data,
+            "sources": list(self.candidate.sources),
             "macro_f1": round(self.macro_f1, 4),
             "interval": [round(v, 4) for v in self.interval],
             "fold_macro_f1": [round(v, 4) for v in self.fold_f1],

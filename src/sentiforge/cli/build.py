@@ -57,7 +57,7 @@ def build_cmd(
 
 def print_built(built: Any) -> None:
     """The winner, every candidate with its interval, each source's verdict, what was skipped."""
-    from sentiforge.app.build_report import pseudo_note
+    from sentiforge.app.build_report import pseudo_note, verdict
 
     winner = built.winner
     console.print(
@@ -70,8 +70,8 @@ def print_built(built: Any) -> None:
         tied = " (tied with the best)" if c.get("tied_with_best") else ""
         out.print(f"{c['macro_f1']:.3f} [{low:.3f}, {high:.3f}]  {c['candidate']}{tied}", highlight=False)
     for name, info in built.contributions.items():
-        verdict = "helps" if info["helps"] else "dropped"
-        out.print(f"source {name}: {verdict} (best gain {info['best_gain']:+.3f})", highlight=False)
+        said = verdict(name, info, winner)
+        out.print(f"source {name}: {said} (best gain {info['best_gain']:+.3f})", highlight=False)
     for s in built.skipped:
         out.print(f"{'stopped' if s.get('stopped') else 'skipped'} {s['candidate']}: {s['why']}", highlight=False)
     console.print(pseudo_note(built.pseudo_labels))

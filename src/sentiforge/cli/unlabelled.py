@@ -13,7 +13,7 @@ from sentiforge.config import DEFAULT_MODEL
 
 
 def ground(
-    file: Annotated[Path, typer.Argument(help="Unlabelled texts: .txt (one per paragraph), .jsonl, .csv or .tsv.")],
+    file: Annotated[Path, typer.Argument(help="Unlabelled texts: .txt (by paragraph or line), .jsonl, .csv or .tsv.")],
     dataset: Annotated[str, typer.Option("--dataset", "-d", help="The pool dataset to create.")],
     text_col: Annotated[str, typer.Option(help="Column with the text (.jsonl/.csv).")] = "text",
     clusters: Annotated[int | None, typer.Option(help="How many clusters (default: about sqrt(n/4)).", min=1)] = None,
