@@ -327,3 +327,25 @@ async def test_recipe_step_options_are_strict_too(admin: httpx.AsyncClient, stor
     answer = await admin.post("/v1/jobs/recipe", json={"dataset": "x", "recipe": {"steps": steps, "backend": FAKE}})
     assert answer.status_code == 422 and "count" in answer.json()["detail"], answer.text
     _nothing_stored(store)
+
+
+@pytest.mark.parametrize(
+    "body, says",
+    [
+        ({"classifier": "embedding", "embedder": "minilm+minilm"}, "names a model twice"),
+        ({"classifier": "embedding", "embedder": "minilm+en"}, "names a model twice"),  # an alias is the same model
+        ({"classifier": "embedding", "embedder": "minilm+"}, "unknown embedder"),
+        ({"classifier": "embedding", "embedder": "auto+minilm"}, "unknown embedder"),
+        ({"classifier": "embedding", "embedder": "x" * 100_000}, "unknown embedder"),
+        ({"classifier": "embedding", "embedder": "none"}, "sentence body"),
+        ({"classifier": "tfidf", "embedder": "multilingual"}, "sentence body"),
+        ({"classifier": "embedding", "embedder": ["minilm"]}, "string"),
+    ],
+)
+async def test_a_train_requests_sentence_body_is_checked_at_the_edge(
+    admin: httpx.AsyncClient, store: Store, body: dict[str, Any], says: str
+) -> None:
+    answer = await admin.post("/v1/jobs/train", json={"dataset": "uci:yelp", "out_dir": "m", **body})
+    assert answer.status_code == 422, answer.text
+    assert says in answer.text and len(answer.text) < 5_000  # a huge name is not echoed whole
+    _nothing_stored(store)

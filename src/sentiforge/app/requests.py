@@ -57,7 +57,9 @@ def _embedder(name: str) -> str:
     known = ["auto", "none", *embedder_names(), *ALIASES]
     parts = name.split("+") if "+" in name else [name]
     if any(p not in known[2:] for p in parts) if len(parts) > 1 else name not in known:
-        raise ValueError(f"unknown embedder {name!r}; choose one of {known}, or models joined by '+'")
+        raise ValueError(f"unknown embedder {name[:80]!r}; choose one of {known}, or models joined by '+'")
+    if len({ALIASES.get(p, p) for p in parts}) < len(parts):
+        raise ValueError(f"embedder {name[:80]!r} names a model twice")
     return name
 
 
@@ -317,6 +319,12 @@ class TrainRequest(_Request):
     # reasoner: samples without a rationale get one written by this backend first (else the label alone)
     rationale_backend: AnyBackendSpec | None = None
     seed: Seed = 0
+
+    @model_validator(mode="after")
+    def _body_of_the_embedding_kind(self) -> TrainRequest:
+        if self.embedder != "auto" and (self.classifier != "embedding" or self.embedder == "none"):
+            raise ValueError(f"embedder {self.embedder!r} is for the embedding classifier's sentence body")
+        return self
 
 
 PerSeed = Annotated[float, Field(gt=0, le=1000)]  # texts per seed
