@@ -108,3 +108,11 @@ def test_a_joined_embedders_parts_are_memoised_apart() -> None:
     joined = encode("fake+counting", texts)
     assert counting.seen.count(texts[0]) == 1  # not encoded again for the joined vectors
     assert np.allclose(joined[:, -counting.dim :] * np.sqrt(2), alone, atol=1e-6)
+
+
+def test_a_joined_name_with_an_unknown_part_is_named_whole_and_cut() -> None:
+    with pytest.raises(ConfigError, match=r"unknown embedder '' in 'fake\+'"):
+        get_embedder("fake+")
+    with pytest.raises(ConfigError) as err:
+        get_embedder("fake+" + "x" * 3000)
+    assert len(str(err.value)) < 300

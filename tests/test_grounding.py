@@ -63,6 +63,23 @@ def test_a_txt_file_without_blank_lines_holds_a_text_per_line(tmp_path: Path) ->
     assert read_texts(tmp_path / "lines.txt") == ["great pizza", "cold fries"]  # a blank line: paragraphs
 
 
+def test_stray_or_trailing_blank_lines_do_not_turn_a_pool_of_lines_into_paragraphs(tmp_path: Path) -> None:
+    lines = [f"review number {i} was fine" for i in range(300)]
+    cases = {
+        "trailing.txt": "\n".join(lines) + "\n\n",
+        "crlf.txt": "\r\n".join(lines) + "\r\n\r\n",
+        "stray.txt": "\n".join(lines[:150]) + "\n   \n" + "\n".join(lines[150:]),
+        "leading.txt": "\n\n" + "\n".join(lines),
+    }
+    for name, content in cases.items():
+        (tmp_path / name).write_bytes(content.encode("utf-8"))
+        assert read_texts(tmp_path / name) == lines, name
+    wrapped = "\n\n".join(f"review {i}\nwrapped over\nthree lines" for i in range(50)) + "\n\n"
+    (tmp_path / "paras.txt").write_text(wrapped, encoding="utf-8")
+    texts = read_texts(tmp_path / "paras.txt")
+    assert len(texts) == 50 and texts[1] == "review 1\nwrapped over\nthree lines"
+
+
 # Unicode line breaks that str.splitlines() splits on, inside real tweets' JSON strings
 BREAKS = ["\u2028", "\u2029", "\x85", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e"]
 

@@ -140,13 +140,20 @@ def get_embedder(name: str = "minilm") -> Embedder:
     """The process-wide embedder for a name (``minilm`` | ``multilingual`` | a registered one |
     several of those joined by ``+``)."""
     if "+" in name:
-        parts = [get_embedder(part.strip()) for part in name.split("+")]
+        parts = []
+        for part in name.split("+"):
+            try:
+                parts.append(get_embedder(part.strip()))
+            except ConfigError:
+                raise ConfigError(
+                    f"unknown embedder {part.strip()[:40]!r} in {name[:80]!r}; join known names: {list(_FACTORIES)}"
+                ) from None
         if len(parts) != len({p.name for p in parts}):
-            raise ConfigError(f"embedder {name!r} names a model twice")
+            raise ConfigError(f"embedder {name[:80]!r} names a model twice")
         return JoinedEmbedder(parts)
     key = ALIASES.get(name, name)
     if key not in _FACTORIES and key not in embedder_names():  # embedder_names loads the plugins
-        raise ConfigError(f"unknown embedder {name!r}; use one of {list(_FACTORIES)}")
+        raise ConfigError(f"unknown embedder {name[:80]!r}; use one of {list(_FACTORIES)}")
     with _CACHE_LOCK:
         if key not in _CACHE:
             _CACHE[key] = _FACTORIES[key]()

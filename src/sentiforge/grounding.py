@@ -68,9 +68,9 @@ STOPWORDS = frozenset(
 
 def read_texts(path: str | Path, *, text_column: str = "text") -> list[str]:
     """The texts of a .jsonl / .csv / .tsv / .parquet file (one column; read by the importers'
-    one reader, streamed) or a .txt file (one per paragraph; one per line when no line is
-    blank). An empty or null text is skipped; a text that is not a string, or holds a NUL, is an
-    error naming its line."""
+    one reader, streamed) or a .txt file (one per paragraph, or per line: see
+    :func:`_paragraphs`). An empty or null text is skipped; a text that is not a string, or holds
+    a NUL, is an error naming its line."""
     from sentiforge.io.importers import SUFFIXES, read_rows
 
     p = Path(path)
@@ -94,27 +94,32 @@ def read_texts(path: str | Path, *, text_column: str = "text") -> list[str]:
     return found
 
 
+PARAGRAPH_LINES = 20  # paragraphs longer than this on average: the blank lines are strays
+
+
 def _paragraphs(path: Path) -> Iterator[str]:
-    """A text file's paragraphs (separated by blank lines), read line by line; a file with no
-    blank line at all holds one text per line (a pool of short texts such as tweets or reviews,
-    written as ``predict --file`` reads them), not one text made of every line."""
+    """A text file's texts: its paragraphs (separated by blank lines), or its lines.
+
+    Paragraphs when blank lines split the file into paragraphs of at most ``PARAGRAPH_LINES``
+    lines on average (wrapped reviews, posts); otherwise a text per line (a pool of tweets or
+    reviews written one per line, as ``predict --file`` reads them), so a stray blank line, a
+    blank line at the end or none at all does not turn hundreds of texts into one or two."""
     from sentiforge.io.importers import decoded_lines
 
-    current: list[str] = []
-    paragraphs = False  # a blank line seen: the file is in paragraphs
+    groups: list[list[str]] = [[]]
     for number, line in enumerate(decoded_lines(path, "utf-8"), 1):
         if "\x00" in line:
             raise DataError(f"{path}: line {number} holds a NUL character; remove it")
         if line.strip():
-            current.append(line)
-        elif current:
-            paragraphs = True
-            yield "".join(current)
-            current = []
-    if paragraphs:
-        yield "".join(current)
+            groups[-1].append(line)
+        elif groups[-1]:
+            groups.append([])
+    groups = [g for g in groups if g]
+    lines = sum(len(g) for g in groups)
+    if len(groups) > 1 and lines / len(groups) <= PARAGRAPH_LINES:
+        yield from ("".join(g) for g in groups)
     else:
-        yield from current
+        yield from (line for g in groups for line in g)
 
 
 def chunk(text: str, max_words: int = CHUNK_WORDS) -> list[str]:

@@ -137,3 +137,13 @@ def test_a_candidate_that_would_overrun_stops_after_its_first_fold() -> None:
     assert len(asked) == 1 and asked[0] >= 0 and ticks == [1]  # stopped after one fold of four
     assert "fake+seeds" not in cv.scored  # nothing recorded: it can run again
     assert cv.run(Candidate("fake"), keep_going=lambda s: True) is not None and len(cv.scored) == 1
+
+
+def test_seeds_of_one_label_are_refused_with_their_counts() -> None:
+    import pytest
+
+    from sentiforge.errors import DataError
+
+    seeds = [Sample(text=f"good {i}", label="positive") for i in range(10)]
+    with pytest.raises(DataError, match=r"the seeds hold \{'positive': 10\}"):
+        CrossValidation(seeds, get_scheme("binary"), {})

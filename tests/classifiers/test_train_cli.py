@@ -101,3 +101,33 @@ def test_missing_rationales_are_written_by_the_generator_before_the_reasoner_tra
     trained = train(request)
     meta = json.loads((trained.folder / "model.json").read_text())
     assert meta["metrics"]["training"]["rationale_share"] == 1.0  # every sample got one from the fake generator
+
+
+def test_a_saved_models_body_must_be_a_name_and_fit_its_weights(tmp_path: Path) -> None:
+    """A hand-edited or mismatched model.json is one clear error, not a traceback or a 500."""
+    model = tmp_path / "emb"
+    run("train", "uci:yelp", "-c", "embedding", "--embedder", "fake", "--out", str(model), "--no-evaluate")
+    meta = json.loads((model / "model.json").read_text())
+    for body, says in [(123, "must be an embedder's name"), (["fake"], "must be an embedder's name"),
+                       ("minilm", "256-wide vectors but embedder 'minilm' gives 384")]:  # fmt: skip
+        (model / "model.json").write_text(json.dumps({**meta, "params": {**meta["params"], "embedder": body}}))
+        assert says in run("predict", str(model), "great food", ok=False)
+
+
+def test_an_out_folder_that_cannot_be_written_is_refused_before_any_work(tmp_path: Path) -> None:
+    taken = tmp_path / "taken"
+    taken.write_text("a file", encoding="utf-8")
+    assert "is a file, not a folder" in run("train", "uci:yelp", "-c", "fake", "--out", str(taken), ok=False)
+    under = run("train", "uci:yelp", "-c", "fake", "--out", str(taken / "m"), ok=False)
+    assert "is a file, not a folder" in under
+    seeds = tmp_path / "seeds.jsonl"
+    seeds.write_text("\n".join(json.dumps({"text": f"t {i}", "label": "positive" if i % 2 else "negative"})
+                                for i in range(20)), encoding="utf-8")  # fmt: skip
+    args = ["build", str(seeds), "--scheme", "binary", "-c", "fake", "--folds", "2"]
+    assert "is a file, not a folder" in run(*args, "--out", str(taken), ok=False)
+    pool = tmp_path / "pool.txt"
+    pool.write_text("\n".join(f"t {i}" for i in range(20)), encoding="utf-8")  # the seeds again
+    assert "every text of the pool (20) is one of the seeds" in run(
+        *args, "--out", str(tmp_path / "m"), "--pool", str(pool), ok=False
+    )
+    assert not (tmp_path / "m").exists() and taken.read_text(encoding="utf-8") == "a file"

@@ -34,7 +34,7 @@ from typing import Any
 from sentiforge.app.build_plan import Planner
 from sentiforge.app.build_report import Built
 from sentiforge.app.requests import BuildRequest
-from sentiforge.app.training import sources
+from sentiforge.app.training import check_out_dir, sources
 from sentiforge.config import DEFAULT_RUNTIME, Runtime
 from sentiforge.errors import ConfigError, DataError
 from sentiforge.progress import OnProgress
@@ -61,7 +61,12 @@ def load_inputs(
     if len(seeds) < 2 * request.folds:
         raise DataError(f"build needs at least {2 * request.folds} labelled seeds for {request.folds} folds")
     seed_texts = {s.text.strip().casefold() for s in seeds}
-    pool = [s for s in pool_samples(request.pool, db, runtime) if s.text.strip().casefold() not in seed_texts]
+    given = pool_samples(request.pool, db, runtime)
+    pool = [s for s in given if s.text.strip().casefold() not in seed_texts]
+    if given and not pool:
+        raise DataError(
+            f"every text of the pool ({len(given)}) is one of the seeds: give unlabelled texts that are not the seeds"
+        )
     synthetic = {name: load_samples(name, scheme, **where)[0] for name in request.synthetic}
     return seeds, scheme, pool, synthetic
 
@@ -90,6 +95,7 @@ def build(
     progress: OnProgress | None = None,
 ) -> Built:
     """Score the candidates, train the winner on everything it chose, save it with its report."""
+    check_out_dir(Path(request.out_dir))
     seeds, scheme, pool, synthetic = load_inputs(request, db, runtime)
     return build_from(request, seeds, scheme, pool, synthetic, progress=progress, base_model_dir=runtime.model_dir)
 

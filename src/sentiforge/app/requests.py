@@ -33,7 +33,7 @@ class _Request(CallerInput):
         try:
             return cls(**fields)
         except ValidationError as exc:
-            problems = "; ".join(f"{_where(e['loc'])}: {e['msg']}" for e in exc.errors())
+            problems = "; ".join(f"{_where(e['loc'])}: {e['msg']}" if e["loc"] else e["msg"] for e in exc.errors())
             raise ConfigError(f"invalid {cls.__name__}: {problems}") from exc
 
 

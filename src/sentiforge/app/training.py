@@ -63,6 +63,21 @@ class Trained:
     metrics: dict[str, Any]
 
 
+def check_out_dir(folder: Path) -> None:
+    """Refuse, before any work, a model folder that cannot be written: an existing file, a path
+    under a file, or a folder this process may not write in (found after a whole build, it was
+    a traceback)."""
+    import os
+
+    if folder.exists() and not folder.is_dir():
+        raise ConfigError(f"--out {folder} is a file, not a folder")
+    parent = next(p for p in [folder, *folder.parents] if p.exists())
+    if not parent.is_dir():
+        raise ConfigError(f"--out {folder}: {parent} is a file, not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ConfigError(f"--out {folder}: this process may not write in {parent}")
+
+
 def train(request: TrainRequest, *, db: str | None = None, runtime: Runtime = DEFAULT_RUNTIME) -> Trained:
     """Train a classifier on a dataset (a store name, a file or a built-in set) and save it in
     ``out_dir``, whose folder name is the model's name (the one name rule: the service serves it)."""
@@ -70,6 +85,7 @@ def train(request: TrainRequest, *, db: str | None = None, runtime: Runtime = DE
     from sentiforge.names import check_name
 
     check_name(Path(request.out_dir).name, "model name (the name of the --out folder)")
+    check_out_dir(Path(request.out_dir))
 
     samples, scheme = load_samples(request.dataset, request.scheme, **sources(db, runtime))
     samples = [s for s in samples if s.status == "accepted"]

@@ -28,7 +28,7 @@ from sentiforge.classifiers.base import (
     write_info,
 )
 from sentiforge.classifiers.linear import LinearHead
-from sentiforge.errors import ConfigError
+from sentiforge.errors import ConfigError, DataError
 from sentiforge.labels import LabelScheme
 
 MEMO_LIMIT = 200_000
@@ -109,11 +109,22 @@ class EmbeddingClassifier:
 
     @classmethod
     def load(cls, path: str | Path, info: ModelInfo | None = None) -> EmbeddingClassifier:
+        from sentiforge.embeddings import get_embedder
+
         folder = Path(path)
         info = info or read_info(folder)
+        body = info.params.get("embedder", "minilm")
+        if not isinstance(body, str):
+            raise DataError(f"{folder}/model.json: params.embedder must be an embedder's name, not {body!r:.60}")
         clf = cls(LabelScheme.model_validate(info.scheme), **info.params)
         clf.info = info
         arrays = load_arrays(folder / "weights.npz")
+        width = get_embedder(body).dim
+        if arrays["coef"].ndim != 2 or arrays["coef"].shape[1] != width:
+            raise DataError(
+                f"{folder}: the weights take {arrays['coef'].shape[-1]}-wide vectors but embedder "
+                f"{body[:80]!r} gives {width}: not the sentence body this model was trained on"
+            )
         clf.head.coef, clf.head.intercept = arrays["coef"], arrays["intercept"]
         clf.head.thresholds = info.thresholds
         clf._trained = True

@@ -136,7 +136,8 @@ class CrossValidation:
         labels = [str(s.label) for s in self.seeds]
         smallest = min(labels.count(x) for x in set(labels)) if labels else 0
         if smallest < 2 or len(set(labels)) < 2:
-            raise DataError(f"cross-validation needs at least two labels with two seeds each; got {smallest} at least")
+            counts = {x: labels.count(x) for x in sorted(set(labels))}
+            raise DataError(f"cross-validation needs at least two labels with two seeds each; the seeds hold {counts}")
         self.k = max(2, min(self.k, smallest))
         self.fold = stratified_folds(labels, self.k, self.seed)
         self.y = encode_targets(targets_of(self.seeds, self.scheme), self.scheme)

@@ -4,10 +4,15 @@ through a ``register(app)`` function, so a command's code sits beside its domain
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
 import sys
 
 import typer
+
+# the command draws its own progress bars: Hugging Face's "Loading weights" bar on every model
+# load is noise in them (set before transformers is imported; a user's own setting wins)
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 
 from sentiforge.errors import SentiforgeError
 
@@ -37,5 +42,8 @@ def main() -> None:
     try:
         app()
     except SentiforgeError as exc:
+        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        sys.exit(2)
+    except OSError as exc:  # the file system refused (a full disk, a folder that vanished): one line
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
         sys.exit(2)
