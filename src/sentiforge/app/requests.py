@@ -52,14 +52,16 @@ def _classifier(name: str) -> str:
 
 
 def _embedder(name: str) -> str:
-    from sentiforge.embeddings import ALIASES, embedder_names
+    """``auto``, ``none``, or a name :func:`~sentiforge.embeddings.get_embedder` knows (its rules:
+    aliases, names joined by ``+``, no model twice); no model is loaded here."""
+    from sentiforge.embeddings import get_embedder
 
-    known = ["auto", "none", *embedder_names(), *ALIASES]
-    parts = name.split("+") if "+" in name else [name]
-    if any(p not in known[2:] for p in parts) if len(parts) > 1 else name not in known:
-        raise ValueError(f"unknown embedder {name[:80]!r}; choose one of {known}, or models joined by '+'")
-    if len({ALIASES.get(p, p) for p in parts}) < len(parts):
-        raise ValueError(f"embedder {name[:80]!r} names a model twice")
+    if name in ("auto", "none"):
+        return name
+    try:
+        get_embedder(name)
+    except ConfigError as exc:
+        raise ValueError(f"{exc} (or 'auto', 'none')") from None
     return name
 
 
