@@ -25,9 +25,9 @@ classifier's memo), so a draw costs a few dozen logistic-regression fits.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -39,25 +39,12 @@ from sentiforge.classifiers.base import fit_samples
 from sentiforge.classifiers.embedding import encode
 from sentiforge.classifiers.registry import build_classifier
 from sentiforge.evaluation.metrics import confusion, macro_f1
-from sentiforge.io.datasets import load_builtin
-from sentiforge.io.splits import dedupe, split_real
-from sentiforge.labels import LabelScheme, get_scheme
+from sentiforge.labels import LabelScheme
 from sentiforge.samples import Sample
 
 HERE = Path(__file__).resolve().parent
-
-
-def _realism() -> Any:
-    """benchmarks/realism/run.py: the same datasets, split and seed draws."""
-    spec = importlib.util.spec_from_file_location("realism_run", HERE.parent / "realism" / "run.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-REALISM = _realism()
-DATASETS, stratified = REALISM.DATASETS, REALISM.stratified
+sys.path.insert(0, str(HERE.parent / "realism"))
+from draws import real_split, stratified  # noqa: E402  (benchmarks/realism/draws.py: data, split, draws)
 
 
 def fit(kind: str, scheme: LabelScheme, train: list[Sample]) -> Any:
@@ -146,10 +133,7 @@ def summarise(draws: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def load(name: str) -> dict[str, Any]:
-    specs, scheme_name = DATASETS[name]
-    scheme = get_scheme(scheme_name)
-    real = dedupe([s for spec in specs for s in load_builtin(spec, scheme)])
-    train, test = split_real(real, holdout=0.3, seed=0)
+    scheme, train, test = real_split(name)
     encode("minilm", [s.text for s in train + test])  # once per set: every fit below reuses the memo
     return {"scheme": scheme, "train": train, "test": test}
 

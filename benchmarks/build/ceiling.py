@@ -16,11 +16,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from run import DATASETS, HERE, VERSION, reference, t_interval  # benchmarks/build/run.py
-
-from sentiforge.io.datasets import load_builtin
-from sentiforge.io.splits import dedupe, split_real
-from sentiforge.labels import get_scheme
+from run import HERE, VERSION, real_split, reference, t_interval  # benchmarks/build/run.py
 
 BODIES = {
     "embedding": "minilm",
@@ -38,9 +34,7 @@ def main() -> None:
     draws = [d for d in draws if d.get("version") == VERSION]
     out: dict[str, Any] = {"full_train": {}, "draws": []}
     for name in sorted({d["dataset"] for d in draws}):
-        specs, scheme_name = DATASETS[name]
-        scheme = get_scheme(scheme_name)
-        train, test = split_real(dedupe([s for spec in specs for s in load_builtin(spec, scheme)]), holdout=0.3, seed=0)
+        scheme, train, test = real_split(name)
         out["full_train"][name] = {
             arm: reference("embedding", scheme, train, test, embedder=body) for arm, body in BODIES.items()
         }

@@ -17,7 +17,6 @@ Each draw is written to ``draws/<dataset>-<d>.json`` as it finishes; a rerun ski
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import sys
@@ -33,30 +32,16 @@ from sentiforge.app.requests import BuildRequest
 from sentiforge.classifiers.base import fit_samples
 from sentiforge.classifiers.registry import build_classifier
 from sentiforge.evaluation.metrics import confusion, macro_f1
-from sentiforge.io.datasets import load_builtin
-from sentiforge.io.splits import dedupe, split_real
-from sentiforge.labels import LabelScheme, get_scheme
+from sentiforge.labels import LabelScheme
 from sentiforge.samples import Sample
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent / "realism"))
 import rules  # noqa: E402  (benchmarks/build/rules.py)
 
-
-def _realism() -> Any:
-    """benchmarks/realism/run.py: the same datasets, split and seed draws."""
-    spec = importlib.util.spec_from_file_location("realism_run", HERE.parent / "realism" / "run.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-REALISM = _realism()
-# another English domain besides realism's two (editorial snippets, 3-class): build for data in general
-DATASETS = {**REALISM.DATASETS, "nyt": (["vader:nyt"], "three_class")}
-stratified = REALISM.stratified
-
+# realism's data, split and seed draws (draws.py), and its other English domain (nyt): build for data in general
+from draws import real_split, stratified  # noqa: E402
 
 # 2: the budget checked after each fold; the winner: the most data among the tied (draws-v2/).
 # 3: the embedding kind tried with each sentence body (MiniLM, E5, both side by side).
@@ -82,10 +67,7 @@ def reference(kind: str, scheme: LabelScheme, train: list[Sample], test: list[Sa
 
 
 def one_draw(name: str, d: int, args: argparse.Namespace) -> dict[str, Any]:
-    specs, scheme_name = DATASETS[name]
-    scheme = get_scheme(scheme_name)
-    real = dedupe([s for spec in specs for s in load_builtin(spec, scheme)])
-    train, test = split_real(real, holdout=0.3, seed=0)
+    scheme, train, test = real_split(name)
     seeds, pool = stratified(train, 200, d)
     hidden = [s.model_copy(update={"label": None}) for s in pool]
     load_before = os.getloadavg()

@@ -39,11 +39,10 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from run import DATASETS, HERE, stratified
+from draws import DATASETS, real_split, stratified
+from run import HERE
 
 import sentiforge.testing  # noqa: F401  (registers the fakes: the pipeline check names them)
-from sentiforge.io.datasets import load_builtin
-from sentiforge.io.splits import dedupe, split_real
 from sentiforge.labels import get_scheme
 from sentiforge.samples import Sample
 
@@ -70,14 +69,6 @@ DOMAINS = {
     ],
     "uci": ["a phone or gadget bought online", "a movie", "a restaurant"],
 }
-
-
-def real_split(name: str) -> tuple[list[Sample], list[Sample], str]:
-    specs, scheme_name = DATASETS[name]
-    scheme = get_scheme(scheme_name)
-    real = dedupe([s for spec in specs for s in load_builtin(spec, scheme)])
-    train, test = split_real(real, holdout=0.3, seed=0)
-    return train, test, scheme_name
 
 
 def out_dir(name: str, fake: bool) -> Path:
@@ -180,7 +171,8 @@ async def generate(args: argparse.Namespace) -> None:
 
     fake = args.backend == "fake"
     name = args.dataset
-    train, _, scheme_name = real_split(name)
+    scheme, train, _ = real_split(name)
+    scheme_name = scheme.name
     seeds, pool = stratified(train, 200, 0)
     folder = out_dir(name, fake)
     folder.mkdir(parents=True, exist_ok=True)

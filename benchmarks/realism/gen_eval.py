@@ -21,13 +21,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from gen_arms import out_dir, read_jsonl, real_split
-from run import realism, score, stratified
+from draws import real_split, stratified
+from gen_arms import out_dir, read_jsonl
+from run import realism, score
 
 import sentiforge.testing  # noqa: F401  (registers the fakes: the pipeline check names them)
 from sentiforge.evaluation.metrics import mean_spread
 from sentiforge.evaluation.similarity import discriminator
-from sentiforge.labels import LabelScheme, get_scheme
+from sentiforge.labels import LabelScheme
 from sentiforge.mixing import DEFAULT_MAX_SYNTHETIC_SHARE, select_synthetic
 from sentiforge.quality.pseudo_labels import pseudo_label
 from sentiforge.samples import Sample
@@ -122,8 +123,7 @@ def dataset_report(name: str, args: Any, kinds: list[str]) -> dict[str, Any]:
     from sentiforge.embeddings import get_embedder
 
     meta = json.loads((folder / "meta.json").read_text())
-    train, test, scheme_name = real_split(name)
-    scheme = get_scheme(scheme_name)
+    scheme, train, test = real_split(name)
     synthetic = {arm: read_jsonl(folder / f"{arm}.jsonl") for arm in SYNTHETIC if (folder / f"{arm}.jsonl").exists()}
     embedder = get_embedder("fake" if args.fake else "minilm")
     rng = np.random.default_rng(0)

@@ -16,44 +16,22 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from draws import real_split, stratified  # benchmarks/realism/draws.py, beside this script
 
 from sentiforge.classifiers.registry import build_classifier
 from sentiforge.evaluation.metrics import confusion, macro_f1, mean_spread
 from sentiforge.evaluation.similarity import distinct_n, ks_distance, tokens
-from sentiforge.io.datasets import load_builtin
-from sentiforge.io.splits import dedupe, split_real
-from sentiforge.labels import LabelScheme, get_scheme
+from sentiforge.labels import LabelScheme
 from sentiforge.quality.pseudo_labels import pseudo_label
 from sentiforge.samples import Sample
 
 HERE = Path(__file__).resolve().parent
-DATASETS = {
-    "tweets": (["vader:tweets"], "three_class"),
-    "uci": (["uci:amazon", "uci:imdb", "uci:yelp"], "binary"),
-}
-
-
-def stratified(samples: list[Sample], n: int, seed: int) -> tuple[list[Sample], list[Sample]]:
-    """n samples in the labels' proportions (seeded), and the rest."""
-    rng = random.Random(seed)
-    by: dict[str, list[int]] = {}
-    for i, s in enumerate(samples):
-        by.setdefault(str(s.label), []).append(i)
-    chosen: set[int] = set()
-    for members in by.values():
-        rng.shuffle(members)
-        chosen.update(members[: max(5, round(n * len(members) / len(samples)))])
-    picked = [samples[i] for i in sorted(chosen)]
-    return picked, [s for i, s in enumerate(samples) if i not in chosen]
-
-
 def score(kind: str, scheme: LabelScheme, train: list[Sample], test: list[Sample], seed: int) -> float:
     clf = build_classifier(kind, scheme)
     clf.fit([s.text for s in train], [str(s.label) for s in train])
@@ -126,10 +104,7 @@ def main() -> None:
     kinds = args.classifiers.split(",")
     report: dict[str, Any] = {"draws": args.draws, "classifiers": kinds}
     for name in args.datasets.split(","):
-        specs, scheme_name = DATASETS[name]
-        scheme = get_scheme(scheme_name)
-        real = dedupe([s for spec in specs for s in load_builtin(spec, scheme)])
-        train, test = split_real(real, holdout=0.3, seed=0)
+        scheme, train, test = real_split(name)
         draws = [one_draw(name, scheme, train, test, d, kinds) for d in range(args.draws)]
         report[name] = {
             "train": len(train),
