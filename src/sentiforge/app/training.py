@@ -94,9 +94,7 @@ def train(request: TrainRequest, *, db: str | None = None, runtime: Runtime = DE
     params: dict[str, Any] = {"class_weight": request.class_weight} if request.class_weight else {}
     if request.classifier == "transformer":
         params.update(epochs=request.epochs, max_len=request.max_len)
-    if request.embedder != "auto":
-        if request.classifier != "embedding" or request.embedder == "none":
-            raise ConfigError(f"--embedder {request.embedder} is for the embedding classifier's sentence body")
+    if request.embedder != "auto":  # TrainRequest allows a body for the embedding kind only
         params.update(embedder=request.embedder)
     if request.classifier == "reasoner":
         params.update(epochs=request.epochs, base_model=request.base_model, lora=not request.full_finetune)
